@@ -1,0 +1,9 @@
+//! API machinery with no I/O: `Status` errors, selectors, validation rules,
+//! and the patch engines. Nothing here knows HTTP or storage.
+
+pub mod fields;
+pub mod labels;
+pub mod patch_schema;
+pub mod status;
+pub mod strategicpatch;
+pub mod validation;

@@ -1,0 +1,31 @@
+//! What the patch engines need to know about one position in an object.
+//!
+//! Strategic merge patch (and, later, server-side apply) are driven by the
+//! OpenAPI schema's `x-kubernetes-patch-strategy`, `x-kubernetes-patch-merge-key`,
+//! `x-kubernetes-list-type` and `x-kubernetes-list-map-keys` extensions, never by
+//! hard-coded kinds. This trait is the seam between the engines
+//! (`strategicpatch.rs`) and the schema data (`crate::openapi`).
+
+/// A position in an object's schema: the schema of a value together with the
+/// extensions of the property that led to it (Kubernetes puts the patch
+/// extensions on the *property* that holds a list, not on the list type).
+pub trait PatchSchema: Sized {
+    /// The schema of field `name` of the object at this position.
+    /// `None` when the field is unknown (the engines then treat it as an
+    /// opaque value: maps merge, lists are replaced).
+    fn field(&self, name: &str) -> Option<Self>;
+    /// The schema of the values of a map (`additionalProperties`), e.g. the
+    /// values of `metadata.labels` or `spec.nodeSelector`.
+    fn map_values(&self) -> Option<Self>;
+    /// The schema of the items of a list at this position.
+    fn items(&self) -> Option<Self>;
+    /// `x-kubernetes-patch-strategy` of the property, e.g. `"merge"`,
+    /// `"replace"`, `"retainKeys"`, `"merge,retainKeys"`.
+    fn patch_strategy(&self) -> Option<&str>;
+    /// `x-kubernetes-patch-merge-key` of the property, e.g. `"name"`.
+    fn patch_merge_key(&self) -> Option<&str>;
+    /// `x-kubernetes-list-type` of the property: `"atomic"`, `"set"` or `"map"`.
+    fn list_type(&self) -> Option<&str>;
+    /// `x-kubernetes-list-map-keys` of the property.
+    fn list_map_keys(&self) -> &[String];
+}

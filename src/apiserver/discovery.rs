@@ -1,0 +1,241 @@
+//! Discovery documents, legacy (`APIVersions`, `APIGroupList`, `APIGroup`,
+//! `APIResourceList`) and aggregated (`apidiscovery.k8s.io/v2` and `v2beta1`
+//! `APIGroupDiscoveryList`), all derived from the resource table.
+//! Upstream: `apiserver/pkg/endpoints/discovery/` and `discovery/aggregated/`.
+
+use serde_json::{Value, json};
+
+use crate::registry::resources::{self, GROUPS, RESOURCES, ResourceInfo};
+
+/// The aggregated-discovery version an `Accept` header asks for, if any.
+pub fn aggregated_version(accept: Option<&str>) -> Option<&'static str> {
+    for raw in accept?.split(',') {
+        let mut parts = raw.split(';').map(str::trim);
+        let essence = parts.next().unwrap_or("");
+        let params: Vec<(&str, &str)> = parts.filter_map(|p| p.split_once('=')).collect();
+        let get = |k: &str| params.iter().find(|(pk, _)| *pk == k).map(|(_, v)| *v);
+        if essence == "application/json"
+            && get("g") == Some("apidiscovery.k8s.io")
+            && get("as") == Some("APIGroupDiscoveryList")
+        {
+            match get("v") {
+                Some("v2") => return Some("v2"),
+                Some("v2beta1") => return Some("v2beta1"),
+                _ => continue,
+            }
+        }
+        if matches!(essence, "application/json" | "*/*" | "application/*") && get("as").is_none() {
+            return None;
+        }
+    }
+    None
+}
+
+/// The content type of an aggregated discovery answer.
+pub fn aggregated_content_type(v: &str) -> String {
+    format!("application/json;g=apidiscovery.k8s.io;v={v};as=APIGroupDiscoveryList")
+}
+
+fn sorted_resources(group: &str, version: &str) -> Vec<&'static ResourceInfo> {
+    let mut v: Vec<&'static ResourceInfo> = RESOURCES
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+        .collect();
+    v.sort_by_key(|r| r.plural);
+    v
+}
+
+/// `/api`.
+pub fn api_versions(server_address: &str) -> Value {
+    json!({
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
+    })
+}
+
+fn group_doc(group: &str) -> Value {
+    let versions: Vec<Value> = resources::versions(group)
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
+        .collect();
+    let preferred = versions.first().cloned().unwrap_or(json!({}));
+    json!({"name": group, "versions": versions, "preferredVersion": preferred})
+}
+
+/// `/apis`.
+pub fn api_group_list() -> Value {
+    let groups: Vec<Value> = GROUPS.iter().map(|g| group_doc(g)).collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+/// `/apis/{group}`.
+pub fn api_group(group: &str) -> Option<Value> {
+    if !GROUPS.contains(&group) {
+        return None;
+    }
+    let mut g = group_doc(group);
+    if let Some(m) = g.as_object_mut() {
+        m.insert("kind".into(), json!("APIGroup"));
+        m.insert("apiVersion".into(), json!("v1"));
+    }
+    // Keep kind/apiVersion first, as upstream prints them.
+    let mut ordered = serde_json::Map::new();
+    ordered.insert("kind".into(), json!("APIGroup"));
+    ordered.insert("apiVersion".into(), json!("v1"));
+    if let Some(m) = g.as_object() {
+        for (k, v) in m {
+            if k != "kind" && k != "apiVersion" {
+                ordered.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    Some(Value::Object(ordered))
+}
+
+/// `/api/v1` and `/apis/{group}/{version}`.
+pub fn api_resource_list(group: &str, version: &str) -> Option<Value> {
+    let res = sorted_resources(group, version);
+    if res.is_empty() {
+        return None;
+    }
+    let mut out = Vec::new();
+    for r in res {
+        let mut entry = json!({
+            "name": r.plural,
+            "singularName": r.singular,
+            "namespaced": r.namespaced,
+            "kind": r.kind,
+            "verbs": r.verbs,
+        });
+        if let Some(m) = entry.as_object_mut() {
+            if !r.short_names.is_empty() {
+                m.insert("shortNames".into(), json!(r.short_names));
+            }
+            if !r.categories.is_empty() {
+                m.insert("categories".into(), json!(r.categories));
+            }
+        }
+        out.push(entry);
+        let mut subs: Vec<_> = r.subresources.iter().collect();
+        subs.sort_by_key(|s| s.name);
+        for s in subs {
+            let mut e = json!({
+                "name": format!("{}/{}", r.plural, s.name),
+                "singularName": "",
+                "namespaced": r.namespaced,
+                "kind": s.kind.2,
+                "verbs": s.verbs,
+            });
+            if !s.kind.0.is_empty()
+                && s.kind.0 != r.group
+                && let Some(m) = e.as_object_mut()
+            {
+                m.insert("group".into(), json!(s.kind.0));
+                m.insert("version".into(), json!(s.kind.1));
+            }
+            out.push(e);
+        }
+    }
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": out}))
+}
+
+fn discovery_resource(r: &ResourceInfo) -> Value {
+    let mut e = json!({
+        "resource": r.plural,
+        "responseKind": {"group": r.group, "version": r.version, "kind": r.kind},
+        "scope": if r.namespaced { "Namespaced" } else { "Cluster" },
+        "singularResource": r.singular,
+        "verbs": r.verbs,
+    });
+    if let Some(m) = e.as_object_mut() {
+        if !r.short_names.is_empty() {
+            m.insert("shortNames".into(), json!(r.short_names));
+        }
+        if !r.categories.is_empty() {
+            m.insert("categories".into(), json!(r.categories));
+        }
+        if !r.subresources.is_empty() {
+            let mut subs: Vec<_> = r.subresources.iter().collect();
+            subs.sort_by_key(|s| s.name);
+            let subs: Vec<Value> = subs
+                .iter()
+                .map(|s| {
+                    json!({
+                        "subresource": s.name,
+                        "responseKind": {"group": s.kind.0, "version": s.kind.1, "kind": s.kind.2},
+                        "verbs": s.verbs,
+                    })
+                })
+                .collect();
+            m.insert("subresources".into(), Value::Array(subs));
+        }
+    }
+    e
+}
+
+fn discovery_group(group: &str, v: &str) -> Value {
+    let versions: Vec<Value> = resources::versions(group)
+        .iter()
+        .map(|ver| {
+            let res: Vec<Value> = sorted_resources(group, ver).into_iter().map(discovery_resource).collect();
+            json!({"version": ver, "resources": res, "freshness": "Current"})
+        })
+        .collect();
+    let metadata = if group.is_empty() {
+        json!({"creationTimestamp": null})
+    } else {
+        json!({"name": group, "creationTimestamp": null})
+    };
+    let _ = v;
+    json!({"metadata": metadata, "versions": versions})
+}
+
+/// Aggregated discovery for `/api` (`legacy` = true) or `/apis`.
+pub fn aggregated(legacy: bool, v: &str) -> Value {
+    let items: Vec<Value> = if legacy {
+        vec![discovery_group("", v)]
+    } else {
+        GROUPS.iter().map(|g| discovery_group(g, v)).collect()
+    };
+    json!({
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": format!("apidiscovery.k8s.io/{v}"),
+        "metadata": {},
+        "items": items,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aggregated_accept() {
+        let kubectl = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+        assert_eq!(aggregated_version(Some(kubectl)), Some("v2"));
+        assert_eq!(aggregated_version(Some("application/json")), None);
+        assert_eq!(aggregated_version(None), None);
+    }
+
+    #[test]
+    fn resource_list_has_subresources() {
+        let l = api_resource_list("apps", "v1").unwrap();
+        let names: Vec<&str> = l["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["deployments", "deployments/scale", "deployments/status", "replicasets", "replicasets/scale", "replicasets/status"]
+        );
+        assert_eq!(l["resources"][1]["group"], "autoscaling");
+    }
+}

@@ -1,0 +1,368 @@
+//! One handler per verb (upstream: `apiserver/pkg/endpoints/handlers/`):
+//! decode the request, call the registry store, encode the answer.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::Response;
+use bytes::Bytes;
+use futures::StreamExt;
+use http::{HeaderValue, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::Value;
+
+use super::auth::UserInfo;
+use super::negotiate::{self, IncludeObject, MAX_BODY, Output};
+use super::request::{ResourceRequest, Route, Verb};
+use super::{AppState, Query, bytes_response, discovery, error_response, json_response};
+use crate::apimachinery::status::ApiError;
+use crate::registry::store::{
+    DeleteOptions, FieldValidation, ListParams, PatchType, WatchEvent, WriteOptions, WriteResult,
+};
+
+pub async fn handle(state: Arc<AppState>, route: Route, query: Query, user: UserInfo, req: Request) -> Response {
+    let _ = &user;
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    match route {
+        Route::LegacyGroups => match discovery::aggregated_version(accept.as_deref()) {
+            Some(v) => aggregated(discovery::aggregated(true, v), v),
+            None => json_response(StatusCode::OK, &discovery::api_versions(&state.server_address)),
+        },
+        Route::Groups => match discovery::aggregated_version(accept.as_deref()) {
+            Some(v) => aggregated(discovery::aggregated(false, v), v),
+            None => json_response(StatusCode::OK, &discovery::api_group_list()),
+        },
+        Route::Group(g) => match discovery::api_group(&g) {
+            Some(doc) => json_response(StatusCode::OK, &doc),
+            None => error_response(&ApiError::path_not_found()),
+        },
+        Route::GroupVersion(g, v) => match discovery::api_resource_list(&g, &v) {
+            Some(doc) => json_response(StatusCode::OK, &doc),
+            None => error_response(&ApiError::path_not_found()),
+        },
+        Route::Resource(rr) => match resource(state, rr, query, accept, req).await {
+            Ok(r) => r,
+            Err(e) => error_response(&e),
+        },
+    }
+}
+
+fn aggregated(doc: Value, v: &str) -> Response {
+    let mut r = bytes_response(
+        StatusCode::OK,
+        serde_json::to_vec(&doc).unwrap_or_default(),
+        &discovery::aggregated_content_type(v),
+    );
+    r.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
+    r
+}
+
+async fn read_body(req: Request) -> Result<(Option<String>, Bytes), ApiError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        && len > MAX_BODY
+    {
+        return Err(ApiError::too_large(MAX_BODY));
+    }
+    let limited = http_body_util::Limited::new(req.into_body(), MAX_BODY);
+    match limited.collect().await {
+        Ok(c) => Ok((ct, c.to_bytes())),
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                Err(ApiError::too_large(MAX_BODY))
+            } else {
+                Err(ApiError::bad_request(format!("error reading the request body: {e}")))
+            }
+        }
+    }
+}
+
+fn write_options(q: &Query) -> Result<WriteOptions, ApiError> {
+    let dry_run = match q.get("dryRun") {
+        None | Some("") => false,
+        Some("All") => true,
+        Some(v) => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid dry run value: {v}: supported values: \"All\""
+            )));
+        }
+    };
+    let field_validation = match q.get("fieldValidation") {
+        None | Some("") => FieldValidation::Warn,
+        Some("Ignore") => FieldValidation::Ignore,
+        Some("Warn") => FieldValidation::Warn,
+        Some("Strict") => FieldValidation::Strict,
+        Some(v) => {
+            return Err(ApiError::bad_request(format!(
+                "fieldValidation: Unsupported value: \"{v}\": supported values: \"Ignore\", \"Strict\", \"Warn\""
+            )));
+        }
+    };
+    Ok(WriteOptions {
+        dry_run,
+        field_validation,
+    })
+}
+
+fn list_params(q: &Query) -> Result<ListParams, ApiError> {
+    let limit = match q.get("limit") {
+        None | Some("") => 0,
+        Some(l) => l.parse::<i64>().map_err(|_| {
+            ApiError::bad_request(format!("limit: Invalid value: \"{l}\": must be a non-negative integer"))
+        })?,
+    };
+    Ok(ListParams {
+        label_selector: q.get("labelSelector").map(str::to_string),
+        field_selector: q.get("fieldSelector").map(str::to_string),
+        limit: limit.max(0) as usize,
+        continue_token: q.get("continue").filter(|c| !c.is_empty()).map(str::to_string),
+        resource_version: q.get("resourceVersion").map(str::to_string),
+        resource_version_match: q.get("resourceVersionMatch").filter(|m| !m.is_empty()).map(str::to_string),
+    })
+}
+
+/// Sends an object back in the negotiated encoding.
+fn respond(status: StatusCode, obj: &Value, output: Output, rr: &ResourceRequest, warnings: &[String]) -> Response {
+    let body = match output {
+        Output::Table(inc) if rr.subresource.is_none() => negotiate::to_table(rr.res, std::slice::from_ref(obj), None, inc),
+        _ => obj.clone(),
+    };
+    let (bytes, ct) = negotiate::encode(&body, output);
+    let mut r = bytes_response(status, bytes, ct);
+    add_warnings(&mut r, warnings);
+    r
+}
+
+fn add_warnings(r: &mut Response, warnings: &[String]) {
+    for w in warnings {
+        let escaped = w.replace('\\', "\\\\").replace('"', "\\\"");
+        if let Ok(v) = HeaderValue::from_str(&format!("299 - \"{escaped}\"")) {
+            r.headers_mut().append("warning", v);
+        }
+    }
+}
+
+async fn resource(
+    state: Arc<AppState>,
+    rr: ResourceRequest,
+    q: Query,
+    accept: Option<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let store = &state.store;
+    let ns = rr.namespace.clone();
+    let ns = ns.as_deref();
+    let name = rr.name.clone().unwrap_or_default();
+    let sub = rr.subresource.clone();
+    let sub = sub.as_deref();
+    let table_ok = matches!(rr.verb, Verb::Get | Verb::List | Verb::Watch) && sub.is_none();
+    let output = negotiate::negotiate(accept.as_deref(), q.get("includeObject"), table_ok)?;
+    match rr.verb {
+        Verb::Get => {
+            let obj = store.get(rr.res, ns, &name).await?;
+            let obj = if sub == Some("scale") {
+                // A merge patch with no change returns the Scale view.
+                store
+                    .patch(rr.res, ns, &name, sub, PatchType::Merge, b"{}", &WriteOptions::default())
+                    .await?
+                    .object
+            } else {
+                obj
+            };
+            Ok(respond(StatusCode::OK, &with_type(obj, &rr), output, &rr, &[]))
+        }
+        Verb::List => {
+            let list = store.list(rr.res, ns, &list_params(&q)?).await?;
+            let body = match output {
+                Output::Table(inc) => {
+                    let items = list.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+                    negotiate::to_table(rr.res, &items, list.get("metadata"), inc)
+                }
+                _ => list,
+            };
+            let (bytes, ct) = negotiate::encode(&body, output);
+            Ok(bytes_response(StatusCode::OK, bytes, ct))
+        }
+        Verb::Watch => watch(state.clone(), rr, q, output).await,
+        Verb::Create => {
+            if sub.is_some() {
+                return Err(ApiError::method_not_allowed());
+            }
+            let opts = write_options(&q)?;
+            let (ct, body) = read_body(req).await?;
+            let obj = negotiate::decode_body(ct.as_deref(), &body)?;
+            let WriteResult { object, warnings, .. } = store.create(rr.res, ns, obj, &opts).await?;
+            Ok(respond(StatusCode::CREATED, &object, output, &rr, &warnings))
+        }
+        Verb::Update => {
+            let opts = write_options(&q)?;
+            let (ct, body) = read_body(req).await?;
+            let obj = negotiate::decode_body(ct.as_deref(), &body)?;
+            let res = store.update(rr.res, ns, &name, sub, obj, &opts).await?;
+            let code = if res.created { StatusCode::CREATED } else { StatusCode::OK };
+            Ok(respond(code, &res.object, output, &rr, &res.warnings))
+        }
+        Verb::Patch => {
+            let opts = write_options(&q)?;
+            let (ct, body) = read_body(req).await?;
+            let essence = negotiate::content_type_essence(ct.as_deref());
+            let patch_type = match essence.as_str() {
+                "application/json-patch+json" => PatchType::Json,
+                "application/merge-patch+json" => PatchType::Merge,
+                "application/strategic-merge-patch+json" => PatchType::StrategicMerge,
+                _ => {
+                    return Err(ApiError::unsupported_media_type(
+                        &essence,
+                        &[
+                            "application/json-patch+json",
+                            "application/merge-patch+json",
+                            "application/strategic-merge-patch+json",
+                        ],
+                    ));
+                }
+            };
+            // Patches may be written in YAML too (YAML is a superset of JSON).
+            let body = if serde_json::from_slice::<Value>(&body).is_err() {
+                match negotiate::decode_yaml(&body) {
+                    Ok(v) => Bytes::from(serde_json::to_vec(&v).unwrap_or_default()),
+                    Err(_) => body,
+                }
+            } else {
+                body
+            };
+            let res = store.patch(rr.res, ns, &name, sub, patch_type, &body, &opts).await?;
+            Ok(respond(StatusCode::OK, &with_type(res.object, &rr), output, &rr, &res.warnings))
+        }
+        Verb::Delete | Verb::DeleteCollection => {
+            let (ct, body) = read_body(req).await?;
+            let mut opts = DeleteOptions::default();
+            if !body.is_empty() {
+                let v = negotiate::decode_body(ct.as_deref(), &body)?;
+                opts.grace_period_seconds = v.get("gracePeriodSeconds").and_then(Value::as_i64);
+                opts.precondition_uid = v
+                    .pointer("/preconditions/uid")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                opts.precondition_resource_version = v
+                    .pointer("/preconditions/resourceVersion")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                if v.get("dryRun").and_then(Value::as_array).is_some_and(|d| d.iter().any(|x| x == "All")) {
+                    opts.dry_run = true;
+                }
+            }
+            if let Some(g) = q.get("gracePeriodSeconds") {
+                opts.grace_period_seconds = Some(g.parse().map_err(|_| {
+                    ApiError::bad_request(format!("gracePeriodSeconds: Invalid value: \"{g}\""))
+                })?);
+            }
+            opts.dry_run |= write_options(&q)?.dry_run;
+            let out = if rr.verb == Verb::Delete {
+                store.delete(rr.res, ns, &name, &opts).await?
+            } else {
+                store.delete_collection(rr.res, ns, &list_params(&q)?, &opts).await?
+            };
+            let out = if out.get("kind").and_then(Value::as_str) == Some("Status") {
+                out
+            } else {
+                with_type(out, &rr)
+            };
+            let (bytes, ct) = negotiate::encode(&out, if output == Output::Yaml { Output::Yaml } else { Output::Json });
+            Ok(bytes_response(StatusCode::OK, bytes, ct))
+        }
+    }
+}
+
+/// Makes sure a single object carries its `apiVersion` and `kind`.
+fn with_type(mut obj: Value, rr: &ResourceRequest) -> Value {
+    if obj.get("kind").is_some() {
+        return obj;
+    }
+    if let Some(m) = obj.as_object_mut() {
+        let mut ordered = serde_json::Map::new();
+        ordered.insert("kind".into(), Value::String(rr.res.kind.to_string()));
+        ordered.insert("apiVersion".into(), Value::String(rr.res.api_version()));
+        for (k, v) in std::mem::take(m) {
+            ordered.insert(k, v);
+        }
+        *m = ordered;
+    }
+    obj
+}
+
+/// A watch: a chunked stream of `{"type": ..., "object": ...}` lines that
+/// ends at `timeoutSeconds` or at shutdown.
+async fn watch(state: Arc<AppState>, rr: ResourceRequest, q: Query, output: Output) -> Result<Response, ApiError> {
+    let mut params = list_params(&q)?;
+    if let Some(name) = &rr.name {
+        // `GET .../pods/x?watch=1` (and the deprecated /watch/ form) watch one object.
+        let sel = format!("metadata.name={}", crate::apimachinery::fields::escape_value(name));
+        params.field_selector = Some(match params.field_selector.take() {
+            Some(f) if !f.is_empty() => format!("{f},{sel}"),
+            _ => sel,
+        });
+    }
+    let timeout = match q.get("timeoutSeconds") {
+        Some(t) => Duration::from_secs(
+            t.parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("timeoutSeconds: Invalid value: \"{t}\"")))?,
+        ),
+        // Upstream picks a random time between 30 and 60 minutes.
+        None => Duration::from_secs(1800 + rand::random_range(0..1800)),
+    };
+    let events = state.store.watch(rr.res, rr.namespace.as_deref(), &params).await?;
+    let res = rr.res;
+    let mut shutdown = state.shutdown.clone();
+    let deadline = tokio::time::sleep(timeout);
+    let stop = async move {
+        tokio::select! {
+            _ = deadline => {},
+            _ = shutdown.wait_for(|s| *s) => {},
+        }
+    };
+    let encode = move |ev: WatchEvent| -> Result<Bytes, Infallible> {
+        let object = match output {
+            Output::Table(inc) if ev.event_type != "ERROR" && ev.event_type != "BOOKMARK" => {
+                negotiate::to_table(res, std::slice::from_ref(&ev.object), None, inc)
+            }
+            _ => with_kind(ev.object, res),
+        };
+        let mut line = serde_json::to_vec(&serde_json::json!({"type": ev.event_type, "object": object}))
+            .unwrap_or_default();
+        line.push(b'\n');
+        Ok(Bytes::from(line))
+    };
+    let stream = events.take_until(Box::pin(stop)).map(encode);
+    let mut resp = Response::new(Body::from_stream(stream));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    let _ = IncludeObject::Metadata;
+    Ok(resp)
+}
+
+fn with_kind(mut obj: Value, res: &crate::registry::resources::ResourceInfo) -> Value {
+    if obj.get("kind").is_none()
+        && let Some(m) = obj.as_object_mut()
+    {
+        m.insert("kind".into(), Value::String(res.kind.to_string()));
+        m.insert("apiVersion".into(), Value::String(res.api_version()));
+    }
+    obj
+}

@@ -1,0 +1,266 @@
+//! The HTTP face of the API server. Only this module knows HTTP.
+//!
+//! [`app`] builds the whole service as an axum `Router` so tests can drive it
+//! in-process without a socket. One fallback handler parses each request the
+//! way upstream's request-info factory does (`request.rs`), authenticates it,
+//! and hands it to the handler for its verb (`handlers.rs`).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::apimachinery::status::ApiError;
+use crate::openapi::OpenApi;
+use crate::registry::store::Store;
+
+pub mod auth;
+pub mod discovery;
+mod handlers;
+pub mod negotiate;
+pub mod printers;
+pub mod request;
+
+/// The Kubernetes version this server reports (within kubectl 1.32's skew).
+pub const KUBE_MAJOR: &str = "1";
+pub const KUBE_MINOR: &str = "33";
+pub const KUBE_GIT_VERSION: &str = "v1.33.0";
+
+/// Everything a request handler needs.
+pub struct AppState {
+    pub store: Store,
+    pub auth: auth::Authenticator,
+    pub openapi: Arc<OpenApi>,
+    /// `host:port` clients reach this server at (for `/api`).
+    pub server_address: String,
+    /// Flips to `true` when the server starts shutting down: watches end.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+/// The whole API as a router.
+pub fn app(state: Arc<AppState>) -> Router {
+    Router::new().fallback(dispatch).with_state(state)
+}
+
+/// Query parameters, percent-decoded.
+#[derive(Debug, Default)]
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    pub fn parse(q: Option<&str>) -> Self {
+        let mut out = Vec::new();
+        for pair in q.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            out.push((percent_decode(k), percent_decode(v)));
+        }
+        Query(out)
+    }
+
+    pub fn get(&self, k: &str) -> Option<&str> {
+        self.0.iter().find(|(qk, _)| qk == k).map(|(_, v)| v.as_str())
+    }
+
+    pub fn flag(&self, k: &str) -> bool {
+        matches!(self.get(k), Some("1") | Some("true") | Some("True"))
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A response with a JSON body.
+pub fn json_response(status: StatusCode, value: &Value) -> Response {
+    bytes_response(status, serde_json::to_vec(value).unwrap_or_default(), "application/json")
+}
+
+pub fn bytes_response(status: StatusCode, body: Vec<u8>, content_type: &str) -> Response {
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+/// The `Status` response of an error.
+pub fn error_response(e: &ApiError) -> Response {
+    let status = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json_response(status, &e.to_status())
+}
+
+fn text(status: StatusCode, body: &str) -> Response {
+    let mut r = bytes_response(status, body.as_bytes().to_vec(), "text/plain; charset=utf-8");
+    r.headers_mut()
+        .insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    r
+}
+
+/// `/healthz`, `/livez`, `/readyz` and their `?verbose` and per-check forms.
+fn health(path: &str, query: &Query, ready: bool) -> Response {
+    let (base, check) = match path.trim_start_matches('/').split_once('/') {
+        Some((b, c)) => (b, Some(c)),
+        None => (path.trim_start_matches('/'), None),
+    };
+    let mut checks = vec!["ping", "log", "etcd"];
+    if base == "readyz" {
+        checks.push("informer-sync");
+        checks.push("shutdown");
+    }
+    if let Some(c) = check {
+        return if checks.contains(&c) && (c != "shutdown" || ready) {
+            text(StatusCode::OK, "ok")
+        } else if c == "shutdown" {
+            text(StatusCode::INTERNAL_SERVER_ERROR, "[-]shutdown failed: reason withheld\n")
+        } else {
+            error_response(&ApiError::path_not_found())
+        };
+    }
+    if !ready {
+        return text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("[-]shutdown failed: reason withheld\n{base} check failed\n"),
+        );
+    }
+    if query.get("verbose").is_some() {
+        let mut s = String::new();
+        for c in &checks {
+            s.push_str(&format!("[+]{c} ok\n"));
+        }
+        s.push_str(&format!("{base} check passed\n"));
+        return text(StatusCode::OK, &s);
+    }
+    text(StatusCode::OK, "ok")
+}
+
+fn version() -> Value {
+    json!({
+        "major": KUBE_MAJOR,
+        "minor": KUBE_MINOR,
+        "emulationMajor": KUBE_MAJOR,
+        "emulationMinor": KUBE_MINOR,
+        "minCompatibilityMajor": KUBE_MAJOR,
+        "minCompatibilityMinor": "32",
+        "gitVersion": KUBE_GIT_VERSION,
+        "gitCommit": env!("CARGO_PKG_VERSION"),
+        "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "ironkube (Rust)",
+        "compiler": "rustc",
+        "platform": format!("{}/{}", std::env::consts::OS, go_arch()),
+    })
+}
+
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let path = req.uri().path().to_string();
+    let query = Query::parse(req.uri().query());
+    let ready = !*state.shutdown.borrow();
+    // Public endpoints (upstream's system:public-info-viewer).
+    match path.as_str() {
+        "/version" | "/version/" => return json_response(StatusCode::OK, &version()),
+        p if p.starts_with("/healthz") || p.starts_with("/livez") || p.starts_with("/readyz") => {
+            return health(p, &query, ready || p.starts_with("/livez") || p.starts_with("/healthz"));
+        }
+        _ => {}
+    }
+    let authz = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let Some(user) = state.auth.authenticate(authz).cloned() else {
+        return error_response(&ApiError::unauthorized());
+    };
+    let accept = header_str(req.headers(), header::ACCEPT);
+    match path.as_str() {
+        "/openapi/v2" | "/openapi/v2/" | "/swagger.json" => {
+            if accept
+                .as_deref()
+                .is_some_and(|a| a.contains("protobuf") && !a.contains("json") && !a.contains("*/*"))
+            {
+                return error_response(&ApiError::not_acceptable("application/json"));
+            }
+            return bytes_response(
+                StatusCode::OK,
+                state.openapi.v2_document().as_bytes().to_vec(),
+                "application/json",
+            );
+        }
+        "/openapi/v3" | "/openapi/v3/" => return json_response(StatusCode::OK, &state.openapi.v3_index()),
+        p if p.starts_with("/openapi/v3/") => {
+            let gv = p.trim_start_matches("/openapi/v3/").trim_end_matches('/');
+            return match state.openapi.v3_document(gv) {
+                Some((doc, hash)) => {
+                    let mut r = bytes_response(StatusCode::OK, doc.as_bytes().to_vec(), "application/json");
+                    if let Ok(v) = HeaderValue::from_str(&format!("\"{hash}\"")) {
+                        r.headers_mut().insert(header::ETAG, v);
+                    }
+                    if query.get("hash") == Some(hash) {
+                        r.headers_mut().insert(
+                            header::CACHE_CONTROL,
+                            HeaderValue::from_static("public, immutable"),
+                        );
+                    }
+                    r
+                }
+                None => error_response(&ApiError::path_not_found()),
+            };
+        }
+        _ => {}
+    }
+    let watch = query.flag("watch");
+    let route = match request::parse(req.method(), &path, watch) {
+        Ok(r) => r,
+        Err(e) => return error_response(&e),
+    };
+    handlers::handle(state, route, query, user, req).await
+}
+
+fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    h.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_decoding() {
+        let q = Query::parse(Some("labelSelector=app%3Dnginx%2Ctier+in+(a)&watch=1&x"));
+        assert_eq!(q.get("labelSelector"), Some("app=nginx,tier in (a)"));
+        assert!(q.flag("watch"));
+        assert_eq!(q.get("x"), Some(""));
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+    }
+}

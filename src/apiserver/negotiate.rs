@@ -1,0 +1,211 @@
+//! Content negotiation: request bodies in JSON or YAML, responses in JSON,
+//! YAML or `meta.k8s.io/v1` `Table` (as upstream's
+//! `apiserver/pkg/endpoints/handlers/negotiation`), and the Table itself.
+
+use chrono::Utc;
+use serde_json::{Map, Value, json};
+
+use super::printers;
+use crate::apimachinery::status::ApiError;
+use crate::registry::resources::ResourceInfo;
+
+/// Largest request body accepted (upstream's 3 MiB limit).
+pub const MAX_BODY: usize = 3 * 1024 * 1024;
+
+const ACCEPTED: &str = "application/json, application/yaml";
+
+/// What a response is encoded as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Json,
+    Yaml,
+    /// `Table`, with what each row's `object` holds.
+    Table(IncludeObject),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncludeObject {
+    None,
+    Metadata,
+    Object,
+}
+
+/// One media type of an `Accept` header.
+#[derive(Debug, Default)]
+struct MediaType<'a> {
+    essence: &'a str,
+    params: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> MediaType<'a> {
+    fn parse(s: &'a str) -> Self {
+        let mut parts = s.split(';');
+        let essence = parts.next().unwrap_or("").trim();
+        let params = parts
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| (k.trim(), v.trim().trim_matches('"')))
+            .collect();
+        MediaType { essence, params }
+    }
+    fn param(&self, k: &str) -> Option<&'a str> {
+        self.params.iter().find(|(pk, _)| *pk == k).map(|(_, v)| *v)
+    }
+}
+
+/// Picks the response encoding from `Accept`. `table_ok` says whether the
+/// verb can answer with a Table (get, list, watch).
+pub fn negotiate(accept: Option<&str>, include_object: Option<&str>, table_ok: bool) -> Result<Output, ApiError> {
+    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
+        return Ok(Output::Json);
+    };
+    for raw in accept.split(',') {
+        let mt = MediaType::parse(raw);
+        match mt.essence {
+            "application/json" | "application/*" | "*/*" => match mt.param("as") {
+                None => return Ok(Output::Json),
+                Some("Table")
+                    if table_ok
+                        && mt.param("g") == Some("meta.k8s.io")
+                        && matches!(mt.param("v"), Some("v1") | Some("v1beta1")) =>
+                {
+                    let inc = match include_object {
+                        Some("None") => IncludeObject::None,
+                        Some("Object") => IncludeObject::Object,
+                        _ => IncludeObject::Metadata,
+                    };
+                    return Ok(Output::Table(inc));
+                }
+                _ => continue,
+            },
+            "application/yaml" => {
+                if mt.param("as").is_none() {
+                    return Ok(Output::Yaml);
+                }
+            }
+            _ => continue,
+        }
+    }
+    Err(ApiError::not_acceptable(ACCEPTED))
+}
+
+/// The essence of a `Content-Type` (`application/json`), lowercased.
+pub fn content_type_essence(ct: Option<&str>) -> String {
+    ct.unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Decodes a create/update body: JSON or YAML.
+pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Result<Value, ApiError> {
+    match content_type_essence(content_type).as_str() {
+        "application/json" | "" => serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "Object 'Kind' is missing in '{}': {e}",
+                String::from_utf8_lossy(&body[..body.len().min(200)])
+            ))
+        }),
+        "application/yaml" | "application/x-yaml" | "text/yaml" => decode_yaml(body),
+        other => Err(ApiError::unsupported_media_type(
+            other,
+            &["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"],
+        )),
+    }
+}
+
+/// YAML (a superset of JSON) to a JSON value.
+pub fn decode_yaml(body: &[u8]) -> Result<Value, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::bad_request("the request body is not valid UTF-8"))?;
+    serde_saphyr::from_str::<Value>(text)
+        .map_err(|e| ApiError::bad_request(format!("error converting YAML to JSON: {e}")))
+}
+
+/// Encodes a response body; returns the bytes and the content type.
+pub fn encode(value: &Value, output: Output) -> (Vec<u8>, &'static str) {
+    match output {
+        Output::Yaml => match serde_saphyr::to_string(value) {
+            Ok(s) => (s.into_bytes(), "application/yaml"),
+            Err(_) => (serde_json::to_vec(value).unwrap_or_default(), "application/json"),
+        },
+        _ => (serde_json::to_vec(value).unwrap_or_default(), "application/json"),
+    }
+}
+
+fn row_object(obj: &Value, res: &ResourceInfo, inc: IncludeObject) -> Option<Value> {
+    match inc {
+        IncludeObject::None => None,
+        IncludeObject::Object => {
+            let mut o = obj.clone();
+            if let Some(m) = o.as_object_mut() {
+                m.entry("apiVersion").or_insert_with(|| json!(res.api_version()));
+                m.entry("kind").or_insert_with(|| json!(res.kind));
+            }
+            Some(o)
+        }
+        IncludeObject::Metadata => Some(json!({
+            "kind": "PartialObjectMetadata",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
+        })),
+    }
+}
+
+/// A `Table` of objects (`items` of a list, or one object).
+pub fn to_table(res: &ResourceInfo, objects: &[Value], list_meta: Option<&Value>, inc: IncludeObject) -> Value {
+    let key = res.key();
+    let now = Utc::now();
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|o| {
+            let mut row = Map::new();
+            row.insert("cells".into(), Value::Array(printers::row_cells(&key, o, now)));
+            if let Some(obj) = row_object(o, res, inc) {
+                row.insert("object".into(), obj);
+            }
+            Value::Object(row)
+        })
+        .collect();
+    let metadata = match list_meta {
+        Some(m) => m.clone(),
+        None => json!({
+            "resourceVersion": objects
+                .first()
+                .and_then(|o| o.pointer("/metadata/resourceVersion"))
+                .cloned()
+                .unwrap_or(json!("")),
+        }),
+    };
+    json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": metadata,
+        "columnDefinitions": printers::column_definitions(&key),
+        "rows": rows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubectl_get_accept_picks_table() {
+        let a = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
+        assert_eq!(negotiate(Some(a), None, true).unwrap(), Output::Table(IncludeObject::Metadata));
+        assert_eq!(negotiate(Some(a), None, false).unwrap(), Output::Json);
+        assert_eq!(negotiate(Some("application/yaml"), None, true).unwrap(), Output::Yaml);
+        assert_eq!(negotiate(None, None, true).unwrap(), Output::Json);
+        assert_eq!(negotiate(Some("application/vnd.kubernetes.protobuf,*/*"), None, true).unwrap(), Output::Json);
+        assert_eq!(negotiate(Some("text/html"), None, true).unwrap_err().code, 406);
+    }
+
+    #[test]
+    fn yaml_bodies_decode() {
+        let v = decode_body(Some("application/yaml"), b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n").unwrap();
+        assert_eq!(v, json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"}}));
+        assert_eq!(decode_body(Some("text/plain"), b"x").unwrap_err().code, 415);
+    }
+}

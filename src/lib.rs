@@ -1,0 +1,10 @@
+//! ironkube: a Kubernetes control plane in one small binary.
+//!
+//! See `ARCHITECTURE.md` for the map of the code and its invariants.
+
+pub mod apimachinery;
+pub mod apiserver;
+pub mod openapi;
+pub mod registry;
+pub mod server;
+pub mod storage;

@@ -1,0 +1,9 @@
+//! The registry: the table of served resources, the generic store that
+//! implements every verb over the storage trait, and the per-kind rules
+//! (defaults, strategy, validation) it consults.
+
+pub mod defaults;
+pub mod resources;
+pub mod store;
+pub mod strategy;
+pub mod validation;

@@ -1,0 +1,187 @@
+//! The one table of served resources. Routing, discovery, OpenAPI look-ups,
+//! storage keys, Table printing and (later) RBAC resource names all derive
+//! from it: adding a resource is adding a row here and, if it has special
+//! rules, a strategy in `strategy.rs`.
+
+use crate::apimachinery::status::GroupResource;
+
+/// A subresource such as `status` or `scale`.
+#[derive(Debug)]
+pub struct Subresource {
+    pub name: &'static str,
+    /// The kind read and written through it (`group`, `version`, `kind`).
+    pub kind: (&'static str, &'static str, &'static str),
+    pub verbs: &'static [&'static str],
+}
+
+/// One served resource.
+#[derive(Debug)]
+pub struct ResourceInfo {
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub plural: &'static str,
+    pub singular: &'static str,
+    pub namespaced: bool,
+    pub short_names: &'static [&'static str],
+    pub categories: &'static [&'static str],
+    pub verbs: &'static [&'static str],
+    pub subresources: &'static [Subresource],
+}
+
+const ALL_VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
+
+const fn status(group: &'static str, version: &'static str, kind: &'static str) -> Subresource {
+    Subresource {
+        name: "status",
+        kind: (group, version, kind),
+        verbs: STATUS_VERBS,
+    }
+}
+
+const fn scale() -> Subresource {
+    Subresource {
+        name: "scale",
+        kind: ("autoscaling", "v1", "Scale"),
+        verbs: STATUS_VERBS,
+    }
+}
+
+macro_rules! resource {
+    ($group:expr, $version:expr, $kind:expr, $plural:expr, $singular:expr, $namespaced:expr,
+     short: [$($short:expr),*], cat: [$($cat:expr),*], sub: [$($sub:expr),*]) => {
+        ResourceInfo {
+            group: $group,
+            version: $version,
+            kind: $kind,
+            plural: $plural,
+            singular: $singular,
+            namespaced: $namespaced,
+            short_names: &[$($short),*],
+            categories: &[$($cat),*],
+            verbs: ALL_VERBS,
+            subresources: &[$($sub),*],
+        }
+    };
+}
+
+/// Every served resource, grouped by group-version in discovery order.
+pub static RESOURCES: &[ResourceInfo] = &[
+    resource!("", "v1", "ConfigMap", "configmaps", "configmap", true, short: ["cm"], cat: [], sub: []),
+    resource!("", "v1", "Endpoints", "endpoints", "endpoints", true, short: ["ep"], cat: [], sub: []),
+    resource!("", "v1", "Event", "events", "event", true, short: ["ev"], cat: [], sub: []),
+    resource!("", "v1", "Namespace", "namespaces", "namespace", false, short: ["ns"], cat: [],
+        sub: [status("", "v1", "Namespace"),
+              Subresource { name: "finalize", kind: ("", "v1", "Namespace"), verbs: &["update"] }]),
+    resource!("", "v1", "Node", "nodes", "node", false, short: ["no"], cat: [], sub: [status("", "v1", "Node")]),
+    resource!("", "v1", "Pod", "pods", "pod", true, short: ["po"], cat: ["all"], sub: [status("", "v1", "Pod")]),
+    resource!("", "v1", "Secret", "secrets", "secret", true, short: [], cat: [], sub: []),
+    resource!("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", true, short: ["sa"], cat: [], sub: []),
+    resource!("", "v1", "Service", "services", "service", true, short: ["svc"], cat: ["all"], sub: [status("", "v1", "Service")]),
+    resource!("apps", "v1", "Deployment", "deployments", "deployment", true, short: ["deploy"], cat: ["all"],
+        sub: [scale(), status("apps", "v1", "Deployment")]),
+    resource!("apps", "v1", "ReplicaSet", "replicasets", "replicaset", true, short: ["rs"], cat: ["all"],
+        sub: [scale(), status("apps", "v1", "ReplicaSet")]),
+    resource!("events.k8s.io", "v1", "Event", "events", "event", true, short: ["ev"], cat: [], sub: []),
+    resource!("coordination.k8s.io", "v1", "Lease", "leases", "lease", true, short: [], cat: [], sub: []),
+];
+
+/// The API groups in discovery order (the core group is served under `/api`).
+pub const GROUPS: &[&str] = &["apps", "events.k8s.io", "coordination.k8s.io"];
+
+impl ResourceInfo {
+    /// `"pods"` for the core group, `"apps/deployments"` otherwise.
+    pub fn key(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.to_string()
+        } else {
+            format!("{}/{}", self.group, self.plural)
+        }
+    }
+
+    /// `v1` or `apps/v1`.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    pub fn group_resource(&self) -> GroupResource {
+        GroupResource::new(self.group, self.plural)
+    }
+
+    pub fn subresource(&'static self, name: &str) -> Option<&'static Subresource> {
+        self.subresources.iter().find(|s| s.name == name)
+    }
+
+    /// The storage prefix holding every object of this resource, ending in `/`.
+    pub fn storage_prefix(&self) -> String {
+        let group = if self.group.is_empty() { "core" } else { self.group };
+        format!("/registry/{group}/{}/", self.plural)
+    }
+
+    /// Storage prefix for one namespace (or the whole resource if cluster-scoped).
+    pub fn namespace_prefix(&self, namespace: Option<&str>) -> String {
+        match (self.namespaced, namespace) {
+            (true, Some(ns)) => format!("{}{ns}/", self.storage_prefix()),
+            _ => self.storage_prefix(),
+        }
+    }
+
+    /// The storage key of one object.
+    pub fn storage_key(&self, namespace: Option<&str>, name: &str) -> String {
+        format!("{}{name}", self.namespace_prefix(namespace))
+    }
+}
+
+/// Finds a resource by group, version and plural.
+pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static ResourceInfo> {
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.version == version && r.plural == plural)
+}
+
+/// Finds a resource by its key (`"pods"`, `"apps/deployments"`).
+pub fn by_key(key: &str) -> Option<&'static ResourceInfo> {
+    let (group, plural) = key.rsplit_once('/').unwrap_or(("", key));
+    RESOURCES.iter().find(|r| r.group == group && r.plural == plural)
+}
+
+/// The versions served for a group.
+pub fn versions(group: &str) -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = RESOURCES
+        .iter()
+        .filter(|r| r.group == group)
+        .map(|r| r.version)
+        .collect();
+    v.dedup();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_lookup() {
+        let d = find("apps", "v1", "deployments").unwrap();
+        assert_eq!(d.key(), "apps/deployments");
+        assert_eq!(d.storage_key(Some("default"), "web"), "/registry/apps/deployments/default/web");
+        assert_eq!(by_key("pods").unwrap().kind, "Pod");
+        assert_eq!(d.subresource("scale").unwrap().kind.2, "Scale");
+        let ns = by_key("namespaces").unwrap();
+        assert_eq!(ns.storage_key(None, "x"), "/registry/core/namespaces/x");
+    }
+}

@@ -1,0 +1,1167 @@
+//! The generic registry store: every verb on every resource, over the
+//! [`Storage`] trait, parameterised by the per-kind strategy. Mirrors
+//! upstream's `apiserver/pkg/registry/generic/registry/store.go`:
+//! - objects are stored as JSON without `metadata.resourceVersion`; the
+//!   storage revision that last wrote a key *is* its resourceVersion;
+//! - update and patch run inside a compare-and-swap retry loop, so a patch
+//!   always applies to the latest object;
+//! - storage errors become `Status` errors in exactly one place ([`storage_error`]).
+
+use std::sync::Arc;
+
+use base64::Engine;
+use bytes::Bytes;
+use chrono::{SecondsFormat, Utc};
+use futures::{Stream, StreamExt};
+use serde_json::{Map, Value, json};
+
+use super::resources::{self, ResourceInfo};
+use super::{defaults, strategy, validation};
+use crate::apimachinery::fields::{self, FieldSelector};
+use crate::apimachinery::labels::{self, Selector};
+use crate::apimachinery::status::{ApiError, GroupResource, success_status};
+use crate::apimachinery::strategicpatch;
+use crate::openapi::OpenApi;
+use crate::storage::{
+    Event, EventType, KeyValue, ListOptions as StorageListOptions, Precondition, Revision,
+    Storage, StorageError,
+};
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// How unknown fields in a write are treated (`?fieldValidation=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FieldValidation {
+    Ignore,
+    #[default]
+    Warn,
+    Strict,
+}
+
+/// Options every write takes.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    pub dry_run: bool,
+    pub field_validation: FieldValidation,
+}
+
+/// A write's answer: the object and any `Warning` headers.
+#[derive(Debug)]
+pub struct WriteResult {
+    pub object: Value,
+    pub created: bool,
+    pub warnings: Vec<String>,
+}
+
+/// The patch formats (by request `Content-Type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchType {
+    Json,
+    Merge,
+    StrategicMerge,
+}
+
+/// List and watch parameters.
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    pub label_selector: Option<String>,
+    pub field_selector: Option<String>,
+    pub limit: usize,
+    pub continue_token: Option<String>,
+    pub resource_version: Option<String>,
+    pub resource_version_match: Option<String>,
+}
+
+/// `DeleteOptions` fields the store acts on.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteOptions {
+    pub grace_period_seconds: Option<i64>,
+    pub precondition_uid: Option<String>,
+    pub precondition_resource_version: Option<String>,
+    pub dry_run: bool,
+}
+
+/// One watch event, ready to encode.
+#[derive(Debug, Clone)]
+pub struct WatchEvent {
+    pub event_type: &'static str,
+    pub object: Value,
+}
+
+/// The registry: storage plus the schema.
+pub struct Store {
+    storage: Arc<dyn Storage>,
+    openapi: Arc<OpenApi>,
+}
+
+/// Maps a storage failure to the client's `Status` — the only such place.
+pub fn storage_error(gr: &GroupResource, name: &str, e: StorageError) -> ApiError {
+    match e {
+        StorageError::NotFound(_) => ApiError::not_found(gr, name),
+        StorageError::AlreadyExists(_) => ApiError::already_exists(gr, name),
+        StorageError::Conflict { .. } => ApiError::modified_conflict(gr, name),
+        StorageError::Expired { requested, oldest } => {
+            ApiError::expired(format!("too old resource version: {requested} ({oldest})"))
+        }
+        StorageError::TooLarge { requested, current } => ApiError::service_unavailable(format!(
+            "Too large resource version: {requested}, current: {current}"
+        )),
+        StorageError::Closed => ApiError::service_unavailable("the server is shutting down"),
+        StorageError::Internal(m) => ApiError::internal(m),
+    }
+}
+
+pub fn now_rfc3339() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn meta(obj: &Value) -> Option<&Map<String, Value>> {
+    obj.get("metadata").and_then(Value::as_object)
+}
+
+fn meta_mut(obj: &mut Value) -> Option<&mut Map<String, Value>> {
+    let m = obj.as_object_mut()?;
+    m.entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()))
+        .as_object_mut()
+}
+
+fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
+    meta(obj).and_then(|m| m.get(field)).and_then(Value::as_str)
+}
+
+/// Parses a resourceVersion parameter.
+pub fn parse_resource_version(rv: &str) -> ApiResult<Revision> {
+    rv.parse::<Revision>()
+        .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))
+}
+
+/// Turns stored bytes into the object clients see.
+fn decode(kv: &KeyValue, rv: Revision) -> ApiResult<Value> {
+    let mut obj: Value = serde_json::from_slice(&kv.value)
+        .map_err(|e| ApiError::internal(format!("corrupt object {}: {e}", kv.key)))?;
+    if let Some(m) = meta_mut(&mut obj) {
+        m.insert("resourceVersion".into(), Value::String(rv.to_string()));
+    }
+    Ok(obj)
+}
+
+fn encode(obj: &Value) -> ApiResult<Bytes> {
+    let mut obj = obj.clone();
+    if let Some(m) = meta_mut(&mut obj) {
+        m.remove("resourceVersion");
+        m.remove("selfLink");
+    }
+    serde_json::to_vec(&obj)
+        .map(Bytes::from)
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// `generateName` suffix alphabet (`apiserver/pkg/storage/names/generate.go`
+/// via `k8s.io/apimachinery/pkg/util/rand`: no vowels, no confusable digits).
+const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+pub fn random_suffix(n: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..n)
+        .map(|_| NAME_ALPHABET[rng.random_range(0..NAME_ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Selectors of a list or watch, parsed and checked.
+struct Filter {
+    labels: Selector,
+    fields: FieldSelector,
+    key: String,
+}
+
+impl Filter {
+    fn new(res: &ResourceInfo, p: &ListParams) -> ApiResult<Self> {
+        let labels = match p.label_selector.as_deref() {
+            Some(s) if !s.is_empty() => labels::parse(s).map_err(ApiError::bad_request)?,
+            _ => Selector::everything(),
+        };
+        let fields = match p.field_selector.as_deref() {
+            Some(s) if !s.is_empty() => {
+                let f = fields::parse(s).map_err(ApiError::bad_request)?;
+                fields::check_supported(&res.key(), &f).map_err(ApiError::bad_request)?;
+                f
+            }
+            _ => fields::parse("").map_err(ApiError::bad_request)?,
+        };
+        Ok(Filter {
+            labels,
+            fields,
+            key: res.key(),
+        })
+    }
+
+    fn is_everything(&self) -> bool {
+        self.labels.is_everything() && self.fields.is_empty()
+    }
+
+    fn matches(&self, obj: &Value) -> bool {
+        let labels = meta(obj).and_then(|m| m.get("labels")).and_then(Value::as_object);
+        self.labels.matches(labels)
+            && (self.fields.is_empty()
+                || self
+                    .fields
+                    .matches(|f| fields::field_value(&self.key, obj, f)))
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ContinueToken {
+    v: String,
+    rv: Revision,
+    start: String,
+}
+
+impl Store {
+    pub fn new(storage: Arc<dyn Storage>, openapi: Arc<OpenApi>) -> Self {
+        Store { storage, openapi }
+    }
+
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    pub fn openapi(&self) -> &Arc<OpenApi> {
+        &self.openapi
+    }
+
+    /// Reads one object.
+    pub async fn get(&self, res: &ResourceInfo, ns: Option<&str>, name: &str) -> ApiResult<Value> {
+        let gr = res.group_resource();
+        match self.storage.get(&res.storage_key(ns, name)).await {
+            Ok(Some(kv)) => decode(&kv, kv.mod_revision),
+            Ok(None) => Err(ApiError::not_found(&gr, name)),
+            Err(e) => Err(storage_error(&gr, name, e)),
+        }
+    }
+
+    /// Checks a body's `apiVersion`/`kind` against what the path serves.
+    fn check_type(&self, obj: &Value, group: &str, version: &str, kind: &str) -> ApiResult<()> {
+        let want_av = if group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{group}/{version}")
+        };
+        let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let k = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+        if k.is_empty() {
+            return Err(ApiError::bad_request(format!(
+                "Object 'Kind' is missing in '{}'",
+                truncate(&obj.to_string(), 200)
+            )));
+        }
+        if av.is_empty() {
+            return Err(ApiError::bad_request(format!(
+                "Object 'apiVersion' is missing in '{}'",
+                truncate(&obj.to_string(), 200)
+            )));
+        }
+        if av != want_av || k != kind {
+            let (g, v) = av.rsplit_once('/').unwrap_or(("", av));
+            let _ = g;
+            return Err(ApiError::bad_request(format!(
+                "{k} in version \"{v}\" cannot be handled as a {kind}: no kind \"{k}\" is registered for version \"{av}\" in scheme \"pkg/api/legacyscheme/scheme.go:30\""
+            )));
+        }
+        Ok(())
+    }
+
+    /// Strict/Warn handling of unknown fields (`handlers/rest.go`).
+    fn check_unknown_fields(
+        &self,
+        obj: &Value,
+        gvk: (&str, &str, &str),
+        fv: FieldValidation,
+    ) -> ApiResult<Vec<String>> {
+        if fv == FieldValidation::Ignore {
+            return Ok(Vec::new());
+        }
+        let unknown = self.openapi.unknown_fields(gvk.0, gvk.1, gvk.2, obj);
+        if unknown.is_empty() {
+            return Ok(Vec::new());
+        }
+        let msgs: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+        match fv {
+            FieldValidation::Strict => Err(ApiError::bad_request(format!(
+                "{kind} in version \"{v}\" cannot be handled as a {kind}: strict decoding error: {}",
+                msgs.join(", "),
+                kind = gvk.2,
+                v = gvk.1
+            ))),
+            _ => Ok(msgs),
+        }
+    }
+
+    /// Namespace lifecycle admission: the namespace must exist and not be terminating.
+    async fn check_namespace(&self, res: &ResourceInfo, ns: &str, name: &str) -> ApiResult<()> {
+        let nsres = resources::by_key("namespaces").ok_or_else(|| ApiError::internal("no namespaces"))?;
+        let nsobj = self.get(nsres, None, ns).await?;
+        if nsobj.pointer("/metadata/deletionTimestamp").is_some()
+            || nsobj.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating")
+        {
+            return Err(ApiError::namespace_terminating(&res.group_resource(), name, ns));
+        }
+        Ok(())
+    }
+
+    /// POST: creates an object.
+    pub async fn create(
+        &self,
+        res: &'static ResourceInfo,
+        ns: Option<&str>,
+        mut obj: Value,
+        opts: &WriteOptions,
+    ) -> ApiResult<WriteResult> {
+        if !obj.is_object() {
+            return Err(ApiError::bad_request("the request body must be a JSON or YAML object"));
+        }
+        self.check_type(&obj, res.group, res.version, res.kind)?;
+        let warnings = self.check_unknown_fields(&obj, (res.group, res.version, res.kind), opts.field_validation)?;
+        let gr = res.group_resource();
+        // Namespace from the path wins; a different one in the body is an error.
+        let body_ns = meta_str(&obj, "namespace").map(str::to_string);
+        if res.namespaced {
+            let ns = ns.unwrap_or("default");
+            if let Some(b) = body_ns.as_deref()
+                && !b.is_empty()
+                && b != ns
+            {
+                return Err(ApiError::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
+            }
+            if let Some(m) = meta_mut(&mut obj) {
+                m.insert("namespace".into(), Value::String(ns.to_string()));
+            }
+        } else if let Some(m) = meta_mut(&mut obj) {
+            m.remove("namespace");
+        }
+        defaults::apply_defaults(&res.key(), &mut obj);
+        if res.key() == "pods" {
+            defaults::add_default_tolerations(&mut obj);
+            defaults::add_default_priority(&mut obj);
+        }
+        self.fill_create_meta(res, &mut obj);
+        strategy::prepare_for_create(res, &mut obj);
+        let name = meta_str(&obj, "name").unwrap_or("").to_string();
+        let errs = validation::validate(&res.key(), &obj, None);
+        if !errs.is_empty() {
+            return Err(ApiError::invalid(res.group, res.kind, &name, &errs));
+        }
+        if res.namespaced {
+            self.check_namespace(res, ns.unwrap_or("default"), &name).await?;
+        }
+        let key = res.storage_key(if res.namespaced { Some(ns.unwrap_or("default")) } else { None }, &name);
+        if opts.dry_run {
+            if let Ok(Some(_)) = self.storage.get(&key).await {
+                return Err(ApiError::already_exists(&gr, &name));
+            }
+            return Ok(WriteResult {
+                object: obj,
+                created: true,
+                warnings,
+            });
+        }
+        let kv = self
+            .storage
+            .create(&key, encode(&obj)?)
+            .await
+            .map_err(|e| storage_error(&gr, &name, e))?;
+        Ok(WriteResult {
+            object: decode(&kv, kv.mod_revision)?,
+            created: true,
+            warnings,
+        })
+    }
+
+    /// System metadata on create (`rest.BeforeCreate` / `FillObjectMetaSystemFields`).
+    fn fill_create_meta(&self, res: &ResourceInfo, obj: &mut Value) {
+        let Some(m) = meta_mut(obj) else { return };
+        let has_name = m.get("name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+        if !has_name
+            && let Some(prefix) = m.get("generateName").and_then(Value::as_str)
+            && !prefix.is_empty()
+        {
+            // names.SimpleNameGenerator: prefix (cut to fit 63) + 5 random chars.
+            let mut p = prefix.to_string();
+            p.truncate(58);
+            m.insert("name".into(), Value::String(format!("{p}{}", random_suffix(5))));
+        }
+        m.insert("uid".into(), Value::String(uuid::Uuid::new_v4().to_string()));
+        m.insert("creationTimestamp".into(), Value::String(now_rfc3339()));
+        m.remove("resourceVersion");
+        m.remove("deletionTimestamp");
+        m.remove("deletionGracePeriodSeconds");
+        m.remove("selfLink");
+        if !strategy::tracks_generation(res) {
+            m.remove("generation");
+        }
+    }
+
+    /// PUT: replaces an object (or a subresource's part of it).
+    pub async fn update(
+        &self,
+        res: &'static ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        sub: Option<&str>,
+        obj: Value,
+        opts: &WriteOptions,
+    ) -> ApiResult<WriteResult> {
+        if !obj.is_object() {
+            return Err(ApiError::bad_request("the request body must be a JSON or YAML object"));
+        }
+        let gvk = self.sub_gvk(res, sub);
+        self.check_type(&obj, gvk.0, gvk.1, gvk.2)?;
+        let warnings = self.check_unknown_fields(&obj, gvk, opts.field_validation)?;
+        let body_name = meta_str(&obj, "name").unwrap_or("");
+        if body_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        if res.namespaced
+            && let (Some(b), Some(ns)) = (meta_str(&obj, "namespace"), ns)
+            && !b.is_empty()
+            && b != ns
+        {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        let precondition = match meta_str(&obj, "resourceVersion") {
+            Some(rv) if !rv.is_empty() => Some(parse_resource_version(rv).map_err(|_| {
+                ApiError::invalid(res.group, res.kind, name, &[crate::apimachinery::validation::FieldError::invalid(
+                    "metadata.resourceVersion",
+                    Value::String(rv.to_string()),
+                    "must be specified for an update",
+                )])
+            })?),
+            _ => None,
+        };
+        let new = Arc::new(obj);
+        let mut result = self
+            .guaranteed_update(res, ns, name, sub, precondition, opts, |_current| Ok((*new).clone()))
+            .await?;
+        result.warnings.extend(warnings);
+        Ok(result)
+    }
+
+    fn sub_gvk(&self, res: &'static ResourceInfo, sub: Option<&str>) -> (&'static str, &'static str, &'static str) {
+        match sub.and_then(|s| res.subresource(s)) {
+            Some(s) if s.name == "scale" => s.kind,
+            _ => (res.group, res.version, res.kind),
+        }
+    }
+
+    /// PATCH: applies a patch to the latest object, retrying on conflicts.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn patch(
+        &self,
+        res: &'static ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        sub: Option<&str>,
+        patch_type: PatchType,
+        patch: &[u8],
+        opts: &WriteOptions,
+    ) -> ApiResult<WriteResult> {
+        let patch_value: Value = serde_json::from_slice(patch)
+            .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+        let gvk = self.sub_gvk(res, sub);
+        match patch_type {
+            PatchType::Json => {
+                if !patch_value.is_array() {
+                    return Err(ApiError::bad_request(
+                        "json: cannot unmarshal object into Go value of type jsonpatch.Patch",
+                    ));
+                }
+            }
+            _ => {
+                if !patch_value.is_object() {
+                    return Err(ApiError::bad_request(
+                        "json: cannot unmarshal non-object into Go value of type map[string]interface {}",
+                    ));
+                }
+            }
+        }
+        let precondition = patch_value
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .map(parse_resource_version)
+            .transpose()?;
+        let openapi = self.openapi.clone();
+        let warnings = std::sync::Mutex::new(Vec::new());
+        let fv = opts.field_validation;
+        let mut result = self
+            .guaranteed_update(res, ns, name, sub, precondition, opts, |current| {
+                let patched = apply_patch(&openapi, gvk, current, &patch_value, patch_type)?;
+                let w = self.check_unknown_fields(&patched, gvk, fv)?;
+                if let Ok(mut all) = warnings.lock() {
+                    *all = w;
+                }
+                Ok(patched)
+            })
+            .await?;
+        if let Ok(w) = warnings.into_inner() {
+            result.warnings.extend(w);
+        }
+        Ok(result)
+    }
+
+    /// Reads the latest object, computes the new one with `f`, and writes it
+    /// with the read revision as precondition; retries on a conflict unless
+    /// the client itself named a resourceVersion.
+    #[allow(clippy::too_many_arguments)]
+    async fn guaranteed_update(
+        &self,
+        res: &'static ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        sub: Option<&str>,
+        precondition: Option<Revision>,
+        opts: &WriteOptions,
+        f: impl Fn(&Value) -> ApiResult<Value>,
+    ) -> ApiResult<WriteResult> {
+        let gr = res.group_resource();
+        let key = res.storage_key(ns, name);
+        for _attempt in 0..64 {
+            let current = self.storage.get(&key).await.map_err(|e| storage_error(&gr, name, e))?;
+            let Some(current) = current else {
+                if sub.is_none() && strategy::allow_create_on_update(res) {
+                    let obj = f(&Value::Null)?;
+                    return self.create(res, ns, obj, opts).await;
+                }
+                return Err(ApiError::not_found(&gr, name));
+            };
+            if let Some(want) = precondition
+                && want != current.mod_revision
+            {
+                return Err(ApiError::modified_conflict(&gr, name));
+            }
+            let old = decode(&current, current.mod_revision)?;
+            let input = if sub == Some("scale") { to_scale(res, &old)? } else { old.clone() };
+            let mut new = f(&input)?;
+            if sub == Some("scale") {
+                new = from_scale(res, &old, &new)?;
+            }
+            if !new.is_object() {
+                return Err(ApiError::bad_request("the result must be an object"));
+            }
+            self.prepare_update(res, sub, &mut new, &old);
+            let errs = validation::validate(&res.key(), &new, Some(&old));
+            if !errs.is_empty() {
+                return Err(ApiError::invalid(res.group, res.kind, name, &errs));
+            }
+            // Unchanged: no write, same resourceVersion (as etcd3's GuaranteedUpdate).
+            let bytes = encode(&new)?;
+            if bytes == current.value {
+                let object = if sub == Some("scale") { to_scale(res, &old)? } else { old };
+                return Ok(WriteResult {
+                    object,
+                    created: false,
+                    warnings: Vec::new(),
+                });
+            }
+            let finalized = new.pointer("/metadata/deletionTimestamp").is_some()
+                && new
+                    .pointer("/metadata/finalizers")
+                    .and_then(Value::as_array)
+                    .is_none_or(|f| f.is_empty())
+                && !strategy::graceful_pending(res, &new);
+            if opts.dry_run {
+                let object = if sub == Some("scale") { to_scale(res, &new)? } else { new };
+                return Ok(WriteResult {
+                    object,
+                    created: false,
+                    warnings: Vec::new(),
+                });
+            }
+            if finalized {
+                // The last finalizer is gone from a deleted object: it goes away now.
+                match self
+                    .storage
+                    .delete(&key, Precondition::ModRevision(current.mod_revision))
+                    .await
+                {
+                    Ok((_, rev)) => {
+                        let mut gone = new;
+                        if let Some(m) = meta_mut(&mut gone) {
+                            m.insert("resourceVersion".into(), Value::String(rev.to_string()));
+                        }
+                        return Ok(WriteResult {
+                            object: gone,
+                            created: false,
+                            warnings: Vec::new(),
+                        });
+                    }
+                    Err(StorageError::Conflict { .. }) if precondition.is_none() => continue,
+                    Err(e) => return Err(storage_error(&gr, name, e)),
+                }
+            }
+            match self
+                .storage
+                .update(&key, Precondition::ModRevision(current.mod_revision), bytes)
+                .await
+            {
+                Ok(kv) => {
+                    let saved = decode(&kv, kv.mod_revision)?;
+                    let object = if sub == Some("scale") { to_scale(res, &saved)? } else { saved };
+                    return Ok(WriteResult {
+                        object,
+                        created: false,
+                        warnings: Vec::new(),
+                    });
+                }
+                Err(StorageError::Conflict { .. }) if precondition.is_none() => continue,
+                Err(e) => return Err(storage_error(&gr, name, e)),
+            }
+        }
+        Err(ApiError::modified_conflict(&gr, name))
+    }
+
+    /// `rest.BeforeUpdate`: system fields come from the stored object.
+    fn prepare_update(&self, res: &'static ResourceInfo, sub: Option<&str>, new: &mut Value, old: &Value) {
+        if sub.is_none() {
+            defaults::apply_defaults(&res.key(), new);
+        }
+        strategy::prepare_for_update(res, sub, new, old);
+        let old_meta = meta(old).cloned().unwrap_or_default();
+        let Some(m) = meta_mut(new) else { return };
+        for f in ["creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"] {
+            match old_meta.get(f) {
+                Some(v) => {
+                    m.insert(f.into(), v.clone());
+                }
+                None => {
+                    m.remove(f);
+                }
+            }
+        }
+        if m.get("uid").and_then(Value::as_str).is_none_or(str::is_empty)
+            && let Some(uid) = old_meta.get("uid")
+        {
+            m.insert("uid".into(), uid.clone());
+        }
+        if !strategy::tracks_generation(res) {
+            match old_meta.get("generation") {
+                Some(g) => {
+                    m.insert("generation".into(), g.clone());
+                }
+                None => {
+                    m.remove("generation");
+                }
+            }
+        }
+        if let Some(ns) = old_meta.get("namespace") {
+            m.insert("namespace".into(), ns.clone());
+        }
+        m.remove("resourceVersion");
+    }
+
+    /// DELETE of one object.
+    pub async fn delete(
+        &self,
+        res: &'static ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> ApiResult<Value> {
+        let gr = res.group_resource();
+        let key = res.storage_key(ns, name);
+        for _attempt in 0..64 {
+            let Some(current) = self.storage.get(&key).await.map_err(|e| storage_error(&gr, name, e))? else {
+                return Err(ApiError::not_found(&gr, name));
+            };
+            let obj = decode(&current, current.mod_revision)?;
+            if let Some(uid) = &opts.precondition_uid
+                && meta_str(&obj, "uid") != Some(uid.as_str())
+            {
+                return Err(ApiError::conflict(
+                    &gr,
+                    name,
+                    &format!(
+                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                        meta_str(&obj, "uid").unwrap_or("")
+                    ),
+                ));
+            }
+            if let Some(rv) = &opts.precondition_resource_version
+                && rv != &current.mod_revision.to_string()
+            {
+                return Err(ApiError::conflict(
+                    &gr,
+                    name,
+                    &format!(
+                        "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                        current.mod_revision
+                    ),
+                ));
+            }
+            let has_finalizers = obj
+                .pointer("/metadata/finalizers")
+                .and_then(Value::as_array)
+                .is_some_and(|f| !f.is_empty());
+            let grace = strategy::graceful_delete_seconds(res, &obj, opts.grace_period_seconds);
+            let namespace_pending = res.key() == "namespaces";
+            if has_finalizers || grace.is_some() || namespace_pending {
+                let mut marked = obj.clone();
+                let already = obj.pointer("/metadata/deletionTimestamp").is_some();
+                if let Some(m) = meta_mut(&mut marked) {
+                    if !already {
+                        let when = Utc::now() + chrono::Duration::seconds(grace.unwrap_or(0));
+                        m.insert(
+                            "deletionTimestamp".into(),
+                            Value::String(when.to_rfc3339_opts(SecondsFormat::Secs, true)),
+                        );
+                        m.insert("deletionGracePeriodSeconds".into(), json!(grace.unwrap_or(0)));
+                    } else if let Some(g) = grace {
+                        // A shorter grace period may shorten a pending deletion.
+                        let cur = m.get("deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(i64::MAX);
+                        if g < cur {
+                            m.insert("deletionGracePeriodSeconds".into(), json!(g));
+                        }
+                    }
+                }
+                if namespace_pending
+                    && let Some(o) = marked.as_object_mut()
+                {
+                    o.insert("status".into(), json!({"phase": "Terminating"}));
+                }
+                let ns_done = namespace_pending
+                    && !has_finalizers
+                    && marked
+                        .pointer("/spec/finalizers")
+                        .and_then(Value::as_array)
+                        .is_none_or(|f| f.is_empty());
+                if !ns_done {
+                    if opts.dry_run {
+                        return Ok(marked);
+                    }
+                    if marked == obj {
+                        return Ok(obj);
+                    }
+                    match self
+                        .storage
+                        .update(&key, Precondition::ModRevision(current.mod_revision), encode(&marked)?)
+                        .await
+                    {
+                        Ok(kv) => return decode(&kv, kv.mod_revision),
+                        Err(StorageError::Conflict { .. }) => continue,
+                        Err(e) => return Err(storage_error(&gr, name, e)),
+                    }
+                }
+            }
+            if opts.dry_run {
+                return Ok(self.deleted_answer(res, &obj));
+            }
+            match self
+                .storage
+                .delete(&key, Precondition::ModRevision(current.mod_revision))
+                .await
+            {
+                Ok((_, rev)) => {
+                    let mut gone = obj;
+                    if let Some(m) = meta_mut(&mut gone) {
+                        m.insert("resourceVersion".into(), Value::String(rev.to_string()));
+                    }
+                    return Ok(self.deleted_answer(res, &gone));
+                }
+                Err(StorageError::Conflict { .. }) => continue,
+                Err(e) => return Err(storage_error(&gr, name, e)),
+            }
+        }
+        Err(ApiError::modified_conflict(&gr, name))
+    }
+
+    fn deleted_answer(&self, res: &ResourceInfo, obj: &Value) -> Value {
+        if strategy::returns_deleted_object(res) {
+            obj.clone()
+        } else {
+            success_status(
+                &res.group_resource(),
+                meta_str(obj, "name").unwrap_or(""),
+                meta_str(obj, "uid").unwrap_or(""),
+            )
+        }
+    }
+
+    /// DELETE of a collection: deletes every matching object, answers with
+    /// the list of what was deleted.
+    pub async fn delete_collection(
+        &self,
+        res: &'static ResourceInfo,
+        ns: Option<&str>,
+        params: &ListParams,
+        opts: &DeleteOptions,
+    ) -> ApiResult<Value> {
+        let list = self.list(res, ns, &ListParams { limit: 0, continue_token: None, ..params.clone() }).await?;
+        let mut deleted = Vec::new();
+        if let Some(items) = list.get("items").and_then(Value::as_array) {
+            for item in items {
+                let name = meta_str(item, "name").unwrap_or("");
+                let item_ns = meta_str(item, "namespace");
+                match self.delete(res, item_ns.or(ns), name, opts).await {
+                    Ok(_) => deleted.push(item.clone()),
+                    Err(e) if e.code == 404 => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let mut out = list;
+        if let Some(o) = out.as_object_mut() {
+            o.insert("items".into(), Value::Array(deleted));
+        }
+        Ok(out)
+    }
+
+    /// The revision a list reads at, from `resourceVersion`/`resourceVersionMatch`
+    /// (`apiserver/pkg/storage/etcd3/store.go` GetList semantics).
+    fn list_revision(&self, p: &ListParams) -> ApiResult<Revision> {
+        let rv = p.resource_version.as_deref().unwrap_or("");
+        let current = self.storage.current_revision();
+        match (rv, p.resource_version_match.as_deref().unwrap_or("")) {
+            ("", "") | ("0", "") => Ok(0),
+            ("", m) => Err(ApiError::bad_request(format!(
+                "resourceVersionMatch: Forbidden: resourceVersionMatch \"{m}\" is forbidden when resourceVersion is not provided"
+            ))),
+            (rv, "Exact") => {
+                let r = parse_resource_version(rv)?;
+                if r == 0 {
+                    return Err(ApiError::bad_request(
+                        "resourceVersionMatch: Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
+                    ));
+                }
+                Ok(r)
+            }
+            (rv, "NotOlderThan" | "") => {
+                let r = parse_resource_version(rv)?;
+                if r > current {
+                    return Err(ApiError::service_unavailable(format!(
+                        "Too large resource version: {r}, current: {current}"
+                    )));
+                }
+                Ok(0)
+            }
+            (_, m) => Err(ApiError::bad_request(format!(
+                "resourceVersionMatch: Unsupported value: \"{m}\": supported values: \"Exact\", \"NotOlderThan\""
+            ))),
+        }
+    }
+
+    /// GET of a collection.
+    pub async fn list(&self, res: &'static ResourceInfo, ns: Option<&str>, p: &ListParams) -> ApiResult<Value> {
+        let gr = res.group_resource();
+        let filter = Filter::new(res, p)?;
+        let prefix = res.namespace_prefix(ns);
+        let (mut revision, start_after) = match p.continue_token.as_deref() {
+            Some(t) if !t.is_empty() => {
+                let tok = decode_continue(t)?;
+                (tok.rv, Some(format!("{prefix}{}", tok.start)))
+            }
+            _ => (self.list_revision(p)?, None),
+        };
+        if revision == 0 {
+            revision = self.storage.current_revision();
+        }
+        let limit = p.limit;
+        let mut items = Vec::new();
+        let mut next_after = start_after;
+        let mut last_key: Option<String> = None;
+        let mut more = false;
+        let mut remaining = None;
+        // Page through storage until `limit` matching objects are found.
+        'outer: loop {
+            let batch = if limit > 0 && filter.is_everything() { limit + 1 } else { 0 };
+            let page = self
+                .storage
+                .list(
+                    &prefix,
+                    &StorageListOptions {
+                        start_after: next_after.clone(),
+                        limit: batch,
+                        revision,
+                    },
+                )
+                .await
+                .map_err(|e| match e {
+                    StorageError::Expired { .. } if p.continue_token.is_some() => ApiError::expired(
+                        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
+                    ),
+                    e => storage_error(&gr, "", e),
+                })?;
+            revision = page.revision;
+            let n = page.items.len();
+            for (i, kv) in page.items.iter().enumerate() {
+                if limit > 0 && items.len() == limit {
+                    more = true;
+                    if filter.is_everything() {
+                        remaining = Some((n - i) as u64 + page.remaining);
+                    }
+                    break 'outer;
+                }
+                let obj = decode(kv, kv.mod_revision)?;
+                last_key = Some(kv.key.clone());
+                if filter.matches(&obj) {
+                    items.push(obj);
+                }
+            }
+            if batch == 0 || page.remaining == 0 {
+                break;
+            }
+            next_after = last_key.clone();
+        }
+        let mut list_meta = Map::new();
+        list_meta.insert("resourceVersion".into(), Value::String(revision.to_string()));
+        if more
+            && let Some(k) = &last_key
+        {
+            let tok = ContinueToken {
+                v: "meta.k8s.io/v1".into(),
+                rv: revision,
+                start: k.strip_prefix(&prefix).unwrap_or(k).to_string(),
+            };
+            let raw = serde_json::to_vec(&tok).map_err(|e| ApiError::internal(e.to_string()))?;
+            list_meta.insert(
+                "continue".into(),
+                Value::String(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)),
+            );
+            if let Some(r) = remaining {
+                list_meta.insert("remainingItemCount".into(), json!(r));
+            }
+        }
+        for item in &mut items {
+            if let Some(o) = item.as_object_mut() {
+                o.remove("apiVersion");
+                o.remove("kind");
+            }
+        }
+        Ok(json!({
+            "kind": format!("{}List", res.kind),
+            "apiVersion": res.api_version(),
+            "metadata": list_meta,
+            "items": items,
+        }))
+    }
+
+    /// WATCH: the initial state (when asked) then every change, filtered.
+    pub async fn watch(
+        &self,
+        res: &'static ResourceInfo,
+        ns: Option<&str>,
+        p: &ListParams,
+    ) -> ApiResult<impl Stream<Item = WatchEvent> + Send + 'static> {
+        let filter = Arc::new(Filter::new(res, p)?);
+        let prefix = res.namespace_prefix(ns);
+        let rv = p.resource_version.as_deref().unwrap_or("");
+        let mut initial = Vec::new();
+        let after = if rv.is_empty() || rv == "0" {
+            // Start from the current state: synthetic ADDED events.
+            let list = self
+                .storage
+                .list(&prefix, &StorageListOptions::default())
+                .await
+                .map_err(|e| storage_error(&res.group_resource(), "", e))?;
+            for kv in &list.items {
+                let obj = decode(kv, kv.mod_revision)?;
+                if filter.matches(&obj) {
+                    initial.push(WatchEvent {
+                        event_type: "ADDED",
+                        object: obj,
+                    });
+                }
+            }
+            list.revision
+        } else {
+            parse_resource_version(rv)?
+        };
+        let live: futures::stream::BoxStream<'static, WatchEvent> = match self.storage.watch(&prefix, after) {
+            Ok(s) => {
+                let filter = filter.clone();
+                s.filter_map(move |ev| {
+                    let filter = filter.clone();
+                    async move {
+                        match ev {
+                            Ok(ev) => to_watch_event(&ev, &filter),
+                            Err(e) => Some(error_event(&storage_error(&GroupResource::new("", ""), "", e))),
+                        }
+                    }
+                })
+                .boxed()
+            }
+            Err(e) => {
+                let err = storage_error(&res.group_resource(), "", e);
+                futures::stream::iter(vec![error_event(&err)]).boxed()
+            }
+        };
+        Ok(futures::stream::iter(initial).chain(live))
+    }
+}
+
+/// One storage event as the watcher sees it: selector transitions turn a
+/// modification into ADDED (starts matching) or DELETED (stops matching),
+/// as upstream's cacher does.
+fn to_watch_event(ev: &Event, filter: &Filter) -> Option<WatchEvent> {
+    let decode_at = |b: &Bytes| -> Option<Value> {
+        let mut obj: Value = serde_json::from_slice(b).ok()?;
+        if let Some(m) = meta_mut(&mut obj) {
+            m.insert("resourceVersion".into(), Value::String(ev.revision.to_string()));
+        }
+        Some(obj)
+    };
+    let obj = decode_at(&ev.value)?;
+    let now = filter.matches(&obj);
+    match ev.event_type {
+        EventType::Created => now.then_some(WatchEvent {
+            event_type: "ADDED",
+            object: obj,
+        }),
+        EventType::Deleted => now.then_some(WatchEvent {
+            event_type: "DELETED",
+            object: obj,
+        }),
+        EventType::Modified => {
+            let before = if filter.is_everything() {
+                true
+            } else {
+                ev.prev_value
+                    .as_ref()
+                    .and_then(|p| serde_json::from_slice::<Value>(p).ok())
+                    .is_some_and(|p| filter.matches(&p))
+            };
+            match (before, now) {
+                (true, true) => Some(WatchEvent {
+                    event_type: "MODIFIED",
+                    object: obj,
+                }),
+                (false, true) => Some(WatchEvent {
+                    event_type: "ADDED",
+                    object: obj,
+                }),
+                (true, false) => Some(WatchEvent {
+                    event_type: "DELETED",
+                    object: obj,
+                }),
+                (false, false) => None,
+            }
+        }
+    }
+}
+
+/// An `ERROR` watch event carrying a `Status`.
+pub fn error_event(e: &ApiError) -> WatchEvent {
+    WatchEvent {
+        event_type: "ERROR",
+        object: e.to_status(),
+    }
+}
+
+fn decode_continue(t: &str) -> ApiResult<ContinueToken> {
+    let bad = || ApiError::bad_request("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(t.trim_end_matches('='))
+        .map_err(|_| bad())?;
+    let tok: ContinueToken = serde_json::from_slice(&raw).map_err(|_| bad())?;
+    if tok.v != "meta.k8s.io/v1" || tok.rv == 0 || tok.start.contains("..") {
+        return Err(bad());
+    }
+    Ok(tok)
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+/// Applies a JSON, merge or strategic merge patch to an object.
+pub fn apply_patch(
+    openapi: &OpenApi,
+    gvk: (&str, &str, &str),
+    current: &Value,
+    patch: &Value,
+    patch_type: PatchType,
+) -> ApiResult<Value> {
+    match patch_type {
+        PatchType::Json => {
+            let ops: json_patch::Patch = serde_json::from_value(patch.clone())
+                .map_err(|e| ApiError::bad_request(format!("the server rejected our request due to an error in our request: {e}")))?;
+            let mut doc = current.clone();
+            json_patch::patch(&mut doc, &ops).map_err(|e| {
+                ApiError::invalid_patch(&e.to_string())
+            })?;
+            Ok(doc)
+        }
+        PatchType::Merge => {
+            let mut doc = current.clone();
+            json_patch::merge(&mut doc, patch);
+            Ok(doc)
+        }
+        PatchType::StrategicMerge => {
+            let schema = openapi.schema(gvk.0, gvk.1, gvk.2);
+            strategicpatch::apply_strategic_merge_patch(current, patch, schema.as_ref())
+                .map_err(|e| ApiError::invalid_patch(&e.to_string()))
+        }
+    }
+}
+
+/// The `autoscaling/v1` `Scale` view of a deployment or replicaset.
+fn to_scale(res: &ResourceInfo, obj: &Value) -> ApiResult<Value> {
+    let m = meta(obj).cloned().unwrap_or_default();
+    let mut sm = Map::new();
+    for f in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
+        if let Some(v) = m.get(f) {
+            sm.insert(f.into(), v.clone());
+        }
+    }
+    let selector = labels::from_label_selector(obj.pointer("/spec/selector"))
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    let _ = res;
+    Ok(json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": sm,
+        "spec": {"replicas": obj.pointer("/spec/replicas").cloned().unwrap_or(json!(1))},
+        "status": {
+            "replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)),
+            "selector": selector,
+        },
+    }))
+}
+
+/// Writes a `Scale`'s `spec.replicas` back into its deployment or replicaset.
+fn from_scale(res: &ResourceInfo, old: &Value, scale: &Value) -> ApiResult<Value> {
+    let name = meta_str(old, "name").unwrap_or("");
+    if let Some(rv) = meta_str(scale, "resourceVersion")
+        && !rv.is_empty()
+        && Some(rv) != meta_str(old, "resourceVersion")
+    {
+        return Err(ApiError::modified_conflict(&res.group_resource(), name));
+    }
+    let replicas = match scale.pointer("/spec/replicas") {
+        None | Some(Value::Null) => json!(0),
+        Some(v) => v.clone(),
+    };
+    if replicas.as_i64().is_none_or(|r| r < 0) {
+        return Err(ApiError::invalid(
+            "autoscaling",
+            "Scale",
+            name,
+            &[crate::apimachinery::validation::FieldError::invalid(
+                "spec.replicas",
+                replicas.clone(),
+                "must be greater than or equal to 0",
+            )],
+        ));
+    }
+    let mut new = old.clone();
+    if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
+        spec.insert("replicas".into(), replicas);
+    }
+    Ok(new)
+}
