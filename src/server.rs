@@ -198,6 +198,36 @@ pub async fn bootstrap(store: &Store) -> Result<()> {
     Ok(())
 }
 
+/// A bootstrapped in-memory API with one admin token: what in-process
+/// tests drive through [`apiserver::app`].
+pub async fn memory_state(admin_token: &str) -> Result<Arc<AppState>> {
+    let storage: Arc<dyn Storage> = Arc::new(MvccStore::open(
+        crate::storage::mvcc::NoPersistence,
+        MvccConfig::default(),
+    )?);
+    let openapi = Arc::new(OpenApi::load().map_err(|e| anyhow!("openapi data: {e}"))?);
+    let store = Store::new(storage, openapi.clone());
+    bootstrap(&store).await?;
+    let mut authn = auth::Authenticator::new();
+    authn.add(
+        admin_token,
+        auth::UserInfo {
+            name: ADMIN_USER.into(),
+            uid: String::new(),
+            groups: vec!["system:masters".into()],
+        },
+    );
+    // The sender is dropped: the receiver keeps reporting "not shutting down".
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    Ok(Arc::new(AppState {
+        store,
+        auth: authn,
+        openapi,
+        server_address: "127.0.0.1:6443".into(),
+        shutdown: rx,
+    }))
+}
+
 /// Opens the configured storage.
 pub fn open_storage(cfg: &ServeConfig) -> Result<Arc<dyn Storage>> {
     Ok(match cfg.storage {

@@ -332,7 +332,12 @@ async fn watch(state: Arc<AppState>, rr: ResourceRequest, q: Query, output: Outp
     let stop = async move {
         tokio::select! {
             _ = deadline => {},
-            _ = shutdown.wait_for(|s| *s) => {},
+            _ = async {
+                // A dropped sender means "never shutting down".
+                if shutdown.wait_for(|s| *s).await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            } => {},
         }
     };
     let encode = move |ev: WatchEvent| -> Result<Bytes, Infallible> {

@@ -108,10 +108,10 @@ pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Result<Value, Api
             ))
         }),
         "application/yaml" | "application/x-yaml" | "text/yaml" => decode_yaml(body),
-        other => Err(ApiError::unsupported_media_type(
+        other => Err({ tracing::warn!(content_type = other, "unsupported body"); ApiError::unsupported_media_type(
             other,
             &["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"],
-        )),
+        )}),
     }
 }
 

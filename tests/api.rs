@@ -1,0 +1,403 @@
+//! In-process HTTP tests: the whole router, no socket, exact wire output.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use ironkube::apiserver::{AppState, app};
+
+const TOKEN: &str = "test-token";
+
+async fn state() -> Arc<AppState> {
+    ironkube::server::memory_state(TOKEN).await.expect("state")
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body))
+        })
+    }
+}
+
+async fn call(
+    st: &Arc<AppState>,
+    method: Method,
+    uri: &str,
+    content_type: Option<&str>,
+    body: impl Into<Vec<u8>>,
+    headers: &[(&str, &str)],
+) -> Resp {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {TOKEN}"));
+    if let Some(ct) = content_type {
+        b = b.header("content-type", ct);
+    }
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let req = b.body(Body::from(body.into())).unwrap();
+    let resp = app(st.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+    Resp { status, headers, body }
+}
+
+async fn post(st: &Arc<AppState>, uri: &str, v: &Value) -> Resp {
+    call(st, Method::POST, uri, Some("application/json"), v.to_string(), &[]).await
+}
+
+async fn get(st: &Arc<AppState>, uri: &str) -> Resp {
+    call(st, Method::GET, uri, None, Vec::new(), &[]).await
+}
+
+fn pod(name: &str) -> Value {
+    json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":name,"labels":{"app":"nginx"}},
+           "spec":{"containers":[{"name":"nginx","image":"nginx:1.7.9","ports":[{"containerPort":80}]}]}})
+}
+
+fn deployment(name: &str) -> Value {
+    json!({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":name,"labels":{"app":"nginx"}},
+      "spec":{"replicas":3,"selector":{"matchLabels":{"app":"nginx"}},
+        "template":{"metadata":{"labels":{"app":"nginx"}},
+          "spec":{"containers":[{"name":"nginx","image":"nginx:1.7.9","ports":[{"containerPort":80}]}]}}}})
+}
+
+#[tokio::test]
+async fn unauthenticated_requests_get_401_status() {
+    let st = state().await;
+    let req = Request::builder().uri("/api/v1/namespaces/default/pods").body(Body::empty()).unwrap();
+    let resp = app(st.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 401);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        std::str::from_utf8(&body).unwrap(),
+        r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}"#
+    );
+    // Health and version are public.
+    let req = Request::builder().uri("/healthz").body(Body::empty()).unwrap();
+    let resp = app(st.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let req = Request::builder().uri("/version").body(Body::empty()).unwrap();
+    let resp = app(st).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn seed_pod_lifecycle_create_get_put_patch_delete() {
+    let st = state().await;
+    let r = post(&st, "/api/v1/namespaces/default/pods", &pod("nginx-pod")).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let created = r.json();
+    assert_eq!(created["metadata"]["namespace"], "default");
+    assert_eq!(created["status"]["phase"], "Pending");
+    assert_eq!(created["spec"]["containers"][0]["imagePullPolicy"], "IfNotPresent");
+    let rv: u64 = created["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap();
+
+    let r = get(&st, "/api/v1/namespaces/default/pods/nginx-pod").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["metadata"]["uid"], created["metadata"]["uid"]);
+
+    // PUT with YAML, changing the image (allowed on pods).
+    let mut updated = r.json();
+    updated["spec"]["containers"][0]["image"] = json!("nginx:1.9");
+    let yaml = serde_saphyr::to_string(&updated).unwrap();
+    let r = call(&st, Method::PUT, "/api/v1/namespaces/default/pods/nginx-pod", Some("application/yaml"), yaml, &[]).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let rv2: u64 = r.json()["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap();
+    assert!(rv2 > rv);
+
+    // A stale resourceVersion conflicts.
+    let r = call(&st, Method::PUT, "/api/v1/namespaces/default/pods/nginx-pod", Some("application/json"), updated.to_string(), &[]).await;
+    assert_eq!(r.status, 409);
+    assert_eq!(
+        r.json(),
+        json!({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",
+               "message":"Operation cannot be fulfilled on pods \"nginx-pod\": the object has been modified; please apply your changes to the latest version and try again",
+               "reason":"Conflict","details":{"name":"nginx-pod","kind":"pods"},"code":409})
+    );
+
+    // Strategic merge patch by merge key, in YAML.
+    let r = call(
+        &st,
+        Method::PATCH,
+        "/api/v1/namespaces/default/pods/nginx-pod",
+        Some("application/strategic-merge-patch+json"),
+        "metadata:\n  labels:\n    tier: web\nspec:\n  containers:\n  - name: nginx\n    image: nginx:1.10\n",
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let p = r.json();
+    assert_eq!(p["metadata"]["labels"], json!({"app":"nginx","tier":"web"}));
+    assert_eq!(p["spec"]["containers"][0]["image"], "nginx:1.10");
+    assert_eq!(p["spec"]["containers"][0]["ports"][0]["containerPort"], 80);
+
+    // Unbound pods are deleted at once and the object is returned.
+    let r = call(&st, Method::DELETE, "/api/v1/namespaces/default/pods/nginx-pod", None, Vec::new(), &[]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["kind"], "Pod");
+    let r = get(&st, "/api/v1/namespaces/default/pods/nginx-pod").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        r.json(),
+        json!({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",
+               "message":"pods \"nginx-pod\" not found","reason":"NotFound",
+               "details":{"name":"nginx-pod","kind":"pods"},"code":404})
+    );
+}
+
+#[tokio::test]
+async fn deployments_generation_status_scale_and_delete_status() {
+    let st = state().await;
+    let base = "/apis/apps/v1/namespaces/default/deployments";
+    let r = post(&st, base, &deployment("web")).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let d = r.json();
+    assert_eq!(d["metadata"]["generation"], 1);
+    assert_eq!(d["spec"]["strategy"]["rollingUpdate"]["maxSurge"], "25%");
+    assert_eq!(d["status"], json!({}));
+
+    // Duplicate create.
+    let r = post(&st, base, &deployment("web")).await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.json()["message"], "deployments.apps \"web\" already exists");
+
+    // Status writes through the main resource are ignored; generation moves on spec change.
+    let r = call(&st, Method::PATCH, &format!("{base}/web"), Some("application/merge-patch+json"),
+        r#"{"spec":{"replicas":5},"status":{"replicas":7}}"#, &[]).await;
+    assert_eq!(r.status, 200);
+    let d = r.json();
+    assert_eq!(d["metadata"]["generation"], 2);
+    assert_eq!(d["status"], json!({}));
+
+    // /status changes only status.
+    let r = call(&st, Method::PATCH, &format!("{base}/web/status"), Some("application/merge-patch+json"),
+        r#"{"spec":{"replicas":1},"status":{"replicas":5}}"#, &[]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["status"]["replicas"], 5);
+    assert_eq!(r.json()["spec"]["replicas"], 5);
+
+    // /scale.
+    let r = get(&st, &format!("{base}/web/scale")).await;
+    assert_eq!(r.status, 200);
+    let s = r.json();
+    assert_eq!(s["kind"], "Scale");
+    assert_eq!(s["apiVersion"], "autoscaling/v1");
+    assert_eq!(s["spec"]["replicas"], 5);
+    assert_eq!(s["status"]["selector"], "app=nginx");
+    let r = call(&st, Method::PATCH, &format!("{base}/web/scale"), Some("application/merge-patch+json"),
+        r#"{"spec":{"replicas":2}}"#, &[]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["spec"]["replicas"], 2);
+    assert_eq!(get(&st, &format!("{base}/web")).await.json()["spec"]["replicas"], 2);
+
+    // JSON patch.
+    let r = call(&st, Method::PATCH, &format!("{base}/web"), Some("application/json-patch+json"),
+        r#"[{"op":"replace","path":"/spec/replicas","value":4}]"#, &[]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["spec"]["replicas"], 4);
+
+    // Deleting a deployment answers with a Success Status.
+    let uid = d["metadata"]["uid"].as_str().unwrap().to_string();
+    let r = call(&st, Method::DELETE, &format!("{base}/web"), None, Vec::new(), &[]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.json(),
+        json!({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success",
+               "details":{"name":"web","group":"apps","kind":"deployments","uid":uid}})
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_get_the_right_codes() {
+    let st = state().await;
+    // Malformed JSON.
+    let r = call(&st, Method::POST, "/api/v1/namespaces/default/pods", Some("application/json"), "{nope", &[]).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["reason"], "BadRequest");
+    // Wrong content type.
+    let r = call(&st, Method::POST, "/api/v1/namespaces/default/pods", Some("text/plain"), "x", &[]).await;
+    assert_eq!(r.status, 415);
+    // Server-side apply is not served yet.
+    let r = call(&st, Method::PATCH, "/api/v1/namespaces/default/pods/x", Some("application/apply-patch+yaml"), "{}", &[]).await;
+    assert_eq!(r.status, 415);
+    // Unknown verb on a collection.
+    let r = call(&st, Method::PUT, "/api/v1/namespaces/default/pods", Some("application/json"), "{}", &[]).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.json()["reason"], "MethodNotAllowed");
+    // Too large.
+    let big = vec![b' '; 3 * 1024 * 1024 + 1];
+    let r = call(&st, Method::POST, "/api/v1/namespaces/default/configmaps", Some("application/json"), big, &[]).await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.json()["reason"], "RequestEntityTooLarge");
+    // Unknown resource.
+    let r = get(&st, "/api/v1/namespaces/default/widgets").await;
+    assert_eq!(r.status, 404);
+    // Kind mismatch.
+    let r = post(&st, "/api/v1/namespaces/default/pods", &deployment("x")).await;
+    assert_eq!(r.status, 400);
+    // Namespace that does not exist.
+    let r = post(&st, "/api/v1/namespaces/nope/pods", &pod("x")).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["message"], "namespaces \"nope\" not found");
+    // Unsupported field selector.
+    let r = get(&st, "/api/v1/namespaces/default/configmaps?fieldSelector=spec.foo%3Dx").await;
+    assert_eq!(r.status, 400);
+    // Strict field validation.
+    let mut d = deployment("typo");
+    d["spec"]["replicass"] = json!(3);
+    let r = call(&st, Method::POST, "/apis/apps/v1/namespaces/default/deployments?fieldValidation=Strict",
+        Some("application/json"), d.to_string(), &[]).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()["message"],
+        "Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: unknown field \"spec.replicass\""
+    );
+    // Warn: accepted with a Warning header.
+    let r = call(&st, Method::POST, "/apis/apps/v1/namespaces/default/deployments?fieldValidation=Warn",
+        Some("application/json"), d.to_string(), &[]).await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.headers.get("warning").unwrap(), "299 - \"unknown field \\\"spec.replicass\\\"\"");
+}
+
+#[tokio::test]
+async fn lists_selectors_paging_and_tables() {
+    let st = state().await;
+    for i in 0..5 {
+        let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":format!("cm{i}"),"labels":{"i":i.to_string(),"even":(i % 2 == 0).to_string()}},"data":{"k":"v"}});
+        assert_eq!(post(&st, "/api/v1/namespaces/default/configmaps", &cm).await.status, 201);
+    }
+    let r = get(&st, "/api/v1/namespaces/default/configmaps?labelSelector=even%3Dtrue").await;
+    let names: Vec<String> = r.json()["items"].as_array().unwrap().iter().map(|i| i["metadata"]["name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names, ["cm0", "cm2", "cm4"]);
+    let r = get(&st, "/api/v1/namespaces/default/configmaps?labelSelector=i+in+(1,3),even!%3Dtrue").await;
+    assert_eq!(r.json()["items"].as_array().unwrap().len(), 2);
+    let r = get(&st, "/api/v1/configmaps?fieldSelector=metadata.name%3Dcm3").await;
+    assert_eq!(r.json()["items"][0]["metadata"]["name"], "cm3");
+    assert_eq!(r.json()["kind"], "ConfigMapList");
+
+    // Paging keeps one snapshot.
+    let r = get(&st, "/api/v1/namespaces/default/configmaps?limit=2").await;
+    let page = r.json();
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert_eq!(page["metadata"]["remainingItemCount"], 3);
+    let token = page["metadata"]["continue"].as_str().unwrap().to_string();
+    let rv = page["metadata"]["resourceVersion"].clone();
+    let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm9"}});
+    assert_eq!(post(&st, "/api/v1/namespaces/default/configmaps", &cm).await.status, 201);
+    let mut names = Vec::new();
+    let mut next = Some(token);
+    while let Some(t) = next {
+        let r = get(&st, &format!("/api/v1/namespaces/default/configmaps?limit=2&continue={t}")).await;
+        let v = r.json();
+        assert_eq!(v["metadata"]["resourceVersion"], rv);
+        for i in v["items"].as_array().unwrap() {
+            names.push(i["metadata"]["name"].as_str().unwrap().to_string());
+        }
+        next = v["metadata"]["continue"].as_str().map(str::to_string);
+    }
+    assert_eq!(names, ["cm2", "cm3", "cm4"]);
+
+    // Table output as kubectl asks for it.
+    let r = call(&st, Method::GET, "/api/v1/namespaces/default/configmaps?limit=500", None, Vec::new(),
+        &[("accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json")]).await;
+    let t = r.json();
+    assert_eq!(t["kind"], "Table");
+    let cols: Vec<&str> = t["columnDefinitions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(cols, ["Name", "Data", "Age"]);
+    assert_eq!(t["rows"][0]["cells"][0], "cm0");
+    assert_eq!(t["rows"][0]["cells"][1], 1);
+    assert_eq!(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
+}
+
+#[tokio::test]
+async fn discovery_legacy_and_aggregated() {
+    let st = state().await;
+    let r = get(&st, "/api").await;
+    assert_eq!(r.json()["kind"], "APIVersions");
+    let r = call(&st, Method::GET, "/apis", None, Vec::new(),
+        &[("accept", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json")]).await;
+    assert_eq!(
+        r.headers.get("content-type").unwrap(),
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    );
+    let v = r.json();
+    assert_eq!(v["kind"], "APIGroupDiscoveryList");
+    let apps = v["items"].as_array().unwrap().iter().find(|g| g["metadata"]["name"] == "apps").unwrap();
+    let deploy = apps["versions"][0]["resources"].as_array().unwrap().iter().find(|r| r["resource"] == "deployments").unwrap();
+    assert_eq!(deploy["shortNames"], json!(["deploy"]));
+    assert_eq!(deploy["categories"], json!(["all"]));
+    assert_eq!(deploy["scope"], "Namespaced");
+    let r = get(&st, "/apis/apps").await;
+    assert_eq!(r.json()["preferredVersion"]["groupVersion"], "apps/v1");
+    let r = get(&st, "/openapi/v3").await;
+    let url = r.json()["paths"]["apis/apps/v1"]["serverRelativeURL"].as_str().unwrap().to_string();
+    let r = get(&st, &url).await;
+    assert_eq!(r.status, 200);
+    assert!(r.json()["components"]["schemas"].get("io.k8s.api.apps.v1.Deployment").is_some());
+}
+
+#[tokio::test]
+async fn finalizers_hold_deletion_until_removed() {
+    let st = state().await;
+    let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"held","finalizers":["example.com/hold"]}});
+    assert_eq!(post(&st, "/api/v1/namespaces/default/configmaps", &cm).await.status, 201);
+    let r = call(&st, Method::DELETE, "/api/v1/namespaces/default/configmaps/held", None, Vec::new(), &[]).await;
+    assert_eq!(r.status, 200);
+    let r = get(&st, "/api/v1/namespaces/default/configmaps/held").await;
+    assert_eq!(r.status, 200);
+    assert!(r.json()["metadata"]["deletionTimestamp"].is_string());
+    let r = call(&st, Method::PATCH, "/api/v1/namespaces/default/configmaps/held", Some("application/merge-patch+json"),
+        r#"{"metadata":{"finalizers":null}}"#, &[]).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(get(&st, "/api/v1/namespaces/default/configmaps/held").await.status, 404);
+}
+
+#[tokio::test]
+async fn watch_streams_events_from_a_resource_version() {
+    let st = state().await;
+    let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"w1"}});
+    let r = post(&st, "/api/v1/namespaces/default/configmaps", &cm).await;
+    let rv = r.json()["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let req = Request::builder()
+        .uri(format!("/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={rv}&timeoutSeconds=2"))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = app(st.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let cm2 = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"w2"}});
+    post(&st, "/api/v1/namespaces/default/configmaps", &cm2).await;
+    call(&st, Method::DELETE, "/api/v1/namespaces/default/configmaps/w1", None, Vec::new(), &[]).await;
+    let body = tokio::time::timeout(Duration::from_secs(10), resp.into_body().collect())
+        .await
+        .expect("watch ends at timeoutSeconds")
+        .unwrap()
+        .to_bytes();
+    let events: Vec<Value> = body
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e["type"].as_str().unwrap(), e["object"]["metadata"]["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds, [("ADDED", "w2"), ("DELETED", "w1")]);
+    assert_eq!(events[0]["object"]["kind"], "ConfigMap");
+}
