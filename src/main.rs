@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use ironkube::server::{self, ServeConfig, StorageKind};
 
 #[derive(Parser)]
-#[command(name = "ironkube", version, about = "A Kubernetes control plane in one small binary")]
+#[command(
+    name = "ironkube",
+    version,
+    about = "A Kubernetes control plane in one small binary"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,7 +45,10 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start runtime: {e}");

@@ -92,7 +92,8 @@ impl DataDir {
     pub fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create data dir {}", dir.display()))?;
-        std::fs::read_dir(dir).with_context(|| format!("cannot read data dir {}", dir.display()))?;
+        std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read data dir {}", dir.display()))?;
         let cert_path = dir.join("ca.crt");
         let key_path = dir.join("ca.key");
         let (ca_cert_pem, ca_key) = if cert_path.exists() && key_path.exists() {
@@ -169,7 +170,8 @@ pub fn kubeconfig(server: &str, ca_pem: &str, token: &str) -> String {
 }
 
 fn tls_config(cert_pem: &str, key_pem: &str) -> Result<rustls::ServerConfig> {
-    let certs: Vec<_> = rustls_pemfile::certs(&mut cert_pem.as_bytes()).collect::<Result<_, _>>()?;
+    let certs: Vec<_> =
+        rustls_pemfile::certs(&mut cert_pem.as_bytes()).collect::<Result<_, _>>()?;
     let key = rustls_pemfile::private_key(&mut key_pem.as_bytes())?
         .ok_or_else(|| anyhow!("no private key in serving key"))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -231,11 +233,17 @@ pub async fn memory_state(admin_token: &str) -> Result<Arc<AppState>> {
 /// Opens the configured storage.
 pub fn open_storage(cfg: &ServeConfig) -> Result<Arc<dyn Storage>> {
     Ok(match cfg.storage {
-        StorageKind::Memory => Arc::new(MvccStore::open(crate::storage::mvcc::NoPersistence, MvccConfig::default())?),
+        StorageKind::Memory => Arc::new(MvccStore::open(
+            crate::storage::mvcc::NoPersistence,
+            MvccConfig::default(),
+        )?),
         StorageKind::Embedded => {
             let path = cfg.data_dir.join("ironkube.redb");
             let log = RedbLog::open(&path).map_err(|e| {
-                anyhow!("cannot open storage {}: {e} (is another ironkube using this data dir?)", path.display())
+                anyhow!(
+                    "cannot open storage {}: {e} (is another ironkube using this data dir?)",
+                    path.display()
+                )
             })?;
             Arc::new(MvccStore::open(log, MvccConfig::default())?)
         }
@@ -277,7 +285,9 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
     if let Some(path) = &cfg.token_auth_file {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read token auth file {}", path.display()))?;
-        authn.load_token_file(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        authn
+            .load_token_file(&text)
+            .map_err(|e| anyhow!("{}: {e}", path.display()))?;
     }
     let listener = TcpListener::bind(&cfg.listen)
         .await
@@ -293,7 +303,11 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
         .rsplit_once(':')
         .map(|(h, _)| h.to_string())
         .unwrap_or_else(|| "127.0.0.1".into());
-    let mut hosts = vec!["127.0.0.1".to_string(), "::1".to_string(), "localhost".to_string()];
+    let mut hosts = vec![
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+        "localhost".to_string(),
+    ];
     if !listen_host.is_empty() && listen_host != "0.0.0.0" && listen_host != "[::]" {
         hosts.push(listen_host.clone());
     }
@@ -318,7 +332,10 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
 
     let url = format!("https://{server_address}");
     let kubeconfig_path = cfg.data_dir.join("admin.kubeconfig");
-    write_private(&kubeconfig_path, &kubeconfig(&url, &data.ca_cert_pem, &data.admin_token))?;
+    write_private(
+        &kubeconfig_path,
+        &kubeconfig(&url, &data.ca_cert_pem, &data.admin_token),
+    )?;
     Ok(Running {
         addr,
         kubeconfig_path,

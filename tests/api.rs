@@ -25,9 +25,8 @@ struct Resp {
 
 impl Resp {
     fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body))
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 }
 
@@ -53,12 +52,30 @@ async fn call(
     let resp = app(st.clone()).oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
-    let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Resp { status, headers, body }
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    Resp {
+        status,
+        headers,
+        body,
+    }
 }
 
 async fn post(st: &Arc<AppState>, uri: &str, v: &Value) -> Resp {
-    call(st, Method::POST, uri, Some("application/json"), v.to_string(), &[]).await
+    call(
+        st,
+        Method::POST,
+        uri,
+        Some("application/json"),
+        v.to_string(),
+        &[],
+    )
+    .await
 }
 
 async fn get(st: &Arc<AppState>, uri: &str) -> Resp {
@@ -80,7 +97,10 @@ fn deployment(name: &str) -> Value {
 #[tokio::test]
 async fn unauthenticated_requests_get_401_status() {
     let st = state().await;
-    let req = Request::builder().uri("/api/v1/namespaces/default/pods").body(Body::empty()).unwrap();
+    let req = Request::builder()
+        .uri("/api/v1/namespaces/default/pods")
+        .body(Body::empty())
+        .unwrap();
     let resp = app(st.clone()).oneshot(req).await.unwrap();
     assert_eq!(resp.status(), 401);
     let body = resp.into_body().collect().await.unwrap().to_bytes();
@@ -89,10 +109,16 @@ async fn unauthenticated_requests_get_401_status() {
         r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}"#
     );
     // Health and version are public.
-    let req = Request::builder().uri("/healthz").body(Body::empty()).unwrap();
+    let req = Request::builder()
+        .uri("/healthz")
+        .body(Body::empty())
+        .unwrap();
     let resp = app(st.clone()).oneshot(req).await.unwrap();
     assert_eq!(resp.status(), 200);
-    let req = Request::builder().uri("/version").body(Body::empty()).unwrap();
+    let req = Request::builder()
+        .uri("/version")
+        .body(Body::empty())
+        .unwrap();
     let resp = app(st).oneshot(req).await.unwrap();
     assert_eq!(resp.status(), 200);
 }
@@ -105,8 +131,15 @@ async fn seed_pod_lifecycle_create_get_put_patch_delete() {
     let created = r.json();
     assert_eq!(created["metadata"]["namespace"], "default");
     assert_eq!(created["status"]["phase"], "Pending");
-    assert_eq!(created["spec"]["containers"][0]["imagePullPolicy"], "IfNotPresent");
-    let rv: u64 = created["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        created["spec"]["containers"][0]["imagePullPolicy"],
+        "IfNotPresent"
+    );
+    let rv: u64 = created["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
 
     let r = get(&st, "/api/v1/namespaces/default/pods/nginx-pod").await;
     assert_eq!(r.status, 200);
@@ -116,13 +149,33 @@ async fn seed_pod_lifecycle_create_get_put_patch_delete() {
     let mut updated = r.json();
     updated["spec"]["containers"][0]["image"] = json!("nginx:1.9");
     let yaml = serde_saphyr::to_string(&updated).unwrap();
-    let r = call(&st, Method::PUT, "/api/v1/namespaces/default/pods/nginx-pod", Some("application/yaml"), yaml, &[]).await;
+    let r = call(
+        &st,
+        Method::PUT,
+        "/api/v1/namespaces/default/pods/nginx-pod",
+        Some("application/yaml"),
+        yaml,
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let rv2: u64 = r.json()["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap();
+    let rv2: u64 = r.json()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(rv2 > rv);
 
     // A stale resourceVersion conflicts.
-    let r = call(&st, Method::PUT, "/api/v1/namespaces/default/pods/nginx-pod", Some("application/json"), updated.to_string(), &[]).await;
+    let r = call(
+        &st,
+        Method::PUT,
+        "/api/v1/namespaces/default/pods/nginx-pod",
+        Some("application/json"),
+        updated.to_string(),
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 409);
     assert_eq!(
         r.json(),
@@ -148,7 +201,15 @@ async fn seed_pod_lifecycle_create_get_put_patch_delete() {
     assert_eq!(p["spec"]["containers"][0]["ports"][0]["containerPort"], 80);
 
     // Unbound pods are deleted at once and the object is returned.
-    let r = call(&st, Method::DELETE, "/api/v1/namespaces/default/pods/nginx-pod", None, Vec::new(), &[]).await;
+    let r = call(
+        &st,
+        Method::DELETE,
+        "/api/v1/namespaces/default/pods/nginx-pod",
+        None,
+        Vec::new(),
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["kind"], "Pod");
     let r = get(&st, "/api/v1/namespaces/default/pods/nginx-pod").await;
@@ -175,19 +236,36 @@ async fn deployments_generation_status_scale_and_delete_status() {
     // Duplicate create.
     let r = post(&st, base, &deployment("web")).await;
     assert_eq!(r.status, 409);
-    assert_eq!(r.json()["message"], "deployments.apps \"web\" already exists");
+    assert_eq!(
+        r.json()["message"],
+        "deployments.apps \"web\" already exists"
+    );
 
     // Status writes through the main resource are ignored; generation moves on spec change.
-    let r = call(&st, Method::PATCH, &format!("{base}/web"), Some("application/merge-patch+json"),
-        r#"{"spec":{"replicas":5},"status":{"replicas":7}}"#, &[]).await;
+    let r = call(
+        &st,
+        Method::PATCH,
+        &format!("{base}/web"),
+        Some("application/merge-patch+json"),
+        r#"{"spec":{"replicas":5},"status":{"replicas":7}}"#,
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 200);
     let d = r.json();
     assert_eq!(d["metadata"]["generation"], 2);
     assert_eq!(d["status"], json!({}));
 
     // /status changes only status.
-    let r = call(&st, Method::PATCH, &format!("{base}/web/status"), Some("application/merge-patch+json"),
-        r#"{"spec":{"replicas":1},"status":{"replicas":5}}"#, &[]).await;
+    let r = call(
+        &st,
+        Method::PATCH,
+        &format!("{base}/web/status"),
+        Some("application/merge-patch+json"),
+        r#"{"spec":{"replicas":1},"status":{"replicas":5}}"#,
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["status"]["replicas"], 5);
     assert_eq!(r.json()["spec"]["replicas"], 5);
@@ -200,21 +278,46 @@ async fn deployments_generation_status_scale_and_delete_status() {
     assert_eq!(s["apiVersion"], "autoscaling/v1");
     assert_eq!(s["spec"]["replicas"], 5);
     assert_eq!(s["status"]["selector"], "app=nginx");
-    let r = call(&st, Method::PATCH, &format!("{base}/web/scale"), Some("application/merge-patch+json"),
-        r#"{"spec":{"replicas":2}}"#, &[]).await;
+    let r = call(
+        &st,
+        Method::PATCH,
+        &format!("{base}/web/scale"),
+        Some("application/merge-patch+json"),
+        r#"{"spec":{"replicas":2}}"#,
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["spec"]["replicas"], 2);
-    assert_eq!(get(&st, &format!("{base}/web")).await.json()["spec"]["replicas"], 2);
+    assert_eq!(
+        get(&st, &format!("{base}/web")).await.json()["spec"]["replicas"],
+        2
+    );
 
     // JSON patch.
-    let r = call(&st, Method::PATCH, &format!("{base}/web"), Some("application/json-patch+json"),
-        r#"[{"op":"replace","path":"/spec/replicas","value":4}]"#, &[]).await;
+    let r = call(
+        &st,
+        Method::PATCH,
+        &format!("{base}/web"),
+        Some("application/json-patch+json"),
+        r#"[{"op":"replace","path":"/spec/replicas","value":4}]"#,
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["spec"]["replicas"], 4);
 
     // Deleting a deployment answers with a Success Status.
     let uid = d["metadata"]["uid"].as_str().unwrap().to_string();
-    let r = call(&st, Method::DELETE, &format!("{base}/web"), None, Vec::new(), &[]).await;
+    let r = call(
+        &st,
+        Method::DELETE,
+        &format!("{base}/web"),
+        None,
+        Vec::new(),
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 200);
     assert_eq!(
         r.json(),
@@ -227,22 +330,62 @@ async fn deployments_generation_status_scale_and_delete_status() {
 async fn bad_requests_get_the_right_codes() {
     let st = state().await;
     // Malformed JSON.
-    let r = call(&st, Method::POST, "/api/v1/namespaces/default/pods", Some("application/json"), "{nope", &[]).await;
+    let r = call(
+        &st,
+        Method::POST,
+        "/api/v1/namespaces/default/pods",
+        Some("application/json"),
+        "{nope",
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["reason"], "BadRequest");
     // Wrong content type.
-    let r = call(&st, Method::POST, "/api/v1/namespaces/default/pods", Some("text/plain"), "x", &[]).await;
+    let r = call(
+        &st,
+        Method::POST,
+        "/api/v1/namespaces/default/pods",
+        Some("text/plain"),
+        "x",
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 415);
     // Server-side apply is not served yet.
-    let r = call(&st, Method::PATCH, "/api/v1/namespaces/default/pods/x", Some("application/apply-patch+yaml"), "{}", &[]).await;
+    let r = call(
+        &st,
+        Method::PATCH,
+        "/api/v1/namespaces/default/pods/x",
+        Some("application/apply-patch+yaml"),
+        "{}",
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 415);
     // Unknown verb on a collection.
-    let r = call(&st, Method::PUT, "/api/v1/namespaces/default/pods", Some("application/json"), "{}", &[]).await;
+    let r = call(
+        &st,
+        Method::PUT,
+        "/api/v1/namespaces/default/pods",
+        Some("application/json"),
+        "{}",
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 405);
     assert_eq!(r.json()["reason"], "MethodNotAllowed");
     // Too large.
     let big = vec![b' '; 3 * 1024 * 1024 + 1];
-    let r = call(&st, Method::POST, "/api/v1/namespaces/default/configmaps", Some("application/json"), big, &[]).await;
+    let r = call(
+        &st,
+        Method::POST,
+        "/api/v1/namespaces/default/configmaps",
+        Some("application/json"),
+        big,
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 413);
     assert_eq!(r.json()["reason"], "RequestEntityTooLarge");
     // Unknown resource.
@@ -256,23 +399,44 @@ async fn bad_requests_get_the_right_codes() {
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["message"], "namespaces \"nope\" not found");
     // Unsupported field selector.
-    let r = get(&st, "/api/v1/namespaces/default/configmaps?fieldSelector=spec.foo%3Dx").await;
+    let r = get(
+        &st,
+        "/api/v1/namespaces/default/configmaps?fieldSelector=spec.foo%3Dx",
+    )
+    .await;
     assert_eq!(r.status, 400);
     // Strict field validation.
     let mut d = deployment("typo");
     d["spec"]["replicass"] = json!(3);
-    let r = call(&st, Method::POST, "/apis/apps/v1/namespaces/default/deployments?fieldValidation=Strict",
-        Some("application/json"), d.to_string(), &[]).await;
+    let r = call(
+        &st,
+        Method::POST,
+        "/apis/apps/v1/namespaces/default/deployments?fieldValidation=Strict",
+        Some("application/json"),
+        d.to_string(),
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 400);
     assert_eq!(
         r.json()["message"],
         "Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: unknown field \"spec.replicass\""
     );
     // Warn: accepted with a Warning header.
-    let r = call(&st, Method::POST, "/apis/apps/v1/namespaces/default/deployments?fieldValidation=Warn",
-        Some("application/json"), d.to_string(), &[]).await;
+    let r = call(
+        &st,
+        Method::POST,
+        "/apis/apps/v1/namespaces/default/deployments?fieldValidation=Warn",
+        Some("application/json"),
+        d.to_string(),
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 201);
-    assert_eq!(r.headers.get("warning").unwrap(), "299 - \"unknown field \\\"spec.replicass\\\"\"");
+    assert_eq!(
+        r.headers.get("warning").unwrap(),
+        "299 - \"unknown field \\\"spec.replicass\\\"\""
+    );
 }
 
 #[tokio::test]
@@ -280,12 +444,30 @@ async fn lists_selectors_paging_and_tables() {
     let st = state().await;
     for i in 0..5 {
         let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":format!("cm{i}"),"labels":{"i":i.to_string(),"even":(i % 2 == 0).to_string()}},"data":{"k":"v"}});
-        assert_eq!(post(&st, "/api/v1/namespaces/default/configmaps", &cm).await.status, 201);
+        assert_eq!(
+            post(&st, "/api/v1/namespaces/default/configmaps", &cm)
+                .await
+                .status,
+            201
+        );
     }
-    let r = get(&st, "/api/v1/namespaces/default/configmaps?labelSelector=even%3Dtrue").await;
-    let names: Vec<String> = r.json()["items"].as_array().unwrap().iter().map(|i| i["metadata"]["name"].as_str().unwrap().to_string()).collect();
+    let r = get(
+        &st,
+        "/api/v1/namespaces/default/configmaps?labelSelector=even%3Dtrue",
+    )
+    .await;
+    let names: Vec<String> = r.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(names, ["cm0", "cm2", "cm4"]);
-    let r = get(&st, "/api/v1/namespaces/default/configmaps?labelSelector=i+in+(1,3),even!%3Dtrue").await;
+    let r = get(
+        &st,
+        "/api/v1/namespaces/default/configmaps?labelSelector=i+in+(1,3),even!%3Dtrue",
+    )
+    .await;
     assert_eq!(r.json()["items"].as_array().unwrap().len(), 2);
     let r = get(&st, "/api/v1/configmaps?fieldSelector=metadata.name%3Dcm3").await;
     assert_eq!(r.json()["items"][0]["metadata"]["name"], "cm3");
@@ -299,11 +481,20 @@ async fn lists_selectors_paging_and_tables() {
     let token = page["metadata"]["continue"].as_str().unwrap().to_string();
     let rv = page["metadata"]["resourceVersion"].clone();
     let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm9"}});
-    assert_eq!(post(&st, "/api/v1/namespaces/default/configmaps", &cm).await.status, 201);
+    assert_eq!(
+        post(&st, "/api/v1/namespaces/default/configmaps", &cm)
+            .await
+            .status,
+        201
+    );
     let mut names = Vec::new();
     let mut next = Some(token);
     while let Some(t) = next {
-        let r = get(&st, &format!("/api/v1/namespaces/default/configmaps?limit=2&continue={t}")).await;
+        let r = get(
+            &st,
+            &format!("/api/v1/namespaces/default/configmaps?limit=2&continue={t}"),
+        )
+        .await;
         let v = r.json();
         assert_eq!(v["metadata"]["resourceVersion"], rv);
         for i in v["items"].as_array().unwrap() {
@@ -318,7 +509,12 @@ async fn lists_selectors_paging_and_tables() {
         &[("accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json")]).await;
     let t = r.json();
     assert_eq!(t["kind"], "Table");
-    let cols: Vec<&str> = t["columnDefinitions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let cols: Vec<&str> = t["columnDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
     assert_eq!(cols, ["Name", "Data", "Age"]);
     assert_eq!(t["rows"][0]["cells"][0], "cm0");
     assert_eq!(t["rows"][0]["cells"][1], 1);
@@ -330,42 +526,94 @@ async fn discovery_legacy_and_aggregated() {
     let st = state().await;
     let r = get(&st, "/api").await;
     assert_eq!(r.json()["kind"], "APIVersions");
-    let r = call(&st, Method::GET, "/apis", None, Vec::new(),
-        &[("accept", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json")]).await;
+    let r = call(
+        &st,
+        Method::GET,
+        "/apis",
+        None,
+        Vec::new(),
+        &[(
+            "accept",
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json",
+        )],
+    )
+    .await;
     assert_eq!(
         r.headers.get("content-type").unwrap(),
         "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
     );
     let v = r.json();
     assert_eq!(v["kind"], "APIGroupDiscoveryList");
-    let apps = v["items"].as_array().unwrap().iter().find(|g| g["metadata"]["name"] == "apps").unwrap();
-    let deploy = apps["versions"][0]["resources"].as_array().unwrap().iter().find(|r| r["resource"] == "deployments").unwrap();
+    let apps = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["metadata"]["name"] == "apps")
+        .unwrap();
+    let deploy = apps["versions"][0]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resource"] == "deployments")
+        .unwrap();
     assert_eq!(deploy["shortNames"], json!(["deploy"]));
     assert_eq!(deploy["categories"], json!(["all"]));
     assert_eq!(deploy["scope"], "Namespaced");
     let r = get(&st, "/apis/apps").await;
     assert_eq!(r.json()["preferredVersion"]["groupVersion"], "apps/v1");
     let r = get(&st, "/openapi/v3").await;
-    let url = r.json()["paths"]["apis/apps/v1"]["serverRelativeURL"].as_str().unwrap().to_string();
+    let url = r.json()["paths"]["apis/apps/v1"]["serverRelativeURL"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let r = get(&st, &url).await;
     assert_eq!(r.status, 200);
-    assert!(r.json()["components"]["schemas"].get("io.k8s.api.apps.v1.Deployment").is_some());
+    assert!(
+        r.json()["components"]["schemas"]
+            .get("io.k8s.api.apps.v1.Deployment")
+            .is_some()
+    );
 }
 
 #[tokio::test]
 async fn finalizers_hold_deletion_until_removed() {
     let st = state().await;
     let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"held","finalizers":["example.com/hold"]}});
-    assert_eq!(post(&st, "/api/v1/namespaces/default/configmaps", &cm).await.status, 201);
-    let r = call(&st, Method::DELETE, "/api/v1/namespaces/default/configmaps/held", None, Vec::new(), &[]).await;
+    assert_eq!(
+        post(&st, "/api/v1/namespaces/default/configmaps", &cm)
+            .await
+            .status,
+        201
+    );
+    let r = call(
+        &st,
+        Method::DELETE,
+        "/api/v1/namespaces/default/configmaps/held",
+        None,
+        Vec::new(),
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 200);
     let r = get(&st, "/api/v1/namespaces/default/configmaps/held").await;
     assert_eq!(r.status, 200);
     assert!(r.json()["metadata"]["deletionTimestamp"].is_string());
-    let r = call(&st, Method::PATCH, "/api/v1/namespaces/default/configmaps/held", Some("application/merge-patch+json"),
-        r#"{"metadata":{"finalizers":null}}"#, &[]).await;
+    let r = call(
+        &st,
+        Method::PATCH,
+        "/api/v1/namespaces/default/configmaps/held",
+        Some("application/merge-patch+json"),
+        r#"{"metadata":{"finalizers":null}}"#,
+        &[],
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    assert_eq!(get(&st, "/api/v1/namespaces/default/configmaps/held").await.status, 404);
+    assert_eq!(
+        get(&st, "/api/v1/namespaces/default/configmaps/held")
+            .await
+            .status,
+        404
+    );
 }
 
 #[tokio::test]
@@ -373,9 +621,14 @@ async fn watch_streams_events_from_a_resource_version() {
     let st = state().await;
     let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"w1"}});
     let r = post(&st, "/api/v1/namespaces/default/configmaps", &cm).await;
-    let rv = r.json()["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let rv = r.json()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let req = Request::builder()
-        .uri(format!("/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={rv}&timeoutSeconds=2"))
+        .uri(format!(
+            "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={rv}&timeoutSeconds=2"
+        ))
         .header("authorization", format!("Bearer {TOKEN}"))
         .body(Body::empty())
         .unwrap();
@@ -383,7 +636,15 @@ async fn watch_streams_events_from_a_resource_version() {
     assert_eq!(resp.status(), 200);
     let cm2 = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"w2"}});
     post(&st, "/api/v1/namespaces/default/configmaps", &cm2).await;
-    call(&st, Method::DELETE, "/api/v1/namespaces/default/configmaps/w1", None, Vec::new(), &[]).await;
+    call(
+        &st,
+        Method::DELETE,
+        "/api/v1/namespaces/default/configmaps/w1",
+        None,
+        Vec::new(),
+        &[],
+    )
+    .await;
     let body = tokio::time::timeout(Duration::from_secs(10), resp.into_body().collect())
         .await
         .expect("watch ends at timeoutSeconds")
@@ -396,8 +657,108 @@ async fn watch_streams_events_from_a_resource_version() {
         .collect();
     let kinds: Vec<(&str, &str)> = events
         .iter()
-        .map(|e| (e["type"].as_str().unwrap(), e["object"]["metadata"]["name"].as_str().unwrap()))
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap(),
+                e["object"]["metadata"]["name"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(kinds, [("ADDED", "w2"), ("DELETED", "w1")]);
     assert_eq!(events[0]["object"]["kind"], "ConfigMap");
+}
+
+#[tokio::test]
+async fn invalid_objects_get_422_with_causes() {
+    let st = state().await;
+    let mut p = pod("bad");
+    p["spec"]["containers"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("image");
+    let r = post(&st, "/api/v1/namespaces/default/pods", &p).await;
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        r.json(),
+        json!({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",
+               "message":"Pod \"bad\" is invalid: spec.containers[0].image: Required value",
+               "reason":"Invalid",
+               "details":{"name":"bad","kind":"Pod","causes":[{"reason":"FieldValueRequired","message":"Required value","field":"spec.containers[0].image"}]},
+               "code":422})
+    );
+    let mut d = deployment("Bad_Name");
+    d["spec"]["replicas"] = json!(-1);
+    let r = post(&st, "/apis/apps/v1/namespaces/default/deployments", &d).await;
+    assert_eq!(r.status, 422);
+    let v = r.json();
+    assert_eq!(v["details"]["group"], "apps");
+    assert_eq!(v["details"]["kind"], "Deployment");
+    let fields: Vec<&str> = v["details"]["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert!(fields.contains(&"metadata.name"), "{v}");
+    assert!(fields.contains(&"spec.replicas"), "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Deployment.apps \"Bad_Name\" is invalid: ["),
+        "{v}"
+    );
+
+    // Immutable selector on update.
+    assert_eq!(
+        post(
+            &st,
+            "/apis/apps/v1/namespaces/default/deployments",
+            &deployment("web")
+        )
+        .await
+        .status,
+        201
+    );
+    let r = call(&st, Method::PATCH, "/apis/apps/v1/namespaces/default/deployments/web", Some("application/merge-patch+json"),
+        r#"{"spec":{"selector":{"matchLabels":{"app":"other"}},"template":{"metadata":{"labels":{"app":"other"}}}}}"#, &[]).await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("spec.selector: Invalid value"),
+        "{}",
+        r.json()
+    );
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("field is immutable")
+    );
+
+    // Pod updates may only change a few fields.
+    assert_eq!(
+        post(&st, "/api/v1/namespaces/default/pods", &pod("p"))
+            .await
+            .status,
+        201
+    );
+    let r = call(
+        &st,
+        Method::PATCH,
+        "/api/v1/namespaces/default/pods/p",
+        Some("application/merge-patch+json"),
+        r#"{"spec":{"restartPolicy":"Never"}}"#,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("Forbidden: pod updates may not change fields other than")
+    );
 }

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::validation::{FieldError, invalid_status_message};
+use super::validation::{FieldError, invalid_status_message, qualified_kind};
 
 /// Identifies a resource in error messages: `pods`, `deployments.apps`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,18 +79,27 @@ impl ApiError {
     }
 
     pub fn not_found(gr: &GroupResource, name: &str) -> Self {
-        Self::new(404, "NotFound", format!("{gr} \"{name}\" not found")).with_details(details(gr, name))
+        Self::new(404, "NotFound", format!("{gr} \"{name}\" not found"))
+            .with_details(details(gr, name))
     }
 
     /// 404 for a path the server does not serve at all.
     pub fn path_not_found() -> Self {
-        Self::new(404, "NotFound", "the server could not find the requested resource")
-            .with_details(json!({}))
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+        .with_details(json!({}))
     }
 
     pub fn already_exists(gr: &GroupResource, name: &str) -> Self {
-        Self::new(409, "AlreadyExists", format!("{gr} \"{name}\" already exists"))
-            .with_details(details(gr, name))
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!("{gr} \"{name}\" already exists"),
+        )
+        .with_details(details(gr, name))
     }
 
     pub fn conflict(gr: &GroupResource, name: &str, msg: &str) -> Self {
@@ -129,7 +138,12 @@ impl ApiError {
         }
         d.insert("kind".into(), Value::String(kind.to_string()));
         d.insert("causes".into(), Value::Array(causes));
-        Self::new(422, "Invalid", invalid_status_message(kind, name, errs)).with_details(Value::Object(d))
+        Self::new(
+            422,
+            "Invalid",
+            invalid_status_message(&qualified_kind(group, kind), name, errs),
+        )
+        .with_details(Value::Object(d))
     }
 
     pub fn bad_request(msg: impl Into<String>) -> Self {

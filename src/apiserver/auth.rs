@@ -48,7 +48,10 @@ impl Authenticator {
                 ));
             }
             if fields[0].is_empty() || fields[1].is_empty() {
-                return Err(format!("token file: line {}: token and user must not be empty", i + 1));
+                return Err(format!(
+                    "token file: line {}: token and user must not be empty",
+                    i + 1
+                ));
             }
             let groups = fields
                 .get(3)

@@ -142,7 +142,9 @@ pub fn api_resource_list(group: &str, version: &str) -> Option<Value> {
     } else {
         format!("{group}/{version}")
     };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": out}))
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": out}),
+    )
 }
 
 fn discovery_resource(r: &ResourceInfo) -> Value {
@@ -183,7 +185,10 @@ fn discovery_group(group: &str, v: &str) -> Value {
     let versions: Vec<Value> = resources::versions(group)
         .iter()
         .map(|ver| {
-            let res: Vec<Value> = sorted_resources(group, ver).into_iter().map(discovery_resource).collect();
+            let res: Vec<Value> = sorted_resources(group, ver)
+                .into_iter()
+                .map(discovery_resource)
+                .collect();
             json!({"version": ver, "resources": res, "freshness": "Current"})
         })
         .collect();
@@ -234,7 +239,14 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["deployments", "deployments/scale", "deployments/status", "replicasets", "replicasets/scale", "replicasets/status"]
+            [
+                "deployments",
+                "deployments/scale",
+                "deployments/status",
+                "replicasets",
+                "replicasets/scale",
+                "replicasets/status"
+            ]
         );
         assert_eq!(l["resources"][1]["group"], "autoscaling");
     }

@@ -23,7 +23,13 @@ use crate::registry::store::{
     DeleteOptions, FieldValidation, ListParams, PatchType, WatchEvent, WriteOptions, WriteResult,
 };
 
-pub async fn handle(state: Arc<AppState>, route: Route, query: Query, user: UserInfo, req: Request) -> Response {
+pub async fn handle(
+    state: Arc<AppState>,
+    route: Route,
+    query: Query,
+    user: UserInfo,
+    req: Request,
+) -> Response {
     let _ = &user;
     let accept = req
         .headers()
@@ -33,7 +39,10 @@ pub async fn handle(state: Arc<AppState>, route: Route, query: Query, user: User
     match route {
         Route::LegacyGroups => match discovery::aggregated_version(accept.as_deref()) {
             Some(v) => aggregated(discovery::aggregated(true, v), v),
-            None => json_response(StatusCode::OK, &discovery::api_versions(&state.server_address)),
+            None => json_response(
+                StatusCode::OK,
+                &discovery::api_versions(&state.server_address),
+            ),
         },
         Route::Groups => match discovery::aggregated_version(accept.as_deref()) {
             Some(v) => aggregated(discovery::aggregated(false, v), v),
@@ -60,7 +69,8 @@ fn aggregated(doc: Value, v: &str) -> Response {
         serde_json::to_vec(&doc).unwrap_or_default(),
         &discovery::aggregated_content_type(v),
     );
-    r.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
+    r.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
     r
 }
 
@@ -83,10 +93,14 @@ async fn read_body(req: Request) -> Result<(Option<String>, Bytes), ApiError> {
     match limited.collect().await {
         Ok(c) => Ok((ct, c.to_bytes())),
         Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
                 Err(ApiError::too_large(MAX_BODY))
             } else {
-                Err(ApiError::bad_request(format!("error reading the request body: {e}")))
+                Err(ApiError::bad_request(format!(
+                    "error reading the request body: {e}"
+                )))
             }
         }
     }
@@ -123,23 +137,39 @@ fn list_params(q: &Query) -> Result<ListParams, ApiError> {
     let limit = match q.get("limit") {
         None | Some("") => 0,
         Some(l) => l.parse::<i64>().map_err(|_| {
-            ApiError::bad_request(format!("limit: Invalid value: \"{l}\": must be a non-negative integer"))
+            ApiError::bad_request(format!(
+                "limit: Invalid value: \"{l}\": must be a non-negative integer"
+            ))
         })?,
     };
     Ok(ListParams {
         label_selector: q.get("labelSelector").map(str::to_string),
         field_selector: q.get("fieldSelector").map(str::to_string),
         limit: limit.max(0) as usize,
-        continue_token: q.get("continue").filter(|c| !c.is_empty()).map(str::to_string),
+        continue_token: q
+            .get("continue")
+            .filter(|c| !c.is_empty())
+            .map(str::to_string),
         resource_version: q.get("resourceVersion").map(str::to_string),
-        resource_version_match: q.get("resourceVersionMatch").filter(|m| !m.is_empty()).map(str::to_string),
+        resource_version_match: q
+            .get("resourceVersionMatch")
+            .filter(|m| !m.is_empty())
+            .map(str::to_string),
     })
 }
 
 /// Sends an object back in the negotiated encoding.
-fn respond(status: StatusCode, obj: &Value, output: Output, rr: &ResourceRequest, warnings: &[String]) -> Response {
+fn respond(
+    status: StatusCode,
+    obj: &Value,
+    output: Output,
+    rr: &ResourceRequest,
+    warnings: &[String],
+) -> Response {
     let body = match output {
-        Output::Table(inc) if rr.subresource.is_none() => negotiate::to_table(rr.res, std::slice::from_ref(obj), None, inc),
+        Output::Table(inc) if rr.subresource.is_none() => {
+            negotiate::to_table(rr.res, std::slice::from_ref(obj), None, inc)
+        }
         _ => obj.clone(),
     };
     let (bytes, ct) = negotiate::encode(&body, output);
@@ -178,19 +208,37 @@ async fn resource(
             let obj = if sub == Some("scale") {
                 // A merge patch with no change returns the Scale view.
                 store
-                    .patch(rr.res, ns, &name, sub, PatchType::Merge, b"{}", &WriteOptions::default())
+                    .patch(
+                        rr.res,
+                        ns,
+                        &name,
+                        sub,
+                        PatchType::Merge,
+                        b"{}",
+                        &WriteOptions::default(),
+                    )
                     .await?
                     .object
             } else {
                 obj
             };
-            Ok(respond(StatusCode::OK, &with_type(obj, &rr), output, &rr, &[]))
+            Ok(respond(
+                StatusCode::OK,
+                &with_type(obj, &rr),
+                output,
+                &rr,
+                &[],
+            ))
         }
         Verb::List => {
             let list = store.list(rr.res, ns, &list_params(&q)?).await?;
             let body = match output {
                 Output::Table(inc) => {
-                    let items = list.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
+                    let items = list
+                        .get("items")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default();
                     negotiate::to_table(rr.res, &items, list.get("metadata"), inc)
                 }
                 _ => list,
@@ -206,15 +254,27 @@ async fn resource(
             let opts = write_options(&q)?;
             let (ct, body) = read_body(req).await?;
             let obj = negotiate::decode_body(ct.as_deref(), &body)?;
-            let WriteResult { object, warnings, .. } = store.create(rr.res, ns, obj, &opts).await?;
-            Ok(respond(StatusCode::CREATED, &object, output, &rr, &warnings))
+            let WriteResult {
+                object, warnings, ..
+            } = store.create(rr.res, ns, obj, &opts).await?;
+            Ok(respond(
+                StatusCode::CREATED,
+                &object,
+                output,
+                &rr,
+                &warnings,
+            ))
         }
         Verb::Update => {
             let opts = write_options(&q)?;
             let (ct, body) = read_body(req).await?;
             let obj = negotiate::decode_body(ct.as_deref(), &body)?;
             let res = store.update(rr.res, ns, &name, sub, obj, &opts).await?;
-            let code = if res.created { StatusCode::CREATED } else { StatusCode::OK };
+            let code = if res.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
             Ok(respond(code, &res.object, output, &rr, &res.warnings))
         }
         Verb::Patch => {
@@ -245,8 +305,16 @@ async fn resource(
             } else {
                 body
             };
-            let res = store.patch(rr.res, ns, &name, sub, patch_type, &body, &opts).await?;
-            Ok(respond(StatusCode::OK, &with_type(res.object, &rr), output, &rr, &res.warnings))
+            let res = store
+                .patch(rr.res, ns, &name, sub, patch_type, &body, &opts)
+                .await?;
+            Ok(respond(
+                StatusCode::OK,
+                &with_type(res.object, &rr),
+                output,
+                &rr,
+                &res.warnings,
+            ))
         }
         Verb::Delete | Verb::DeleteCollection => {
             let (ct, body) = read_body(req).await?;
@@ -262,7 +330,10 @@ async fn resource(
                     .pointer("/preconditions/resourceVersion")
                     .and_then(Value::as_str)
                     .map(str::to_string);
-                if v.get("dryRun").and_then(Value::as_array).is_some_and(|d| d.iter().any(|x| x == "All")) {
+                if v.get("dryRun")
+                    .and_then(Value::as_array)
+                    .is_some_and(|d| d.iter().any(|x| x == "All"))
+                {
                     opts.dry_run = true;
                 }
             }
@@ -275,14 +346,23 @@ async fn resource(
             let out = if rr.verb == Verb::Delete {
                 store.delete(rr.res, ns, &name, &opts).await?
             } else {
-                store.delete_collection(rr.res, ns, &list_params(&q)?, &opts).await?
+                store
+                    .delete_collection(rr.res, ns, &list_params(&q)?, &opts)
+                    .await?
             };
             let out = if out.get("kind").and_then(Value::as_str) == Some("Status") {
                 out
             } else {
                 with_type(out, &rr)
             };
-            let (bytes, ct) = negotiate::encode(&out, if output == Output::Yaml { Output::Yaml } else { Output::Json });
+            let (bytes, ct) = negotiate::encode(
+                &out,
+                if output == Output::Yaml {
+                    Output::Yaml
+                } else {
+                    Output::Json
+                },
+            );
             Ok(bytes_response(StatusCode::OK, bytes, ct))
         }
     }
@@ -307,25 +387,35 @@ fn with_type(mut obj: Value, rr: &ResourceRequest) -> Value {
 
 /// A watch: a chunked stream of `{"type": ..., "object": ...}` lines that
 /// ends at `timeoutSeconds` or at shutdown.
-async fn watch(state: Arc<AppState>, rr: ResourceRequest, q: Query, output: Output) -> Result<Response, ApiError> {
+async fn watch(
+    state: Arc<AppState>,
+    rr: ResourceRequest,
+    q: Query,
+    output: Output,
+) -> Result<Response, ApiError> {
     let mut params = list_params(&q)?;
     if let Some(name) = &rr.name {
         // `GET .../pods/x?watch=1` (and the deprecated /watch/ form) watch one object.
-        let sel = format!("metadata.name={}", crate::apimachinery::fields::escape_value(name));
+        let sel = format!(
+            "metadata.name={}",
+            crate::apimachinery::fields::escape_value(name)
+        );
         params.field_selector = Some(match params.field_selector.take() {
             Some(f) if !f.is_empty() => format!("{f},{sel}"),
             _ => sel,
         });
     }
     let timeout = match q.get("timeoutSeconds") {
-        Some(t) => Duration::from_secs(
-            t.parse::<u64>()
-                .map_err(|_| ApiError::bad_request(format!("timeoutSeconds: Invalid value: \"{t}\"")))?,
-        ),
+        Some(t) => Duration::from_secs(t.parse::<u64>().map_err(|_| {
+            ApiError::bad_request(format!("timeoutSeconds: Invalid value: \"{t}\""))
+        })?),
         // Upstream picks a random time between 30 and 60 minutes.
         None => Duration::from_secs(1800 + rand::random_range(0..1800)),
     };
-    let events = state.store.watch(rr.res, rr.namespace.as_deref(), &params).await?;
+    let events = state
+        .store
+        .watch(rr.res, rr.namespace.as_deref(), &params)
+        .await?;
     let res = rr.res;
     let mut shutdown = state.shutdown.clone();
     let deadline = tokio::time::sleep(timeout);
@@ -347,17 +437,22 @@ async fn watch(state: Arc<AppState>, rr: ResourceRequest, q: Query, output: Outp
             }
             _ => with_kind(ev.object, res),
         };
-        let mut line = serde_json::to_vec(&serde_json::json!({"type": ev.event_type, "object": object}))
-            .unwrap_or_default();
+        let mut line =
+            serde_json::to_vec(&serde_json::json!({"type": ev.event_type, "object": object}))
+                .unwrap_or_default();
         line.push(b'\n');
         Ok(Bytes::from(line))
     };
     let stream = events.take_until(Box::pin(stop)).map(encode);
     let mut resp = Response::new(Body::from_stream(stream));
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
     let _ = IncludeObject::Metadata;
     Ok(resp)
 }

@@ -61,7 +61,10 @@ impl Query {
     }
 
     pub fn get(&self, k: &str) -> Option<&str> {
-        self.0.iter().find(|(qk, _)| qk == k).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(qk, _)| qk == k)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn flag(&self, k: &str) -> bool {
@@ -95,7 +98,11 @@ fn percent_decode(s: &str) -> String {
 
 /// A response with a JSON body.
 pub fn json_response(status: StatusCode, value: &Value) -> Response {
-    bytes_response(status, serde_json::to_vec(value).unwrap_or_default(), "application/json")
+    bytes_response(
+        status,
+        serde_json::to_vec(value).unwrap_or_default(),
+        "application/json",
+    )
 }
 
 pub fn bytes_response(status: StatusCode, body: Vec<u8>, content_type: &str) -> Response {
@@ -114,9 +121,15 @@ pub fn error_response(e: &ApiError) -> Response {
 }
 
 fn text(status: StatusCode, body: &str) -> Response {
-    let mut r = bytes_response(status, body.as_bytes().to_vec(), "text/plain; charset=utf-8");
-    r.headers_mut()
-        .insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    let mut r = bytes_response(
+        status,
+        body.as_bytes().to_vec(),
+        "text/plain; charset=utf-8",
+    );
+    r.headers_mut().insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     r
 }
 
@@ -135,7 +148,10 @@ fn health(path: &str, query: &Query, ready: bool) -> Response {
         return if checks.contains(&c) && (c != "shutdown" || ready) {
             text(StatusCode::OK, "ok")
         } else if c == "shutdown" {
-            text(StatusCode::INTERNAL_SERVER_ERROR, "[-]shutdown failed: reason withheld\n")
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "[-]shutdown failed: reason withheld\n",
+            )
         } else {
             error_response(&ApiError::path_not_found())
         };
@@ -191,7 +207,11 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
     match path.as_str() {
         "/version" | "/version/" => return json_response(StatusCode::OK, &version()),
         p if p.starts_with("/healthz") || p.starts_with("/livez") || p.starts_with("/readyz") => {
-            return health(p, &query, ready || p.starts_with("/livez") || p.starts_with("/healthz"));
+            return health(
+                p,
+                &query,
+                ready || p.starts_with("/livez") || p.starts_with("/healthz"),
+            );
         }
         _ => {}
     }
@@ -205,10 +225,9 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
     let accept = header_str(req.headers(), header::ACCEPT);
     match path.as_str() {
         "/openapi/v2" | "/openapi/v2/" | "/swagger.json" => {
-            if accept
-                .as_deref()
-                .is_some_and(|a| a.contains("protobuf") && !a.contains("json") && !a.contains("*/*"))
-            {
+            if accept.as_deref().is_some_and(|a| {
+                a.contains("protobuf") && !a.contains("json") && !a.contains("*/*")
+            }) {
                 return error_response(&ApiError::not_acceptable("application/json"));
             }
             return bytes_response(
@@ -217,12 +236,15 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
                 "application/json",
             );
         }
-        "/openapi/v3" | "/openapi/v3/" => return json_response(StatusCode::OK, &state.openapi.v3_index()),
+        "/openapi/v3" | "/openapi/v3/" => {
+            return json_response(StatusCode::OK, &state.openapi.v3_index());
+        }
         p if p.starts_with("/openapi/v3/") => {
             let gv = p.trim_start_matches("/openapi/v3/").trim_end_matches('/');
             return match state.openapi.v3_document(gv) {
                 Some((doc, hash)) => {
-                    let mut r = bytes_response(StatusCode::OK, doc.as_bytes().to_vec(), "application/json");
+                    let mut r =
+                        bytes_response(StatusCode::OK, doc.as_bytes().to_vec(), "application/json");
                     if let Ok(v) = HeaderValue::from_str(&format!("\"{hash}\"")) {
                         r.headers_mut().insert(header::ETAG, v);
                     }
@@ -248,7 +270,9 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
 }
 
 fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
-    h.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 #[cfg(test)]

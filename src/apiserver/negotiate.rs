@@ -54,7 +54,11 @@ impl<'a> MediaType<'a> {
 
 /// Picks the response encoding from `Accept`. `table_ok` says whether the
 /// verb can answer with a Table (get, list, watch).
-pub fn negotiate(accept: Option<&str>, include_object: Option<&str>, table_ok: bool) -> Result<Output, ApiError> {
+pub fn negotiate(
+    accept: Option<&str>,
+    include_object: Option<&str>,
+    table_ok: bool,
+) -> Result<Output, ApiError> {
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
         return Ok(Output::Json);
     };
@@ -108,10 +112,17 @@ pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Result<Value, Api
             ))
         }),
         "application/yaml" | "application/x-yaml" | "text/yaml" => decode_yaml(body),
-        other => Err({ tracing::warn!(content_type = other, "unsupported body"); ApiError::unsupported_media_type(
-            other,
-            &["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"],
-        )}),
+        other => Err({
+            tracing::warn!(content_type = other, "unsupported body");
+            ApiError::unsupported_media_type(
+                other,
+                &[
+                    "application/json",
+                    "application/yaml",
+                    "application/vnd.kubernetes.protobuf",
+                ],
+            )
+        }),
     }
 }
 
@@ -128,9 +139,15 @@ pub fn encode(value: &Value, output: Output) -> (Vec<u8>, &'static str) {
     match output {
         Output::Yaml => match serde_saphyr::to_string(value) {
             Ok(s) => (s.into_bytes(), "application/yaml"),
-            Err(_) => (serde_json::to_vec(value).unwrap_or_default(), "application/json"),
+            Err(_) => (
+                serde_json::to_vec(value).unwrap_or_default(),
+                "application/json",
+            ),
         },
-        _ => (serde_json::to_vec(value).unwrap_or_default(), "application/json"),
+        _ => (
+            serde_json::to_vec(value).unwrap_or_default(),
+            "application/json",
+        ),
     }
 }
 
@@ -140,7 +157,8 @@ fn row_object(obj: &Value, res: &ResourceInfo, inc: IncludeObject) -> Option<Val
         IncludeObject::Object => {
             let mut o = obj.clone();
             if let Some(m) = o.as_object_mut() {
-                m.entry("apiVersion").or_insert_with(|| json!(res.api_version()));
+                m.entry("apiVersion")
+                    .or_insert_with(|| json!(res.api_version()));
                 m.entry("kind").or_insert_with(|| json!(res.kind));
             }
             Some(o)
@@ -154,14 +172,22 @@ fn row_object(obj: &Value, res: &ResourceInfo, inc: IncludeObject) -> Option<Val
 }
 
 /// A `Table` of objects (`items` of a list, or one object).
-pub fn to_table(res: &ResourceInfo, objects: &[Value], list_meta: Option<&Value>, inc: IncludeObject) -> Value {
+pub fn to_table(
+    res: &ResourceInfo,
+    objects: &[Value],
+    list_meta: Option<&Value>,
+    inc: IncludeObject,
+) -> Value {
     let key = res.key();
     let now = Utc::now();
     let rows: Vec<Value> = objects
         .iter()
         .map(|o| {
             let mut row = Map::new();
-            row.insert("cells".into(), Value::Array(printers::row_cells(&key, o, now)));
+            row.insert(
+                "cells".into(),
+                Value::Array(printers::row_cells(&key, o, now)),
+            );
             if let Some(obj) = row_object(o, res, inc) {
                 row.insert("object".into(), obj);
             }
@@ -194,18 +220,37 @@ mod tests {
     #[test]
     fn kubectl_get_accept_picks_table() {
         let a = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
-        assert_eq!(negotiate(Some(a), None, true).unwrap(), Output::Table(IncludeObject::Metadata));
+        assert_eq!(
+            negotiate(Some(a), None, true).unwrap(),
+            Output::Table(IncludeObject::Metadata)
+        );
         assert_eq!(negotiate(Some(a), None, false).unwrap(), Output::Json);
-        assert_eq!(negotiate(Some("application/yaml"), None, true).unwrap(), Output::Yaml);
+        assert_eq!(
+            negotiate(Some("application/yaml"), None, true).unwrap(),
+            Output::Yaml
+        );
         assert_eq!(negotiate(None, None, true).unwrap(), Output::Json);
-        assert_eq!(negotiate(Some("application/vnd.kubernetes.protobuf,*/*"), None, true).unwrap(), Output::Json);
-        assert_eq!(negotiate(Some("text/html"), None, true).unwrap_err().code, 406);
+        assert_eq!(
+            negotiate(Some("application/vnd.kubernetes.protobuf,*/*"), None, true).unwrap(),
+            Output::Json
+        );
+        assert_eq!(
+            negotiate(Some("text/html"), None, true).unwrap_err().code,
+            406
+        );
     }
 
     #[test]
     fn yaml_bodies_decode() {
-        let v = decode_body(Some("application/yaml"), b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n").unwrap();
-        assert_eq!(v, json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"}}));
+        let v = decode_body(
+            Some("application/yaml"),
+            b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n",
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"}})
+        );
         assert_eq!(decode_body(Some("text/plain"), b"x").unwrap_err().code, 415);
     }
 }

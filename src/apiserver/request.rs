@@ -59,7 +59,11 @@ pub enum Route {
 
 /// Splits `/api/v1/...` or `/apis/{g}/{v}/...`.
 pub fn parse(method: &http::Method, path: &str, watch_param: bool) -> Result<Route, ApiError> {
-    let parts: Vec<&str> = path.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .collect();
     let (group, version, rest) = match parts.as_slice() {
         ["api"] => return Ok(Route::LegacyGroups),
         ["apis"] => return Ok(Route::Groups),
@@ -151,21 +155,56 @@ mod tests {
     #[test]
     fn paths() {
         let r = rr(Method::GET, "/api/v1/namespaces/default/pods/nginx");
-        assert_eq!((r.res.plural, r.verb, r.namespace.as_deref(), r.name.as_deref()), ("pods", Verb::Get, Some("default"), Some("nginx")));
+        assert_eq!(
+            (
+                r.res.plural,
+                r.verb,
+                r.namespace.as_deref(),
+                r.name.as_deref()
+            ),
+            ("pods", Verb::Get, Some("default"), Some("nginx"))
+        );
         let r = rr(Method::GET, "/api/v1/pods");
         assert_eq!((r.verb, r.namespace), (Verb::List, None));
         let r = rr(Method::PUT, "/api/v1/namespaces/foo/status");
-        assert_eq!((r.res.plural, r.name.as_deref(), r.subresource.as_deref()), ("namespaces", Some("foo"), Some("status")));
+        assert_eq!(
+            (r.res.plural, r.name.as_deref(), r.subresource.as_deref()),
+            ("namespaces", Some("foo"), Some("status"))
+        );
         let r = rr(Method::GET, "/api/v1/namespaces/foo");
-        assert_eq!((r.res.plural, r.name.as_deref(), r.namespace), ("namespaces", Some("foo"), None));
-        let r = rr(Method::PATCH, "/apis/apps/v1/namespaces/d/deployments/web/scale");
-        assert_eq!((r.verb, r.subresource.as_deref()), (Verb::Patch, Some("scale")));
+        assert_eq!(
+            (r.res.plural, r.name.as_deref(), r.namespace),
+            ("namespaces", Some("foo"), None)
+        );
+        let r = rr(
+            Method::PATCH,
+            "/apis/apps/v1/namespaces/d/deployments/web/scale",
+        );
+        assert_eq!(
+            (r.verb, r.subresource.as_deref()),
+            (Verb::Patch, Some("scale"))
+        );
         let r = rr(Method::GET, "/api/v1/watch/namespaces/d/pods");
         assert_eq!(r.verb, Verb::Watch);
         let r = rr(Method::DELETE, "/api/v1/namespaces/d/configmaps");
         assert_eq!(r.verb, Verb::DeleteCollection);
-        assert_eq!(parse(&Method::GET, "/api/v1/nopes", false).unwrap_err().code, 404);
-        assert_eq!(parse(&Method::PUT, "/api/v1/namespaces/d/pods", false).unwrap_err().code, 405);
-        assert_eq!(parse(&Method::GET, "/api/v1/namespaces/d/pods/x/log", false).unwrap_err().code, 404);
+        assert_eq!(
+            parse(&Method::GET, "/api/v1/nopes", false)
+                .unwrap_err()
+                .code,
+            404
+        );
+        assert_eq!(
+            parse(&Method::PUT, "/api/v1/namespaces/d/pods", false)
+                .unwrap_err()
+                .code,
+            405
+        );
+        assert_eq!(
+            parse(&Method::GET, "/api/v1/namespaces/d/pods/x/log", false)
+                .unwrap_err()
+                .code,
+            404
+        );
     }
 }

@@ -128,7 +128,11 @@ impl ResourceInfo {
 
     /// The storage prefix holding every object of this resource, ending in `/`.
     pub fn storage_prefix(&self) -> String {
-        let group = if self.group.is_empty() { "core" } else { self.group };
+        let group = if self.group.is_empty() {
+            "core"
+        } else {
+            self.group
+        };
         format!("/registry/{group}/{}/", self.plural)
     }
 
@@ -156,7 +160,9 @@ pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Resourc
 /// Finds a resource by its key (`"pods"`, `"apps/deployments"`).
 pub fn by_key(key: &str) -> Option<&'static ResourceInfo> {
     let (group, plural) = key.rsplit_once('/').unwrap_or(("", key));
-    RESOURCES.iter().find(|r| r.group == group && r.plural == plural)
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.plural == plural)
 }
 
 /// The versions served for a group.
@@ -178,7 +184,10 @@ mod tests {
     fn keys_and_lookup() {
         let d = find("apps", "v1", "deployments").unwrap();
         assert_eq!(d.key(), "apps/deployments");
-        assert_eq!(d.storage_key(Some("default"), "web"), "/registry/apps/deployments/default/web");
+        assert_eq!(
+            d.storage_key(Some("default"), "web"),
+            "/registry/apps/deployments/default/web"
+        );
         assert_eq!(by_key("pods").unwrap().kind, "Pod");
         assert_eq!(d.subresource("scale").unwrap().kind.2, "Scale");
         let ns = by_key("namespaces").unwrap();

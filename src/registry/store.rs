@@ -23,8 +23,8 @@ use crate::apimachinery::status::{ApiError, GroupResource, success_status};
 use crate::apimachinery::strategicpatch;
 use crate::openapi::OpenApi;
 use crate::storage::{
-    Event, EventType, KeyValue, ListOptions as StorageListOptions, Precondition, Revision,
-    Storage, StorageError,
+    Event, EventType, KeyValue, ListOptions as StorageListOptions, Precondition, Revision, Storage,
+    StorageError,
 };
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -202,7 +202,9 @@ impl Filter {
     }
 
     fn matches(&self, obj: &Value) -> bool {
-        let labels = meta(obj).and_then(|m| m.get("labels")).and_then(Value::as_object);
+        let labels = meta(obj)
+            .and_then(|m| m.get("labels"))
+            .and_then(Value::as_object);
         self.labels.matches(labels)
             && (self.fields.is_empty()
                 || self
@@ -286,7 +288,10 @@ impl Store {
         if unknown.is_empty() {
             return Ok(Vec::new());
         }
-        let msgs: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+        let msgs: Vec<String> = unknown
+            .iter()
+            .map(|f| format!("unknown field \"{f}\""))
+            .collect();
         match fv {
             FieldValidation::Strict => Err(ApiError::bad_request(format!(
                 "{kind} in version \"{v}\" cannot be handled as a {kind}: strict decoding error: {}",
@@ -300,12 +305,17 @@ impl Store {
 
     /// Namespace lifecycle admission: the namespace must exist and not be terminating.
     async fn check_namespace(&self, res: &ResourceInfo, ns: &str, name: &str) -> ApiResult<()> {
-        let nsres = resources::by_key("namespaces").ok_or_else(|| ApiError::internal("no namespaces"))?;
+        let nsres =
+            resources::by_key("namespaces").ok_or_else(|| ApiError::internal("no namespaces"))?;
         let nsobj = self.get(nsres, None, ns).await?;
         if nsobj.pointer("/metadata/deletionTimestamp").is_some()
             || nsobj.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating")
         {
-            return Err(ApiError::namespace_terminating(&res.group_resource(), name, ns));
+            return Err(ApiError::namespace_terminating(
+                &res.group_resource(),
+                name,
+                ns,
+            ));
         }
         Ok(())
     }
@@ -319,10 +329,16 @@ impl Store {
         opts: &WriteOptions,
     ) -> ApiResult<WriteResult> {
         if !obj.is_object() {
-            return Err(ApiError::bad_request("the request body must be a JSON or YAML object"));
+            return Err(ApiError::bad_request(
+                "the request body must be a JSON or YAML object",
+            ));
         }
         self.check_type(&obj, res.group, res.version, res.kind)?;
-        let warnings = self.check_unknown_fields(&obj, (res.group, res.version, res.kind), opts.field_validation)?;
+        let warnings = self.check_unknown_fields(
+            &obj,
+            (res.group, res.version, res.kind),
+            opts.field_validation,
+        )?;
         let gr = res.group_resource();
         // Namespace from the path wins; a different one in the body is an error.
         let body_ns = meta_str(&obj, "namespace").map(str::to_string);
@@ -355,9 +371,17 @@ impl Store {
             return Err(ApiError::invalid(res.group, res.kind, &name, &errs));
         }
         if res.namespaced {
-            self.check_namespace(res, ns.unwrap_or("default"), &name).await?;
+            self.check_namespace(res, ns.unwrap_or("default"), &name)
+                .await?;
         }
-        let key = res.storage_key(if res.namespaced { Some(ns.unwrap_or("default")) } else { None }, &name);
+        let key = res.storage_key(
+            if res.namespaced {
+                Some(ns.unwrap_or("default"))
+            } else {
+                None
+            },
+            &name,
+        );
         if opts.dry_run {
             if let Ok(Some(_)) = self.storage.get(&key).await {
                 return Err(ApiError::already_exists(&gr, &name));
@@ -383,7 +407,10 @@ impl Store {
     /// System metadata on create (`rest.BeforeCreate` / `FillObjectMetaSystemFields`).
     fn fill_create_meta(&self, res: &ResourceInfo, obj: &mut Value) {
         let Some(m) = meta_mut(obj) else { return };
-        let has_name = m.get("name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+        let has_name = m
+            .get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| !n.is_empty());
         if !has_name
             && let Some(prefix) = m.get("generateName").and_then(Value::as_str)
             && !prefix.is_empty()
@@ -391,9 +418,15 @@ impl Store {
             // names.SimpleNameGenerator: prefix (cut to fit 63) + 5 random chars.
             let mut p = prefix.to_string();
             p.truncate(58);
-            m.insert("name".into(), Value::String(format!("{p}{}", random_suffix(5))));
+            m.insert(
+                "name".into(),
+                Value::String(format!("{p}{}", random_suffix(5))),
+            );
         }
-        m.insert("uid".into(), Value::String(uuid::Uuid::new_v4().to_string()));
+        m.insert(
+            "uid".into(),
+            Value::String(uuid::Uuid::new_v4().to_string()),
+        );
         m.insert("creationTimestamp".into(), Value::String(now_rfc3339()));
         m.remove("resourceVersion");
         m.remove("deletionTimestamp");
@@ -415,7 +448,9 @@ impl Store {
         opts: &WriteOptions,
     ) -> ApiResult<WriteResult> {
         if !obj.is_object() {
-            return Err(ApiError::bad_request("the request body must be a JSON or YAML object"));
+            return Err(ApiError::bad_request(
+                "the request body must be a JSON or YAML object",
+            ));
         }
         let gvk = self.sub_gvk(res, sub);
         self.check_type(&obj, gvk.0, gvk.1, gvk.2)?;
@@ -437,23 +472,34 @@ impl Store {
         }
         let precondition = match meta_str(&obj, "resourceVersion") {
             Some(rv) if !rv.is_empty() => Some(parse_resource_version(rv).map_err(|_| {
-                ApiError::invalid(res.group, res.kind, name, &[crate::apimachinery::validation::FieldError::invalid(
-                    "metadata.resourceVersion",
-                    Value::String(rv.to_string()),
-                    "must be specified for an update",
-                )])
+                ApiError::invalid(
+                    res.group,
+                    res.kind,
+                    name,
+                    &[crate::apimachinery::validation::FieldError::invalid(
+                        "metadata.resourceVersion",
+                        Value::String(rv.to_string()),
+                        "must be specified for an update",
+                    )],
+                )
             })?),
             _ => None,
         };
         let new = Arc::new(obj);
         let mut result = self
-            .guaranteed_update(res, ns, name, sub, precondition, opts, |_current| Ok((*new).clone()))
+            .guaranteed_update(res, ns, name, sub, precondition, opts, |_current| {
+                Ok((*new).clone())
+            })
             .await?;
         result.warnings.extend(warnings);
         Ok(result)
     }
 
-    fn sub_gvk(&self, res: &'static ResourceInfo, sub: Option<&str>) -> (&'static str, &'static str, &'static str) {
+    fn sub_gvk(
+        &self,
+        res: &'static ResourceInfo,
+        sub: Option<&str>,
+    ) -> (&'static str, &'static str, &'static str) {
         match sub.and_then(|s| res.subresource(s)) {
             Some(s) if s.name == "scale" => s.kind,
             _ => (res.group, res.version, res.kind),
@@ -532,7 +578,11 @@ impl Store {
         let gr = res.group_resource();
         let key = res.storage_key(ns, name);
         for _attempt in 0..64 {
-            let current = self.storage.get(&key).await.map_err(|e| storage_error(&gr, name, e))?;
+            let current = self
+                .storage
+                .get(&key)
+                .await
+                .map_err(|e| storage_error(&gr, name, e))?;
             let Some(current) = current else {
                 if sub.is_none() && strategy::allow_create_on_update(res) {
                     let obj = f(&Value::Null)?;
@@ -546,7 +596,11 @@ impl Store {
                 return Err(ApiError::modified_conflict(&gr, name));
             }
             let old = decode(&current, current.mod_revision)?;
-            let input = if sub == Some("scale") { to_scale(res, &old)? } else { old.clone() };
+            let input = if sub == Some("scale") {
+                to_scale(res, &old)?
+            } else {
+                old.clone()
+            };
             let mut new = f(&input)?;
             if sub == Some("scale") {
                 new = from_scale(res, &old, &new)?;
@@ -562,7 +616,11 @@ impl Store {
             // Unchanged: no write, same resourceVersion (as etcd3's GuaranteedUpdate).
             let bytes = encode(&new)?;
             if bytes == current.value {
-                let object = if sub == Some("scale") { to_scale(res, &old)? } else { old };
+                let object = if sub == Some("scale") {
+                    to_scale(res, &old)?
+                } else {
+                    old
+                };
                 return Ok(WriteResult {
                     object,
                     created: false,
@@ -576,7 +634,11 @@ impl Store {
                     .is_none_or(|f| f.is_empty())
                 && !strategy::graceful_pending(res, &new);
             if opts.dry_run {
-                let object = if sub == Some("scale") { to_scale(res, &new)? } else { new };
+                let object = if sub == Some("scale") {
+                    to_scale(res, &new)?
+                } else {
+                    new
+                };
                 return Ok(WriteResult {
                     object,
                     created: false,
@@ -612,7 +674,11 @@ impl Store {
             {
                 Ok(kv) => {
                     let saved = decode(&kv, kv.mod_revision)?;
-                    let object = if sub == Some("scale") { to_scale(res, &saved)? } else { saved };
+                    let object = if sub == Some("scale") {
+                        to_scale(res, &saved)?
+                    } else {
+                        saved
+                    };
                     return Ok(WriteResult {
                         object,
                         created: false,
@@ -627,14 +693,24 @@ impl Store {
     }
 
     /// `rest.BeforeUpdate`: system fields come from the stored object.
-    fn prepare_update(&self, res: &'static ResourceInfo, sub: Option<&str>, new: &mut Value, old: &Value) {
+    fn prepare_update(
+        &self,
+        res: &'static ResourceInfo,
+        sub: Option<&str>,
+        new: &mut Value,
+        old: &Value,
+    ) {
         if sub.is_none() {
             defaults::apply_defaults(&res.key(), new);
         }
         strategy::prepare_for_update(res, sub, new, old);
         let old_meta = meta(old).cloned().unwrap_or_default();
         let Some(m) = meta_mut(new) else { return };
-        for f in ["creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"] {
+        for f in [
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        ] {
             match old_meta.get(f) {
                 Some(v) => {
                     m.insert(f.into(), v.clone());
@@ -644,7 +720,9 @@ impl Store {
                 }
             }
         }
-        if m.get("uid").and_then(Value::as_str).is_none_or(str::is_empty)
+        if m.get("uid")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
             && let Some(uid) = old_meta.get("uid")
         {
             m.insert("uid".into(), uid.clone());
@@ -662,7 +740,11 @@ impl Store {
         if let Some(ns) = old_meta.get("namespace") {
             m.insert("namespace".into(), ns.clone());
         }
-        m.remove("resourceVersion");
+        // An unconditional update acts on the stored version (`store.go`);
+        // `encode` strips it again before the write.
+        if let Some(rv) = old_meta.get("resourceVersion") {
+            m.insert("resourceVersion".into(), rv.clone());
+        }
     }
 
     /// DELETE of one object.
@@ -676,7 +758,12 @@ impl Store {
         let gr = res.group_resource();
         let key = res.storage_key(ns, name);
         for _attempt in 0..64 {
-            let Some(current) = self.storage.get(&key).await.map_err(|e| storage_error(&gr, name, e))? else {
+            let Some(current) = self
+                .storage
+                .get(&key)
+                .await
+                .map_err(|e| storage_error(&gr, name, e))?
+            else {
                 return Err(ApiError::not_found(&gr, name));
             };
             let obj = decode(&current, current.mod_revision)?;
@@ -720,18 +807,22 @@ impl Store {
                             "deletionTimestamp".into(),
                             Value::String(when.to_rfc3339_opts(SecondsFormat::Secs, true)),
                         );
-                        m.insert("deletionGracePeriodSeconds".into(), json!(grace.unwrap_or(0)));
+                        m.insert(
+                            "deletionGracePeriodSeconds".into(),
+                            json!(grace.unwrap_or(0)),
+                        );
                     } else if let Some(g) = grace {
                         // A shorter grace period may shorten a pending deletion.
-                        let cur = m.get("deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(i64::MAX);
+                        let cur = m
+                            .get("deletionGracePeriodSeconds")
+                            .and_then(Value::as_i64)
+                            .unwrap_or(i64::MAX);
                         if g < cur {
                             m.insert("deletionGracePeriodSeconds".into(), json!(g));
                         }
                     }
                 }
-                if namespace_pending
-                    && let Some(o) = marked.as_object_mut()
-                {
+                if namespace_pending && let Some(o) = marked.as_object_mut() {
                     o.insert("status".into(), json!({"phase": "Terminating"}));
                 }
                 let ns_done = namespace_pending
@@ -749,7 +840,11 @@ impl Store {
                     }
                     match self
                         .storage
-                        .update(&key, Precondition::ModRevision(current.mod_revision), encode(&marked)?)
+                        .update(
+                            &key,
+                            Precondition::ModRevision(current.mod_revision),
+                            encode(&marked)?,
+                        )
                         .await
                     {
                         Ok(kv) => return decode(&kv, kv.mod_revision),
@@ -801,7 +896,17 @@ impl Store {
         params: &ListParams,
         opts: &DeleteOptions,
     ) -> ApiResult<Value> {
-        let list = self.list(res, ns, &ListParams { limit: 0, continue_token: None, ..params.clone() }).await?;
+        let list = self
+            .list(
+                res,
+                ns,
+                &ListParams {
+                    limit: 0,
+                    continue_token: None,
+                    ..params.clone()
+                },
+            )
+            .await?;
         let mut deleted = Vec::new();
         if let Some(items) = list.get("items").and_then(Value::as_array) {
             for item in items {
@@ -856,7 +961,12 @@ impl Store {
     }
 
     /// GET of a collection.
-    pub async fn list(&self, res: &'static ResourceInfo, ns: Option<&str>, p: &ListParams) -> ApiResult<Value> {
+    pub async fn list(
+        &self,
+        res: &'static ResourceInfo,
+        ns: Option<&str>,
+        p: &ListParams,
+    ) -> ApiResult<Value> {
         let gr = res.group_resource();
         let filter = Filter::new(res, p)?;
         let prefix = res.namespace_prefix(ns);
@@ -878,7 +988,11 @@ impl Store {
         let mut remaining = None;
         // Page through storage until `limit` matching objects are found.
         'outer: loop {
-            let batch = if limit > 0 && filter.is_everything() { limit + 1 } else { 0 };
+            let batch = if limit > 0 && filter.is_everything() {
+                limit + 1
+            } else {
+                0
+            };
             let page = self
                 .storage
                 .list(
@@ -918,10 +1032,11 @@ impl Store {
             next_after = last_key.clone();
         }
         let mut list_meta = Map::new();
-        list_meta.insert("resourceVersion".into(), Value::String(revision.to_string()));
-        if more
-            && let Some(k) = &last_key
-        {
+        list_meta.insert(
+            "resourceVersion".into(),
+            Value::String(revision.to_string()),
+        );
+        if more && let Some(k) = &last_key {
             let tok = ContinueToken {
                 v: "meta.k8s.io/v1".into(),
                 rv: revision,
@@ -981,25 +1096,30 @@ impl Store {
         } else {
             parse_resource_version(rv)?
         };
-        let live: futures::stream::BoxStream<'static, WatchEvent> = match self.storage.watch(&prefix, after) {
-            Ok(s) => {
-                let filter = filter.clone();
-                s.filter_map(move |ev| {
+        let live: futures::stream::BoxStream<'static, WatchEvent> =
+            match self.storage.watch(&prefix, after) {
+                Ok(s) => {
                     let filter = filter.clone();
-                    async move {
-                        match ev {
-                            Ok(ev) => to_watch_event(&ev, &filter),
-                            Err(e) => Some(error_event(&storage_error(&GroupResource::new("", ""), "", e))),
+                    s.filter_map(move |ev| {
+                        let filter = filter.clone();
+                        async move {
+                            match ev {
+                                Ok(ev) => to_watch_event(&ev, &filter),
+                                Err(e) => Some(error_event(&storage_error(
+                                    &GroupResource::new("", ""),
+                                    "",
+                                    e,
+                                ))),
+                            }
                         }
-                    }
-                })
-                .boxed()
-            }
-            Err(e) => {
-                let err = storage_error(&res.group_resource(), "", e);
-                futures::stream::iter(vec![error_event(&err)]).boxed()
-            }
-        };
+                    })
+                    .boxed()
+                }
+                Err(e) => {
+                    let err = storage_error(&res.group_resource(), "", e);
+                    futures::stream::iter(vec![error_event(&err)]).boxed()
+                }
+            };
         Ok(futures::stream::iter(initial).chain(live))
     }
 }
@@ -1011,7 +1131,10 @@ fn to_watch_event(ev: &Event, filter: &Filter) -> Option<WatchEvent> {
     let decode_at = |b: &Bytes| -> Option<Value> {
         let mut obj: Value = serde_json::from_slice(b).ok()?;
         if let Some(m) = meta_mut(&mut obj) {
-            m.insert("resourceVersion".into(), Value::String(ev.revision.to_string()));
+            m.insert(
+                "resourceVersion".into(),
+                Value::String(ev.revision.to_string()),
+            );
         }
         Some(obj)
     };
@@ -1063,7 +1186,11 @@ pub fn error_event(e: &ApiError) -> WatchEvent {
 }
 
 fn decode_continue(t: &str) -> ApiResult<ContinueToken> {
-    let bad = || ApiError::bad_request("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
+    let bad = || {
+        ApiError::bad_request(
+            "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+        )
+    };
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(t.trim_end_matches('='))
         .map_err(|_| bad())?;
@@ -1088,12 +1215,14 @@ pub fn apply_patch(
 ) -> ApiResult<Value> {
     match patch_type {
         PatchType::Json => {
-            let ops: json_patch::Patch = serde_json::from_value(patch.clone())
-                .map_err(|e| ApiError::bad_request(format!("the server rejected our request due to an error in our request: {e}")))?;
-            let mut doc = current.clone();
-            json_patch::patch(&mut doc, &ops).map_err(|e| {
-                ApiError::invalid_patch(&e.to_string())
+            let ops: json_patch::Patch = serde_json::from_value(patch.clone()).map_err(|e| {
+                ApiError::bad_request(format!(
+                    "the server rejected our request due to an error in our request: {e}"
+                ))
             })?;
+            let mut doc = current.clone();
+            json_patch::patch(&mut doc, &ops)
+                .map_err(|e| ApiError::invalid_patch(&e.to_string()))?;
             Ok(doc)
         }
         PatchType::Merge => {
@@ -1113,7 +1242,13 @@ pub fn apply_patch(
 fn to_scale(res: &ResourceInfo, obj: &Value) -> ApiResult<Value> {
     let m = meta(obj).cloned().unwrap_or_default();
     let mut sm = Map::new();
-    for f in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
+    for f in [
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+    ] {
         if let Some(v) = m.get(f) {
             sm.insert(f.into(), v.clone());
         }

@@ -42,7 +42,10 @@ pub fn prepare_for_create(res: &ResourceInfo, obj: &mut Value) {
         "pods" => {
             let qos = pod_qos_class(obj);
             if let Some(m) = obj.as_object_mut() {
-                m.insert("status".into(), json!({"phase": "Pending", "qosClass": qos}));
+                m.insert(
+                    "status".into(),
+                    json!({"phase": "Pending", "qosClass": qos}),
+                );
             }
         }
         "namespaces" => {
@@ -84,7 +87,11 @@ pub fn prepare_for_update(res: &ResourceInfo, sub: Option<&str>, new: &mut Value
                     .and_then(Value::as_i64)
                     .unwrap_or(1);
                 let changed = new.get("spec") != old.get("spec");
-                set_meta(new, "generation", json!(if changed { old_gen + 1 } else { old_gen }));
+                set_meta(
+                    new,
+                    "generation",
+                    json!(if changed { old_gen + 1 } else { old_gen }),
+                );
             }
         }
         Some("status") => {
@@ -119,11 +126,18 @@ pub fn prepare_for_update(res: &ResourceInfo, sub: Option<&str>, new: &mut Value
 /// The grace period a delete waits for (`None` = delete at once), as the pod
 /// strategy's `CheckGracefulDelete`: pods bound to a node and not terminal
 /// wait for the kubelet; everything else goes at once.
-pub fn graceful_delete_seconds(res: &ResourceInfo, obj: &Value, requested: Option<i64>) -> Option<i64> {
+pub fn graceful_delete_seconds(
+    res: &ResourceInfo,
+    obj: &Value,
+    requested: Option<i64>,
+) -> Option<i64> {
     if res.key() != "pods" {
         return None;
     }
-    let phase = obj.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
+    let phase = obj
+        .pointer("/status/phase")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let bound = obj
         .pointer("/spec/nodeName")
         .and_then(Value::as_str)
@@ -132,7 +146,10 @@ pub fn graceful_delete_seconds(res: &ResourceInfo, obj: &Value, requested: Optio
         return None;
     }
     let period = requested
-        .or_else(|| obj.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64))
+        .or_else(|| {
+            obj.pointer("/spec/terminationGracePeriodSeconds")
+                .and_then(Value::as_i64)
+        })
         .unwrap_or(30)
         .max(0);
     if period == 0 { None } else { Some(period) }
@@ -149,7 +166,9 @@ pub fn graceful_pending(_res: &ResourceInfo, obj: &Value) -> bool {
 
 fn set_meta(obj: &mut Value, field: &str, v: Value) {
     if let Some(m) = obj.as_object_mut() {
-        let meta = m.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+        let meta = m
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
         if let Some(meta) = meta.as_object_mut() {
             meta.insert(field.to_string(), v);
         }
@@ -171,11 +190,17 @@ fn copy_field(new: &mut Value, old: &Value, field: &str) {
 
 /// Namespaces always carry `kubernetes.io/metadata.name: <name>`.
 fn ensure_namespace_name_label(obj: &mut Value) {
-    let Some(name) = obj.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string) else {
+    let Some(name) = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    else {
         return;
     };
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-        let labels = meta.entry("labels").or_insert_with(|| Value::Object(Map::new()));
+        let labels = meta
+            .entry("labels")
+            .or_insert_with(|| Value::Object(Map::new()));
         if let Some(l) = labels.as_object_mut() {
             l.insert("kubernetes.io/metadata.name".into(), Value::String(name));
         }
@@ -188,7 +213,10 @@ fn ensure_namespace_name_label(obj: &mut Value) {
 pub fn pod_qos_class(pod: &Value) -> &'static str {
     let mut containers: Vec<&Value> = Vec::new();
     for field in ["containers", "initContainers"] {
-        if let Some(list) = pod.pointer(&format!("/spec/{field}")).and_then(Value::as_array) {
+        if let Some(list) = pod
+            .pointer(&format!("/spec/{field}"))
+            .and_then(Value::as_array)
+        {
             containers.extend(list.iter());
         }
     }
@@ -198,7 +226,8 @@ pub fn pod_qos_class(pod: &Value) -> &'static str {
         let requests = c.pointer("/resources/requests").and_then(Value::as_object);
         let limits = c.pointer("/resources/limits").and_then(Value::as_object);
         let relevant = |m: Option<&Map<String, Value>>| {
-            m.map(|m| m.keys().any(|k| k == "cpu" || k == "memory")).unwrap_or(false)
+            m.map(|m| m.keys().any(|k| k == "cpu" || k == "memory"))
+                .unwrap_or(false)
         };
         if relevant(requests) || relevant(limits) {
             any = true;
@@ -226,7 +255,10 @@ mod tests {
 
     #[test]
     fn qos_classes() {
-        assert_eq!(pod_qos_class(&json!({"spec":{"containers":[{"name":"a"}]}})), "BestEffort");
+        assert_eq!(
+            pod_qos_class(&json!({"spec":{"containers":[{"name":"a"}]}})),
+            "BestEffort"
+        );
         assert_eq!(
             pod_qos_class(&json!({"spec":{"containers":[{"resources":{"requests":{"cpu":"1"}}}]}})),
             "Burstable"
@@ -242,7 +274,8 @@ mod tests {
     #[test]
     fn generation_bumps_on_spec_change_only() {
         let res = super::super::resources::by_key("apps/deployments").unwrap();
-        let old = json!({"metadata":{"generation":3},"spec":{"replicas":1},"status":{"replicas":1}});
+        let old =
+            json!({"metadata":{"generation":3},"spec":{"replicas":1},"status":{"replicas":1}});
         let mut same = json!({"metadata":{},"spec":{"replicas":1},"status":{"replicas":9}});
         prepare_for_update(res, None, &mut same, &old);
         assert_eq!(same["metadata"]["generation"], 3);

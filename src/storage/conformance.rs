@@ -58,7 +58,10 @@ async fn create_get_update_delete() {
             .await
             .unwrap();
         assert_eq!((up.create_revision, up.mod_revision), (1, 2), "{name}");
-        match s.update("/r/pods/ns/a", Precondition::ModRevision(1), b("3")).await {
+        match s
+            .update("/r/pods/ns/a", Precondition::ModRevision(1), b("3"))
+            .await
+        {
             Err(StorageError::Conflict { current, .. }) => assert_eq!(current.value, b("2")),
             other => panic!("{name}: expected conflict, got {other:?}"),
         }
@@ -81,15 +84,31 @@ async fn create_get_update_delete() {
 #[tokio::test]
 async fn list_prefix_limit_and_continue() {
     for_each(Config::default(), async |name, s| {
-        for k in ["/r/pods/a/1", "/r/pods/a/2", "/r/pods/b/1", "/r/podsx/a/1", "/r/pod/a"] {
+        for k in [
+            "/r/pods/a/1",
+            "/r/pods/a/2",
+            "/r/pods/b/1",
+            "/r/podsx/a/1",
+            "/r/pod/a",
+        ] {
             s.create(k, b(k)).await.unwrap();
         }
         let all = s.list("/r/pods/", &ListOptions::default()).await.unwrap();
         let keys: Vec<_> = all.items.iter().map(|i| i.key.as_str()).collect();
-        assert_eq!(keys, ["/r/pods/a/1", "/r/pods/a/2", "/r/pods/b/1"], "{name}");
+        assert_eq!(
+            keys,
+            ["/r/pods/a/1", "/r/pods/a/2", "/r/pods/b/1"],
+            "{name}"
+        );
         assert_eq!(all.revision, 5);
         let page = s
-            .list("/r/pods/", &ListOptions { limit: 2, ..Default::default() })
+            .list(
+                "/r/pods/",
+                &ListOptions {
+                    limit: 2,
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
         assert_eq!(page.items.len(), 2);
@@ -122,7 +141,13 @@ async fn list_at_past_revision_is_a_snapshot() {
         s.delete("/k/b", Precondition::None).await.unwrap(); // 4
         s.create("/k/c", b("c1")).await.unwrap(); // 5
         let old = s
-            .list("/k/", &ListOptions { revision: snap, ..Default::default() })
+            .list(
+                "/k/",
+                &ListOptions {
+                    revision: snap,
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
         let got: Vec<_> = old
@@ -132,7 +157,14 @@ async fn list_at_past_revision_is_a_snapshot() {
             .collect();
         assert_eq!(got, [("/k/a", b("a1"), 1), ("/k/b", b("b1"), 2)], "{name}");
         assert!(matches!(
-            s.list("/k/", &ListOptions { revision: 99, ..Default::default() }).await,
+            s.list(
+                "/k/",
+                &ListOptions {
+                    revision: 99,
+                    ..Default::default()
+                }
+            )
+            .await,
             Err(StorageError::TooLarge { .. })
         ));
     })
@@ -156,14 +188,21 @@ async fn watch_replays_history_then_live_in_order() {
                 .expect("no error");
             seen.push((ev.event_type, ev.revision));
         }
-        assert_eq!(seen, [(EventType::Modified, 3), (EventType::Deleted, 4)], "{name}");
+        assert_eq!(
+            seen,
+            [(EventType::Modified, 3), (EventType::Deleted, 4)],
+            "{name}"
+        );
     })
     .await;
 }
 
 #[tokio::test]
 async fn watch_too_old_is_expired() {
-    let config = Config { history: 2, ..Config::default() };
+    let config = Config {
+        history: 2,
+        ..Config::default()
+    };
     for_each(config, async |name, s| {
         for i in 0..5 {
             s.create(&format!("/e/{i}"), b("v")).await.unwrap();
@@ -175,7 +214,14 @@ async fn watch_too_old_is_expired() {
         assert_eq!(s.oldest_revision(), 3);
         assert!(s.watch("/e/", 3).is_ok());
         assert!(matches!(
-            s.list("/e/", &ListOptions { revision: 1, ..Default::default() }).await,
+            s.list(
+                "/e/",
+                &ListOptions {
+                    revision: 1,
+                    ..Default::default()
+                }
+            )
+            .await,
             Err(StorageError::Expired { .. })
         ));
     })
@@ -184,7 +230,10 @@ async fn watch_too_old_is_expired() {
 
 #[tokio::test]
 async fn slow_watcher_is_closed_not_blocking() {
-    let config = Config { watch_buffer: 16, ..Config::default() };
+    let config = Config {
+        watch_buffer: 16,
+        ..Config::default()
+    };
     for_each(config, async |name, s| {
         let mut slow = s.watch("/s/", 0).unwrap();
         for i in 0..100 {

@@ -30,9 +30,8 @@ fn internal(e: impl std::fmt::Display) -> StorageError {
 impl RedbLog {
     /// Opens (or creates) `path`.
     pub fn open(path: &Path) -> Result<Self> {
-        let db = Database::create(path).map_err(|e| {
-            StorageError::Internal(format!("cannot open {}: {e}", path.display()))
-        })?;
+        let db = Database::create(path)
+            .map_err(|e| StorageError::Internal(format!("cannot open {}: {e}", path.display())))?;
         // Make sure both tables exist so later read transactions find them.
         let tx = db.begin_write().map_err(internal)?;
         {
@@ -96,7 +95,8 @@ impl Persistence for RedbLog {
             for (key, change) in changes {
                 match change {
                     Some(v) => {
-                        kv.insert(key.as_str(), encode(v).as_slice()).map_err(internal)?;
+                        kv.insert(key.as_str(), encode(v).as_slice())
+                            .map_err(internal)?;
                     }
                     None => {
                         kv.remove(key.as_str()).map_err(internal)?;
@@ -124,7 +124,9 @@ mod tests {
             let s = MvccStore::open(RedbLog::open(&path).unwrap(), Config::default()).unwrap();
             s.create("/a", Bytes::from_static(b"A")).await.unwrap();
             s.create("/b", Bytes::from_static(b"B")).await.unwrap();
-            s.delete("/b", crate::storage::Precondition::None).await.unwrap();
+            s.delete("/b", crate::storage::Precondition::None)
+                .await
+                .unwrap();
             s.close().await;
         }
         let s = MvccStore::open(RedbLog::open(&path).unwrap(), Config::default()).unwrap();

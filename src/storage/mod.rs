@@ -105,10 +105,16 @@ pub enum StorageError {
     Conflict { key: String, current: Box<KeyValue> },
     /// The requested revision is older than the history kept.
     #[error("too old resource version: {requested} ({oldest})")]
-    Expired { requested: Revision, oldest: Revision },
+    Expired {
+        requested: Revision,
+        oldest: Revision,
+    },
     /// The requested revision is newer than the store's.
     #[error("Too large resource version: {requested}, current: {current}")]
-    TooLarge { requested: Revision, current: Revision },
+    TooLarge {
+        requested: Revision,
+        current: Revision,
+    },
     #[error("storage is closed")]
     Closed,
     #[error("storage failure: {0}")]

@@ -228,7 +228,9 @@ fn commit_batch(shared: &Shared, persistence: &mut impl Persistence, batch: Vec<
             Ok(s) => s,
             Err(_) => {
                 for w in batch {
-                    let _ = w.reply.send(Err(StorageError::Internal("state lock poisoned".into())));
+                    let _ = w
+                        .reply
+                        .send(Err(StorageError::Internal("state lock poisoned".into())));
                 }
                 return;
             }
@@ -241,10 +243,12 @@ fn commit_batch(shared: &Shared, persistence: &mut impl Persistence, batch: Vec<
             };
             let check = |pre: Precondition, cur: &Entry| -> Result<()> {
                 match pre {
-                    Precondition::ModRevision(r) if r != cur.modified => Err(StorageError::Conflict {
-                        key: w.key.clone(),
-                        current: Box::new(cur.to_kv(&w.key)),
-                    }),
+                    Precondition::ModRevision(r) if r != cur.modified => {
+                        Err(StorageError::Conflict {
+                            key: w.key.clone(),
+                            current: Box::new(cur.to_kv(&w.key)),
+                        })
+                    }
                     _ => Ok(()),
                 }
             };
@@ -270,7 +274,9 @@ fn commit_batch(shared: &Shared, persistence: &mut impl Persistence, batch: Vec<
                     overlay.insert(w.key.clone(), Some(e));
                     Ok((kv, revision))
                 }
-                (Op::Update(..) | Op::Delete(..), None) => Err(StorageError::NotFound(w.key.clone())),
+                (Op::Update(..) | Op::Delete(..), None) => {
+                    Err(StorageError::NotFound(w.key.clone()))
+                }
                 (Op::Update(pre, value), Some(cur)) => check(pre, &cur).map(|()| {
                     revision += 1;
                     let e = Entry {
@@ -378,7 +384,11 @@ impl Storage for MvccStore {
 
     async fn list(&self, prefix: &str, opts: &ListOptions) -> Result<ListResult> {
         let st = self.read_state()?;
-        let at = if opts.revision == 0 { st.revision } else { opts.revision };
+        let at = if opts.revision == 0 {
+            st.revision
+        } else {
+            opts.revision
+        };
         if at > st.revision {
             return Err(StorageError::TooLarge {
                 requested: at,
@@ -392,7 +402,11 @@ impl Storage for MvccStore {
             });
         }
         let start = opts.start_after.as_deref().unwrap_or("");
-        let lower = if start.as_bytes() > prefix.as_bytes() { start } else { prefix };
+        let lower = if start.as_bytes() > prefix.as_bytes() {
+            start
+        } else {
+            prefix
+        };
         let in_range = |k: &str| k.starts_with(prefix) && (opts.start_after.is_none() || k > start);
 
         // The state at `at`: the current map with every later change undone.
@@ -416,7 +430,11 @@ impl Storage for MvccStore {
             }
         }
 
-        let limit = if opts.limit == 0 { usize::MAX } else { opts.limit };
+        let limit = if opts.limit == 0 {
+            usize::MAX
+        } else {
+            opts.limit
+        };
         let mut items = Vec::new();
         let mut remaining = 0u64;
         let mut push = |k: &str, e: &Entry| {
@@ -466,7 +484,9 @@ impl Storage for MvccStore {
     }
 
     async fn update(&self, key: &str, pre: Precondition, value: Bytes) -> Result<KeyValue> {
-        self.write(key, Op::Update(pre, value)).await.map(|(kv, _)| kv)
+        self.write(key, Op::Update(pre, value))
+            .await
+            .map(|(kv, _)| kv)
     }
 
     async fn delete(&self, key: &str, pre: Precondition) -> Result<(KeyValue, Revision)> {

@@ -1,0 +1,174 @@
+//! End-to-end harness: a real `ironkube serve` process on a free port, and
+//! helpers that drive it with `/usr/bin/kubectl`, `curl` and the `kube` crate.
+//! Every wait is bounded; the server is killed (by its PID) when dropped.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const KUBECTL: &str = "/usr/bin/kubectl";
+
+pub struct Server {
+    pub child: Child,
+    pub dir: PathBuf,
+    pub url: String,
+    pub token: String,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// Starts a server with embedded storage in a fresh data dir.
+    pub fn start() -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().to_path_buf();
+        let mut s = Server::start_in(&dir, &[]);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// Starts a server on `dir` (which may hold data from an earlier run).
+    pub fn start_in(dir: &Path, extra: &[&str]) -> Server {
+        let kubeconfig = dir.join("admin.kubeconfig");
+        let _ = std::fs::remove_file(&kubeconfig);
+        let log = std::fs::File::create(dir.with_extension("log")).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_ironkube"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn ironkube");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !kubeconfig.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "server did not write its kubeconfig in time"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let text = std::fs::read_to_string(&kubeconfig).expect("kubeconfig");
+        let url = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("server: "))
+            .expect("server line")
+            .to_string();
+        let token = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("token: "))
+            .expect("token line")
+            .to_string();
+        Server {
+            child,
+            dir: dir.to_path_buf(),
+            url,
+            token,
+            _tmp: None,
+        }
+    }
+
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.dir.join("admin.kubeconfig")
+    }
+
+    /// Runs kubectl with this server's kubeconfig, bounded in time.
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        self.kubectl_stdin(args, None)
+    }
+
+    pub fn kubectl_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut cmd = Command::new("timeout");
+        cmd.arg("60")
+            .arg(KUBECTL)
+            .args(args)
+            .env("KUBECONFIG", self.kubeconfig())
+            .env("HOME", self.dir.join("home"))
+            .env_remove("KUBECTL_EXTERNAL_DIFF")
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn kubectl");
+        if let Some(input) = stdin {
+            use std::io::Write;
+            let mut si = child.stdin.take().expect("stdin");
+            si.write_all(input.as_bytes()).expect("write stdin");
+        }
+        child.wait_with_output().expect("kubectl output")
+    }
+
+    /// kubectl that must succeed; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.kubectl_stdin(args, Some(stdin));
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// curl with the admin bearer token; returns (status code, body).
+    pub fn curl(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, String) {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "-k", "--max-time", "30", "-X", method])
+            .arg("-H")
+            .arg(format!("Authorization: Bearer {}", self.token))
+            .args(["-w", "\n%{http_code}"]);
+        if let Some(ct) = content_type {
+            cmd.arg("-H").arg(format!("Content-Type: {ct}"));
+        }
+        if let Some(b) = body {
+            cmd.args(["--data-binary", b]);
+        }
+        cmd.arg(format!("{}{path}", self.url));
+        let out = cmd.output().expect("curl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.trim().parse().unwrap_or(0), body.to_string())
+    }
+
+    /// A `kube` client for this server.
+    pub async fn client(&self) -> kube::Client {
+        let kc = kube::config::Kubeconfig::read_from(self.kubeconfig()).expect("read kubeconfig");
+        let cfg =
+            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+                .await
+                .expect("config");
+        kube::Client::try_from(cfg).expect("client")
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,140 @@
+//! End-to-end: the `kube` crate (kube-rs, a real client library) against a
+//! real `ironkube serve` over HTTPS with HTTP/2.
+
+mod common;
+
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod};
+use kube::api::{
+    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
+use serde_json::json;
+
+fn pod(name: &str) -> Pod {
+    serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "nginx"}},
+        "spec": {"containers": [{"name": "nginx", "image": "nginx:1.7.9"}]}
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn kube_client_create_get_list_patch_delete() {
+    let s = common::Server::start();
+    let client = s.client().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let created = pods
+        .create(&PostParams::default(), &pod("p1"))
+        .await
+        .unwrap();
+    assert_eq!(created.status.unwrap().phase.as_deref(), Some("Pending"));
+    pods.create(&PostParams::default(), &pod("p2"))
+        .await
+        .unwrap();
+    let err = pods
+        .create(&PostParams::default(), &pod("p2"))
+        .await
+        .unwrap_err();
+    match err {
+        kube::Error::Api(s) => {
+            assert_eq!(s.code, 409);
+            assert_eq!(s.reason, "AlreadyExists");
+        }
+        other => panic!("{other:?}"),
+    }
+    let list = pods
+        .list(&ListParams::default().labels("app=nginx"))
+        .await
+        .unwrap();
+    let names: Vec<_> = list
+        .items
+        .iter()
+        .map(|p| p.metadata.name.clone().unwrap())
+        .collect();
+    assert_eq!(names, ["p1", "p2"]);
+    let patched = pods
+        .patch(
+            "p1",
+            &PatchParams::default(),
+            &Patch::Strategic(
+                json!({"spec": {"containers": [{"name": "nginx", "image": "nginx:1.9"}]}}),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        patched.spec.unwrap().containers[0].image.as_deref(),
+        Some("nginx:1.9")
+    );
+    pods.delete("p1", &DeleteParams::default()).await.unwrap();
+    assert!(pods.get_opt("p1").await.unwrap().is_none());
+
+    let deploys: Api<Deployment> = Api::namespaced(client, "default");
+    let d: Deployment = serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}
+    }))
+    .unwrap();
+    deploys.create(&PostParams::default(), &d).await.unwrap();
+    let scale = deploys.get_scale("web").await.unwrap();
+    assert_eq!(scale.spec.unwrap().replicas, Some(2));
+    deploys
+        .patch_scale(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 5}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        deploys.get("web").await.unwrap().spec.unwrap().replicas,
+        Some(5)
+    );
+}
+
+#[tokio::test]
+async fn kube_watch_sees_changes_in_order() {
+    let s = common::Server::start();
+    let client = s.client().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let first: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "a"}})).unwrap();
+    let created = cms.create(&PostParams::default(), &first).await.unwrap();
+    let rv = created.metadata.resource_version.unwrap();
+    let mut stream = cms
+        .watch(&WatchParams::default().timeout(10), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    let second: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "b"}})).unwrap();
+    cms.create(&PostParams::default(), &second).await.unwrap();
+    cms.patch(
+        "b",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"k": "v"}})),
+    )
+    .await
+    .unwrap();
+    cms.delete("a", &DeleteParams::default()).await.unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let ev = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+            .await
+            .expect("event in time")
+            .unwrap()
+            .expect("stream open");
+        match ev {
+            WatchEvent::Added(o) => seen.push(format!("ADDED {}", o.metadata.name.unwrap())),
+            WatchEvent::Modified(o) => seen.push(format!("MODIFIED {}", o.metadata.name.unwrap())),
+            WatchEvent::Deleted(o) => seen.push(format!("DELETED {}", o.metadata.name.unwrap())),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(seen, ["ADDED b", "MODIFIED b", "DELETED a"]);
+}
