@@ -28,12 +28,14 @@ Output format (compact JSON, deterministic):
          (for a map: the value type; keys are always strings)
   flags: 1 = repeated, 2 = map, 4 = required (the Go field has no `omitempty`:
          its zero value is kept in JSON), 8 = pointer (an optional scalar whose Go
-         field is a pointer: an explicitly sent zero value is kept in JSON)
+         field is a pointer: an explicitly sent zero value is kept in JSON),
+         16 = inline (an embedded Go struct: its fields go into this object;
+         jsonName is "")
   message: the proto message name of a message-typed field, else "".
 
 Messages with their own JSON form (meta/v1 Time, MicroTime, Duration,
-FieldsV1, resource.Quantity, intstr.IntOrString, runtime.RawExtension) are
-not listed: the decoder knows them by name.
+FieldsV1, resource.Quantity, intstr.IntOrString, runtime.RawExtension,
+authentication/v1 ExtraValue) are not listed: the decoder knows them by name.
 
 Usage (from the repository root):
 
@@ -100,7 +102,7 @@ SPECIAL = {
 POINTERS = {
     "io.k8s.api.apps.v1.DeploymentSpec": [
         "replicas", "revisionHistoryLimit", "progressDeadlineSeconds"],
-    "io.k8s.api.apps.v1.DeploymentStatus": ["terminatingReplicas"],
+    "io.k8s.api.apps.v1.DeploymentStatus": ["collisionCount", "terminatingReplicas"],
     "io.k8s.api.apps.v1.ReplicaSetSpec": ["replicas"],
     "io.k8s.api.apps.v1.ReplicaSetStatus": ["terminatingReplicas"],
     "io.k8s.api.authentication.v1.TokenRequestSpec": ["expirationSeconds"],
@@ -149,7 +151,7 @@ POINTERS = {
         "runAsUser", "runAsGroup", "runAsNonRoot", "fsGroup",
         "fsGroupChangePolicy", "supplementalGroupsPolicy", "seLinuxChangePolicy"],
     "io.k8s.api.core.v1.PodSpec": [
-        "terminationGracePeriodSeconds", "activeDeadlineSeconds",
+        "hostnameOverride", "terminationGracePeriodSeconds", "activeDeadlineSeconds",
         "automountServiceAccountToken", "shareProcessNamespace", "priority",
         "runtimeClassName", "enableServiceLinks", "preemptionPolicy",
         "setHostnameAsFQDN", "hostUsers"],
@@ -181,12 +183,18 @@ POINTERS = {
     "io.k8s.api.core.v1.Toleration": ["tolerationSeconds"],
     "io.k8s.api.core.v1.TypedLocalObjectReference": ["apiGroup"],
     "io.k8s.api.core.v1.TypedObjectReference": ["apiGroup", "namespace"],
-    "io.k8s.api.core.v1.VolumeMount": ["recursiveReadOnly"],
+    "io.k8s.api.core.v1.VolumeMount": ["mountPropagation", "recursiveReadOnly"],
     "io.k8s.api.core.v1.VolumeMountStatus": ["recursiveReadOnly"],
     "io.k8s.api.core.v1.WindowsSecurityContextOptions": [
         "gmsaCredentialSpecName", "gmsaCredentialSpec", "runAsUserName",
         "hostProcess"],
     "io.k8s.api.core.v1.ResourceHealth": [],
+    "io.k8s.api.core.v1.Lifecycle": ["stopSignal"],
+    "io.k8s.api.core.v1.NodeRuntimeHandlerFeatures": [
+        "recursiveReadOnlyMounts", "userNamespaces"],
+    # newer than the OpenAPI document (keyed by their would-be definition name)
+    "io.k8s.api.core.v1.FileKeySelector": ["optional"],
+    "io.k8s.api.core.v1.PodCertificateProjection": ["maxExpirationSeconds"],
     "io.k8s.api.core.v1.ImageVolumeSource": [],
     "io.k8s.api.core.v1.LinuxContainerUser": [],
     "io.k8s.api.core.v1.Taint": [],
@@ -203,6 +211,15 @@ POINTERS = {
         "controller", "blockOwnerDeletion"],
     "io.k8s.apimachinery.pkg.apis.meta.v1.Preconditions": [
         "uid", "resourceVersion"],
+}
+
+# authentication/v1 ExtraValue is `type ExtraValue []string`: a JSON array.
+EXTRA_VALUE = ".ExtraValue"
+
+# Optional fields (not required in OpenAPI) whose Go field still has no
+# `omitempty`, so Go's JSON keeps their zero value.
+NO_OMITEMPTY = {
+    "io.k8s.api.core.v1.Event": ["reportingComponent", "reportingInstance"],
 }
 
 SCALARS = {"string", "bool", "int32", "int64", "double", "bytes"}
@@ -304,22 +321,31 @@ def main():
     out = {}
     warnings = []
     used_pointers = set()
-    queue = [((tuple(mod.split(".")), kind)) for _, kind, mod in ROOTS]
+    # An embedded Go struct (`json:",inline"`, e.g. Volume's VolumeSource, Probe's
+    # ProbeHandler) is a message field in protobuf whose fields JSON puts into the
+    # parent object. Such a field is missing from the parent's OpenAPI properties
+    # while most of its message's fields are there. A message that exists only
+    # inlined (no OpenAPI definition of its own) takes names, required fields
+    # and pointers from the parent's definition.
+    queue = [((tuple(mod.split(".")), kind), None) for _, kind, mod in ROOTS]
     seen = set()
     while queue:
-        key = queue.pop()
+        key, inherited = queue.pop(0)
         if key in seen:
             continue
         seen.add(key)
         if key not in rust:
             sys.exit(f"message {key} not found in k8s-pb")
         pname, openapi = proto_name(key)
-        if pname in SPECIAL:
+        if pname in SPECIAL or pname.endswith(EXTRA_VALUE):
             continue
+        if openapi is None:
+            openapi = inherited
         d = defs.get(openapi, {}) if openapi else {}
         props = {norm(p): p for p in d.get("properties", {})}
-        required = set(d.get("required", []))
-        pointers = set(POINTERS.get(openapi, []))
+        own = openapi or ("io.k8s." + pname[len("k8s.io."):])
+        required = set(d.get("required", [])) | set(NO_OMITEMPTY.get(own, []))
+        pointers = set(POINTERS.get(own, []))
         if openapi is None:
             warnings.append(f"{pname}: no OpenAPI definition")
         rows = []
@@ -340,11 +366,18 @@ def main():
                     flags |= 1
             if kind not in SCALARS and kind != "message":
                 sys.exit(f"{pname}.{fname}: unsupported type {kind}")
+            jname = props.get(norm(fname))
             if kind == "message":
                 target = resolve(key[0], inner_type(rtype))
-                queue.append(target)
                 mtype = proto_name(target)[0]
-            jname = props.get(norm(fname))
+                child = None
+                if jname is None and flags == 0 and target in rust and props:
+                    names = [f[1] for f in rust[target]]
+                    if 2 * sum(norm(n) in props for n in names) > len(names):
+                        flags |= 16
+                        jname = ""
+                        child = openapi
+                queue.append((target, child))
             if jname is None:
                 jname = re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), fname)
                 warnings.append(f"{pname}.{fname}: not in OpenAPI, using {jname}")
@@ -352,7 +385,7 @@ def main():
                 flags |= 4
             if jname in pointers:
                 flags |= 8
-                used_pointers.add((openapi, jname))
+                used_pointers.add((own, jname))
             rows.append([tag, jname, kind, flags, mtype])
         out[pname] = rows
 

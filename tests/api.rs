@@ -762,3 +762,28 @@ async fn invalid_objects_get_422_with_causes() {
             .contains("Forbidden: pod updates may not change fields other than")
     );
 }
+
+#[tokio::test]
+async fn events_are_shared_between_core_and_events_k8s_io() {
+    let st = state().await;
+    let ev = json!({"apiVersion":"events.k8s.io/v1","kind":"Event",
+        "metadata":{"name":"p.1","namespace":"default"},
+        "eventTime":"2026-01-01T00:00:00.000000Z","reportingController":"ironkube/test","reportingInstance":"x",
+        "action":"Create","reason":"Created","type":"Normal","note":"made it",
+        "regarding":{"kind":"Pod","namespace":"default","name":"p","apiVersion":"v1"}});
+    let r = post(&st, "/apis/events.k8s.io/v1/namespaces/default/events", &ev).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["note"], "made it", "{}", r.json());
+    let r = get(
+        &st,
+        "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dp",
+    )
+    .await;
+    let core = &r.json()["items"][0];
+    assert_eq!(core["message"], "made it", "{}", r.json());
+    assert_eq!(core["involvedObject"]["kind"], "Pod");
+    assert_eq!(core["reportingComponent"], "ironkube/test");
+    let r = get(&st, "/apis/events.k8s.io/v1/namespaces/default/events/p.1").await;
+    assert_eq!(r.json()["apiVersion"], "events.k8s.io/v1");
+    assert_eq!(r.json()["regarding"]["name"], "p");
+}

@@ -128,11 +128,7 @@ impl ResourceInfo {
 
     /// The storage prefix holding every object of this resource, ending in `/`.
     pub fn storage_prefix(&self) -> String {
-        let group = if self.group.is_empty() {
-            "core"
-        } else {
-            self.group
-        };
+        let group = super::conversion::storage_group(self);
         format!("/registry/{group}/{}/", self.plural)
     }
 

@@ -16,7 +16,7 @@ use futures::{Stream, StreamExt};
 use serde_json::{Map, Value, json};
 
 use super::resources::{self, ResourceInfo};
-use super::{defaults, strategy, validation};
+use super::{conversion, defaults, strategy, validation};
 use crate::apimachinery::fields::{self, FieldSelector};
 use crate::apimachinery::labels::{self, Selector};
 use crate::apimachinery::status::{ApiError, GroupResource, success_status};
@@ -137,21 +137,74 @@ pub fn parse_resource_version(rv: &str) -> ApiResult<Revision> {
 }
 
 /// Turns stored bytes into the object clients see.
-fn decode(kv: &KeyValue, rv: Revision) -> ApiResult<Value> {
+fn decode(res: &ResourceInfo, kv: &KeyValue, rv: Revision) -> ApiResult<Value> {
     let mut obj: Value = serde_json::from_slice(&kv.value)
         .map_err(|e| ApiError::internal(format!("corrupt object {}: {e}", kv.key)))?;
+    conversion::from_storage(res, &mut obj);
     if let Some(m) = meta_mut(&mut obj) {
         m.insert("resourceVersion".into(), Value::String(rv.to_string()));
     }
     Ok(obj)
 }
 
-fn encode(obj: &Value) -> ApiResult<Bytes> {
+/// Upstream's field order for the top level and for `ObjectMeta` (Go struct
+/// order), so responses read like upstream's. Unknown keys keep their order.
+const TOP_ORDER: &[&str] = &["kind", "apiVersion", "metadata"];
+const META_ORDER: &[&str] = &[
+    "name",
+    "generateName",
+    "namespace",
+    "selfLink",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "labels",
+    "annotations",
+    "ownerReferences",
+    "finalizers",
+    "managedFields",
+];
+
+fn reorder(m: &mut Map<String, Value>, first: &[&str], last: &[&str]) {
+    let mut old = std::mem::take(m);
+    for k in first {
+        if let Some(v) = old.remove(*k) {
+            m.insert((*k).to_string(), v);
+        }
+    }
+    let tail: Vec<(String, Value)> = last
+        .iter()
+        .filter_map(|k| old.remove(*k).map(|v| ((*k).to_string(), v)))
+        .collect();
+    for (k, v) in old {
+        m.insert(k, v);
+    }
+    m.extend(tail);
+}
+
+/// Puts an object's keys in upstream's order.
+fn canonicalize(obj: &mut Value) {
+    if let Some(m) = obj.as_object_mut() {
+        reorder(m, TOP_ORDER, &["status"]);
+        if let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut) {
+            reorder(meta, META_ORDER, &[]);
+        }
+    }
+}
+
+/// Stored form: canonical order, `resourceVersion` kept as an empty
+/// placeholder so that `decode` fills it in at its place.
+fn encode(res: &ResourceInfo, obj: &Value) -> ApiResult<Bytes> {
     let mut obj = obj.clone();
+    conversion::to_storage(res, &mut obj);
     if let Some(m) = meta_mut(&mut obj) {
-        m.remove("resourceVersion");
+        m.insert("resourceVersion".into(), Value::String(String::new()));
         m.remove("selfLink");
     }
+    canonicalize(&mut obj);
     serde_json::to_vec(&obj)
         .map(Bytes::from)
         .map_err(|e| ApiError::internal(e.to_string()))
@@ -237,7 +290,7 @@ impl Store {
     pub async fn get(&self, res: &ResourceInfo, ns: Option<&str>, name: &str) -> ApiResult<Value> {
         let gr = res.group_resource();
         match self.storage.get(&res.storage_key(ns, name)).await {
-            Ok(Some(kv)) => decode(&kv, kv.mod_revision),
+            Ok(Some(kv)) => decode(res, &kv, kv.mod_revision),
             Ok(None) => Err(ApiError::not_found(&gr, name)),
             Err(e) => Err(storage_error(&gr, name, e)),
         }
@@ -386,6 +439,7 @@ impl Store {
             if let Ok(Some(_)) = self.storage.get(&key).await {
                 return Err(ApiError::already_exists(&gr, &name));
             }
+            canonicalize(&mut obj);
             return Ok(WriteResult {
                 object: obj,
                 created: true,
@@ -394,11 +448,11 @@ impl Store {
         }
         let kv = self
             .storage
-            .create(&key, encode(&obj)?)
+            .create(&key, encode(res, &obj)?)
             .await
             .map_err(|e| storage_error(&gr, &name, e))?;
         Ok(WriteResult {
-            object: decode(&kv, kv.mod_revision)?,
+            object: decode(res, &kv, kv.mod_revision)?,
             created: true,
             warnings,
         })
@@ -595,7 +649,7 @@ impl Store {
             {
                 return Err(ApiError::modified_conflict(&gr, name));
             }
-            let old = decode(&current, current.mod_revision)?;
+            let old = decode(res, &current, current.mod_revision)?;
             let input = if sub == Some("scale") {
                 to_scale(res, &old)?
             } else {
@@ -614,7 +668,7 @@ impl Store {
                 return Err(ApiError::invalid(res.group, res.kind, name, &errs));
             }
             // Unchanged: no write, same resourceVersion (as etcd3's GuaranteedUpdate).
-            let bytes = encode(&new)?;
+            let bytes = encode(res, &new)?;
             if bytes == current.value {
                 let object = if sub == Some("scale") {
                     to_scale(res, &old)?
@@ -673,7 +727,7 @@ impl Store {
                 .await
             {
                 Ok(kv) => {
-                    let saved = decode(&kv, kv.mod_revision)?;
+                    let saved = decode(res, &kv, kv.mod_revision)?;
                     let object = if sub == Some("scale") {
                         to_scale(res, &saved)?
                     } else {
@@ -766,7 +820,7 @@ impl Store {
             else {
                 return Err(ApiError::not_found(&gr, name));
             };
-            let obj = decode(&current, current.mod_revision)?;
+            let obj = decode(res, &current, current.mod_revision)?;
             if let Some(uid) = &opts.precondition_uid
                 && meta_str(&obj, "uid") != Some(uid.as_str())
             {
@@ -843,11 +897,11 @@ impl Store {
                         .update(
                             &key,
                             Precondition::ModRevision(current.mod_revision),
-                            encode(&marked)?,
+                            encode(res, &marked)?,
                         )
                         .await
                     {
-                        Ok(kv) => return decode(&kv, kv.mod_revision),
+                        Ok(kv) => return decode(res, &kv, kv.mod_revision),
                         Err(StorageError::Conflict { .. }) => continue,
                         Err(e) => return Err(storage_error(&gr, name, e)),
                     }
@@ -1020,7 +1074,7 @@ impl Store {
                     }
                     break 'outer;
                 }
-                let obj = decode(kv, kv.mod_revision)?;
+                let obj = decode(res, kv, kv.mod_revision)?;
                 last_key = Some(kv.key.clone());
                 if filter.matches(&obj) {
                     items.push(obj);
@@ -1084,7 +1138,7 @@ impl Store {
                 .await
                 .map_err(|e| storage_error(&res.group_resource(), "", e))?;
             for kv in &list.items {
-                let obj = decode(kv, kv.mod_revision)?;
+                let obj = decode(res, kv, kv.mod_revision)?;
                 if filter.matches(&obj) {
                     initial.push(WatchEvent {
                         event_type: "ADDED",
@@ -1104,7 +1158,7 @@ impl Store {
                         let filter = filter.clone();
                         async move {
                             match ev {
-                                Ok(ev) => to_watch_event(&ev, &filter),
+                                Ok(ev) => to_watch_event(res, &ev, &filter),
                                 Err(e) => Some(error_event(&storage_error(
                                     &GroupResource::new("", ""),
                                     "",
@@ -1127,9 +1181,10 @@ impl Store {
 /// One storage event as the watcher sees it: selector transitions turn a
 /// modification into ADDED (starts matching) or DELETED (stops matching),
 /// as upstream's cacher does.
-fn to_watch_event(ev: &Event, filter: &Filter) -> Option<WatchEvent> {
+fn to_watch_event(res: &ResourceInfo, ev: &Event, filter: &Filter) -> Option<WatchEvent> {
     let decode_at = |b: &Bytes| -> Option<Value> {
         let mut obj: Value = serde_json::from_slice(b).ok()?;
+        conversion::from_storage(res, &mut obj);
         if let Some(m) = meta_mut(&mut obj) {
             m.insert(
                 "resourceVersion".into(),
@@ -1155,7 +1210,7 @@ fn to_watch_event(ev: &Event, filter: &Filter) -> Option<WatchEvent> {
             } else {
                 ev.prev_value
                     .as_ref()
-                    .and_then(|p| serde_json::from_slice::<Value>(p).ok())
+                    .and_then(decode_at)
                     .is_some_and(|p| filter.matches(&p))
             };
             match (before, now) {

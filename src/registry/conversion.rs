@@ -1,0 +1,90 @@
+//! Resources that share storage with another version: `events.k8s.io/v1`
+//! `Event` is stored as core `v1` `Event` (as upstream stores both in one
+//! place), converted on the way in and out. Field mapping from upstream
+//! `pkg/apis/events/v1/conversion.go`.
+
+use serde_json::{Map, Value};
+
+use super::resources::ResourceInfo;
+
+/// (events.k8s.io/v1 field, core/v1 field)
+const EVENT_FIELDS: &[(&str, &str)] = &[
+    ("regarding", "involvedObject"),
+    ("note", "message"),
+    ("reportingController", "reportingComponent"),
+    ("deprecatedSource", "source"),
+    ("deprecatedFirstTimestamp", "firstTimestamp"),
+    ("deprecatedLastTimestamp", "lastTimestamp"),
+    ("deprecatedCount", "count"),
+];
+
+fn is_events_v1(res: &ResourceInfo) -> bool {
+    res.group == "events.k8s.io"
+}
+
+/// Where a resource's objects are stored, if not under its own group.
+pub fn storage_group(res: &ResourceInfo) -> &'static str {
+    if is_events_v1(res) || res.group.is_empty() {
+        "core"
+    } else {
+        res.group
+    }
+}
+
+fn rename(obj: &mut Value, pairs: &[(&str, &str)], forward: bool, api_version: &str) {
+    let Some(m) = obj.as_object_mut() else { return };
+    let old = std::mem::take(m);
+    let mut out = Map::new();
+    for (k, v) in old {
+        let renamed = pairs
+            .iter()
+            .find(|(a, b)| if forward { a == &k } else { b == &k })
+            .map(|(a, b)| {
+                if forward {
+                    (*b).to_string()
+                } else {
+                    (*a).to_string()
+                }
+            })
+            .unwrap_or(k);
+        out.insert(renamed, v);
+    }
+    out.insert("apiVersion".into(), Value::String(api_version.into()));
+    *m = out;
+}
+
+/// Converts an object of `res`'s version into its stored form.
+pub fn to_storage(res: &ResourceInfo, obj: &mut Value) {
+    if is_events_v1(res) {
+        rename(obj, EVENT_FIELDS, true, "v1");
+    }
+}
+
+/// Converts a stored object into `res`'s version.
+pub fn from_storage(res: &ResourceInfo, obj: &mut Value) {
+    if is_events_v1(res) {
+        rename(obj, EVENT_FIELDS, false, "events.k8s.io/v1");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn events_round_trip() {
+        let res = super::super::resources::by_key("events.k8s.io/events").unwrap();
+        let mut e = json!({"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":"e"},
+            "regarding":{"kind":"Pod","name":"p"},"note":"hello","reason":"Started","type":"Normal",
+            "reportingController":"ironkube","deprecatedCount":2});
+        let orig = e.clone();
+        to_storage(res, &mut e);
+        assert_eq!(e["involvedObject"]["name"], "p");
+        assert_eq!(e["message"], "hello");
+        assert_eq!(e["count"], 2);
+        assert_eq!(e["apiVersion"], "v1");
+        from_storage(res, &mut e);
+        assert_eq!(e, orig);
+    }
+}
