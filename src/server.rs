@@ -197,6 +197,26 @@ pub async fn bootstrap(store: &Store) -> Result<()> {
             Err(e) => bail!("cannot create namespace {name}: {}", e.message),
         }
     }
+    // The `kubernetes` service, as the apiserver's bootstrap controller keeps it.
+    let svc = resources::by_key("services").ok_or_else(|| anyhow!("services not served"))?;
+    if store.get(svc, Some("default"), "kubernetes").await.is_err() {
+        let obj = json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "kubernetes", "namespace": "default",
+                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"clusterIP": crate::registry::allocator::first_service_ip(),
+                     "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
+                     "sessionAffinity": "None", "type": "ClusterIP"},
+        });
+        match store
+            .create(svc, Some("default"), obj, &WriteOptions::default())
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if e.code == 409 => {}
+            Err(e) => bail!("cannot create the kubernetes service: {}", e.message),
+        }
+    }
     Ok(())
 }
 

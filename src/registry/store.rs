@@ -16,7 +16,7 @@ use futures::{Stream, StreamExt};
 use serde_json::{Map, Value, json};
 
 use super::resources::{self, ResourceInfo};
-use super::{conversion, defaults, strategy, validation};
+use super::{allocator, conversion, defaults, strategy, validation};
 use crate::apimachinery::fields::{self, FieldSelector};
 use crate::apimachinery::labels::{self, Selector};
 use crate::apimachinery::status::{ApiError, GroupResource, success_status};
@@ -92,6 +92,8 @@ pub struct WatchEvent {
 pub struct Store {
     storage: Arc<dyn Storage>,
     openapi: Arc<OpenApi>,
+    /// Serialises service creates so allocated IPs and ports stay unique.
+    service_alloc: tokio::sync::Mutex<()>,
 }
 
 /// Maps a storage failure to the client's `Status` — the only such place.
@@ -275,7 +277,11 @@ struct ContinueToken {
 
 impl Store {
     pub fn new(storage: Arc<dyn Storage>, openapi: Arc<OpenApi>) -> Self {
-        Store { storage, openapi }
+        Store {
+            storage,
+            openapi,
+            service_alloc: tokio::sync::Mutex::new(()),
+        }
     }
 
     pub fn storage(&self) -> &Arc<dyn Storage> {
@@ -419,7 +425,25 @@ impl Store {
         self.fill_create_meta(res, &mut obj);
         strategy::prepare_for_create(res, &mut obj);
         let name = meta_str(&obj, "name").unwrap_or("").to_string();
-        let errs = validation::validate(&res.key(), &obj, None);
+        let mut errs = validation::validate(&res.key(), &obj, None);
+        let _alloc_guard = if res.key() == "services" && errs.is_empty() {
+            let guard = self.service_alloc.lock().await;
+            let all = self
+                .storage
+                .list(&res.storage_prefix(), &StorageListOptions::default())
+                .await
+                .map_err(|e| storage_error(&gr, &name, e))?;
+            let mut used = allocator::Used::default();
+            for kv in &all.items {
+                if let Ok(v) = serde_json::from_slice::<Value>(&kv.value) {
+                    used.add_service(&v);
+                }
+            }
+            errs.extend(allocator::allocate(&mut obj, &used));
+            Some(guard)
+        } else {
+            None
+        };
         if !errs.is_empty() {
             return Err(ApiError::invalid(res.group, res.kind, &name, &errs));
         }
