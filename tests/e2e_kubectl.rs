@@ -483,3 +483,82 @@ fn cli_reports_bad_flags_and_busy_ports() {
         "{err}"
     );
 }
+
+#[test]
+fn sigterm_ends_watches_and_exits_cleanly() {
+    let mut s = Server::start();
+    let mut watch = std::process::Command::new("curl")
+        .args(["-sk", "--max-time", "60", "-H"])
+        .arg(format!("Authorization: Bearer {}", s.token))
+        .arg(format!(
+            "{}/api/v1/namespaces/default/configmaps?watch=1",
+            s.url
+        ))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let pid = s.child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(st) = s.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server did not exit after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    let curl = watch.wait().unwrap();
+    assert!(curl.success(), "the watch ended cleanly: {curl:?}");
+}
+
+#[test]
+fn token_auth_file_users_authenticate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tokens = tmp.path().join("tokens.csv");
+    std::fs::write(&tokens, "alice-token,alice,1001,\"dev,ops\"\n").unwrap();
+    let data = tmp.path().join("data");
+    let s = Server::start_in(&data, &["--token-auth-file", tokens.to_str().unwrap()]);
+    let out = std::process::Command::new("curl")
+        .args([
+            "-sk",
+            "--max-time",
+            "10",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-H",
+            "Authorization: Bearer alice-token",
+        ])
+        .arg(format!("{}/api/v1/namespaces", s.url))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+    let out = std::process::Command::new("curl")
+        .args([
+            "-sk",
+            "--max-time",
+            "10",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-H",
+            "Authorization: Bearer wrong",
+        ])
+        .arg(format!("{}/api/v1/namespaces", s.url))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "401");
+}
