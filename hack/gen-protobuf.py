@@ -14,8 +14,19 @@ Inputs:
     field names are snake_case of it: `host_ipc` is `hostIPC`) and which fields
     are required (Go fields without `omitempty`).
 
-Only ironkube's code reads the output; ironkube itself never depends on
-k8s-pb or prost.
+  * two small tables kept by hand in this script, because neither input says
+    which Go fields are pointers (POINTERS) and which optional fields lack
+    `omitempty` (NO_OMITEMPTY). Go's protobuf marshaller writes every
+    non-pointer field, zero values included, so the decoder needs them to
+    reproduce Go's JSON (the JSON body kubectl sends in JSON mode).
+
+k8s-pb 0.9.0 is a little newer than the OpenAPI document (Kubernetes 1.33):
+fields missing from it get the lowerCamelCase of their snake_case name and are
+listed as warnings. Embedded Go structs (`json:",inline"`) are detected by
+their fields appearing in the parent's OpenAPI properties.
+
+Only the generator reads k8s-pb; ironkube itself never depends on k8s-pb or
+prost.
 
 Output format (compact JSON, deterministic):
 
@@ -220,6 +231,7 @@ EXTRA_VALUE = ".ExtraValue"
 # `omitempty`, so Go's JSON keeps their zero value.
 NO_OMITEMPTY = {
     "io.k8s.api.core.v1.Event": ["reportingComponent", "reportingInstance"],
+    "io.k8s.api.authentication.v1.TokenRequestSpec": ["boundObjectRef"],
 }
 
 SCALARS = {"string", "bool", "int32", "int64", "double", "bytes"}

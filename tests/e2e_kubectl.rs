@@ -562,3 +562,77 @@ fn token_auth_file_users_authenticate() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "401");
 }
+
+#[test]
+fn kubectl_create_sends_protobuf_and_it_works() {
+    let s = Server::start();
+    assert_eq!(
+        s.ok(&["create", "namespace", "team"]).trim(),
+        "namespace/team created"
+    );
+    assert_eq!(
+        s.ok(&[
+            "create",
+            "secret",
+            "generic",
+            "s1",
+            "--from-literal=a=b",
+            "-n",
+            "team"
+        ])
+        .trim(),
+        "secret/s1 created"
+    );
+    assert_eq!(
+        s.ok(&[
+            "create",
+            "configmap",
+            "c1",
+            "--from-literal=x=y",
+            "-n",
+            "team"
+        ])
+        .trim(),
+        "configmap/c1 created"
+    );
+    assert_eq!(
+        s.ok(&["create", "serviceaccount", "robot", "-n", "team"])
+            .trim(),
+        "serviceaccount/robot created"
+    );
+    assert_eq!(
+        s.ok(&[
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx:1.25",
+            "--replicas=2",
+            "-n",
+            "team"
+        ])
+        .trim(),
+        "deployment.apps/web created"
+    );
+    let secret: Value =
+        serde_json::from_str(&s.ok(&["get", "secret", "s1", "-n", "team", "-o", "json"])).unwrap();
+    assert_eq!(secret["data"]["a"], "Yg==");
+    assert_eq!(secret["type"], "Opaque");
+    let d: Value =
+        serde_json::from_str(&s.ok(&["get", "deploy", "web", "-n", "team", "-o", "json"])).unwrap();
+    assert_eq!(d["spec"]["replicas"], 2);
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.25"
+    );
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"],
+        "IfNotPresent"
+    );
+    let out = s.ok(&["get", "secrets,cm,sa", "-n", "team"]);
+    assert!(
+        out.contains("secret/s1")
+            && out.contains("configmap/c1")
+            && out.contains("serviceaccount/robot"),
+        "{out}"
+    );
+}

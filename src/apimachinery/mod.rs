@@ -4,6 +4,7 @@
 pub mod fields;
 pub mod labels;
 pub mod patch_schema;
+pub mod protobuf;
 pub mod status;
 pub mod strategicpatch;
 pub mod validation;

@@ -112,17 +112,18 @@ pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Result<Value, Api
             ))
         }),
         "application/yaml" | "application/x-yaml" | "text/yaml" => decode_yaml(body),
-        other => Err({
-            tracing::warn!(content_type = other, "unsupported body");
-            ApiError::unsupported_media_type(
-                other,
-                &[
-                    "application/json",
-                    "application/yaml",
-                    "application/vnd.kubernetes.protobuf",
-                ],
-            )
-        }),
+        // kubectl's typed clients send built-in kinds as protobuf.
+        "application/vnd.kubernetes.protobuf" => {
+            crate::apimachinery::protobuf::decode(body).map_err(ApiError::bad_request)
+        }
+        other => Err(ApiError::unsupported_media_type(
+            other,
+            &[
+                "application/json",
+                "application/yaml",
+                "application/vnd.kubernetes.protobuf",
+            ],
+        )),
     }
 }
 
