@@ -33,6 +33,9 @@ enum Command {
         /// Static token file (kube-apiserver's CSV format: token,user,uid,"group1,group2").
         #[arg(long)]
         token_auth_file: Option<PathBuf>,
+        /// Run without controllers, scheduler and simulated nodes (a bare API server).
+        #[arg(long)]
+        disable_controllers: bool,
     },
 }
 
@@ -61,11 +64,13 @@ fn main() -> ExitCode {
             data_dir,
             storage,
             token_auth_file,
+            disable_controllers,
         } => runtime.block_on(server::run(ServeConfig {
             listen,
             data_dir,
             storage,
             token_auth_file,
+            controllers: !disable_controllers,
         })),
     };
     match result {

@@ -42,6 +42,8 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     pub storage: StorageKind,
     pub token_auth_file: Option<PathBuf>,
+    /// Run the controllers (off for a bare API server).
+    pub controllers: bool,
 }
 
 /// Files kept in the data directory.
@@ -278,12 +280,16 @@ pub struct Running {
     pub ca_cert_pem: String,
     shutdown_tx: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    controllers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
     /// Graceful shutdown: stop accepting, end watches, let requests finish,
     /// close storage.
     pub async fn shutdown(self) {
+        for c in &self.controllers {
+            c.abort();
+        }
         let _ = self.shutdown_tx.send(true);
         let _ = self.task.await;
     }
@@ -300,6 +306,20 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
             name: ADMIN_USER.into(),
             uid: String::new(),
             groups: vec!["system:masters".into()],
+        },
+    );
+    // The controllers' own identity, valid for this process only.
+    let controller_token = {
+        let mut raw = [0u8; 32];
+        rand::fill(&mut raw);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    };
+    authn.add(
+        &controller_token,
+        auth::UserInfo {
+            name: "system:kube-controller-manager".into(),
+            uid: String::new(),
+            groups: vec![],
         },
     );
     if let Some(path) = &cfg.token_auth_file {
@@ -348,6 +368,17 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
         shutdown: shutdown_rx.clone(),
     });
     let router = apiserver::app(state);
+    let controllers = if cfg.controllers {
+        let client = crate::controllers::in_process_client(router.clone(), &controller_token);
+        crate::controllers::start(
+            client,
+            crate::controllers::Config {
+                ca_cert_pem: data.ca_cert_pem.clone(),
+            },
+        )
+    } else {
+        Vec::new()
+    };
     let task = tokio::spawn(serve_loop(listener, acceptor, router, shutdown_rx, storage));
 
     let url = format!("https://{server_address}");
@@ -363,6 +394,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
         ca_cert_pem: data.ca_cert_pem.clone(),
         shutdown_tx,
         task,
+        controllers,
     })
 }
 

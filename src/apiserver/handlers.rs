@@ -248,12 +248,15 @@ async fn resource(
         }
         Verb::Watch => watch(state.clone(), rr, q, output).await,
         Verb::Create => {
-            if sub.is_some() {
-                return Err(ApiError::method_not_allowed());
-            }
             let opts = write_options(&q)?;
             let (ct, body) = read_body(req).await?;
             let obj = negotiate::decode_body(ct.as_deref(), &body)?;
+            if sub == Some("binding") {
+                let status = store.bind(ns, &name, &obj, &opts).await?;
+                return Ok(json_response(StatusCode::CREATED, &status));
+            } else if sub.is_some() {
+                return Err(ApiError::method_not_allowed());
+            }
             let WriteResult {
                 object, warnings, ..
             } = store.create(rr.res, ns, obj, &opts).await?;

@@ -573,6 +573,92 @@ impl Store {
         Ok(result)
     }
 
+    /// `pods/{name}/binding`: assigns a pod to a node, as the scheduler does
+    /// (`pkg/registry/core/pod/storage/storage.go` BindingREST).
+    pub async fn bind(
+        &self,
+        ns: Option<&str>,
+        name: &str,
+        binding: &Value,
+        opts: &WriteOptions,
+    ) -> ApiResult<Value> {
+        let pods = resources::by_key("pods").ok_or_else(|| ApiError::internal("no pods"))?;
+        let gr = GroupResource::new("", "pods/binding");
+        if binding.get("kind").and_then(Value::as_str) != Some("Binding") {
+            return Err(ApiError::bad_request("the body of the request must be a Binding"));
+        }
+        if meta_str(binding, "name").is_some_and(|n| n != name) {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({}) does not match the name on the URL ({name})",
+                meta_str(binding, "name").unwrap_or("")
+            )));
+        }
+        let node = binding
+            .pointer("/target/name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "",
+                    "Binding",
+                    name,
+                    &[crate::apimachinery::validation::FieldError::required("target.name", "")],
+                )
+            })?
+            .to_string();
+        let annotations = binding.pointer("/metadata/annotations").cloned();
+        let uid_pre = binding.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string);
+        let key = pods.storage_key(ns, name);
+        for _ in 0..64 {
+            let Some(current) = self.storage.get(&key).await.map_err(|e| storage_error(&gr, name, e))? else {
+                return Err(ApiError::not_found(&pods.group_resource(), name));
+            };
+            let mut pod = decode(pods, &current, current.mod_revision)?;
+            if pod.pointer("/metadata/deletionTimestamp").is_some() {
+                return Err(ApiError::conflict(&gr, name, &format!("pod {name} is being deleted, cannot be assigned to a host")));
+            }
+            if let Some(uid) = &uid_pre
+                && meta_str(&pod, "uid") != Some(uid.as_str())
+            {
+                return Err(ApiError::conflict(&gr, name, "Precondition failed: UID in precondition does not match"));
+            }
+            if let Some(existing) = pod.pointer("/spec/nodeName").and_then(Value::as_str).filter(|n| !n.is_empty()) {
+                return Err(ApiError::conflict(
+                    &gr,
+                    name,
+                    &format!("pod {name} is already assigned to node \"{existing}\""),
+                ));
+            }
+            if let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.insert("nodeName".into(), Value::String(node.clone()));
+            }
+            if let Some(Value::Object(a)) = &annotations
+                && let Some(m) = meta_mut(&mut pod)
+            {
+                let dst = m.entry("annotations").or_insert_with(|| json!({}));
+                if let Some(dst) = dst.as_object_mut() {
+                    for (k, v) in a {
+                        dst.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            set_condition(&mut pod, json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now_rfc3339()}));
+            if opts.dry_run {
+                break;
+            }
+            match self
+                .storage
+                .update(&key, Precondition::ModRevision(current.mod_revision), encode(pods, &pod)?)
+                .await
+            {
+                Ok(_) => break,
+                Err(StorageError::Conflict { .. }) => continue,
+                Err(e) => return Err(storage_error(&gr, name, e)),
+            }
+        }
+        Ok(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}))
+    }
+
     fn sub_gvk(
         &self,
         res: &'static ResourceInfo,
@@ -710,7 +796,8 @@ impl Store {
                     .pointer("/metadata/finalizers")
                     .and_then(Value::as_array)
                     .is_none_or(|f| f.is_empty())
-                && !strategy::graceful_pending(res, &new);
+                && !strategy::graceful_pending(res, &new)
+                && !strategy::spec_finalizers_pending(res, &new);
             if opts.dry_run {
                 let object = if sub == Some("scale") {
                     to_scale(res, &new)?
@@ -1282,6 +1369,20 @@ fn decode_continue(t: &str) -> ApiResult<ContinueToken> {
 
 fn truncate(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
+}
+
+/// Sets (or replaces, by `type`) a condition in `status.conditions`.
+fn set_condition(obj: &mut Value, cond: Value) {
+    let Some(o) = obj.as_object_mut() else { return };
+    let status = o.entry("status").or_insert_with(|| json!({}));
+    let Some(status) = status.as_object_mut() else { return };
+    let conds = status.entry("conditions").or_insert_with(|| json!([]));
+    let Some(list) = conds.as_array_mut() else { return };
+    let ty = cond.get("type").cloned();
+    match list.iter_mut().find(|c| c.get("type") == ty.as_ref()) {
+        Some(existing) => *existing = cond,
+        None => list.push(cond),
+    }
 }
 
 /// Applies a JSON, merge or strategic merge patch to an object.

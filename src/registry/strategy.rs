@@ -164,6 +164,16 @@ pub fn graceful_pending(_res: &ResourceInfo, obj: &Value) -> bool {
         .is_some_and(|g| g > 0)
 }
 
+/// Namespaces also wait for their `spec.finalizers` (the namespace
+/// controller removes `kubernetes` through `/finalize`).
+pub fn spec_finalizers_pending(res: &ResourceInfo, obj: &Value) -> bool {
+    res.key() == "namespaces"
+        && obj
+            .pointer("/spec/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty())
+}
+
 fn set_meta(obj: &mut Value, field: &str, v: Value) {
     if let Some(m) = obj.as_object_mut() {
         let meta = m

@@ -1,0 +1,50 @@
+//! The controllers of kube-controller-manager, a scheduler and simulated
+//! nodes, all started by `ironkube serve`.
+//!
+//! Invariant: controllers reach state only through the API. They run on the
+//! `kube` crate's runtime with a `kube::Client` whose transport is the
+//! in-process router ([`in_process_client`]): every read and write is a real
+//! Kubernetes API request (authenticated, validated, admitted, watched), just
+//! without a socket. The pure decisions live in `*_logic.rs` files with unit
+//! tests; the files named after a controller hold only its I/O loop.
+
+use std::sync::Arc;
+
+use http::HeaderValue;
+use tokio::task::JoinHandle;
+
+pub mod namespace;
+pub mod serviceaccount;
+
+/// What `serve` configures the controllers with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// PEM of the cluster CA, published as `kube-root-ca.crt` in every namespace.
+    pub ca_cert_pem: String,
+}
+
+/// A `kube::Client` whose requests go straight into `router`, authenticated
+/// with `token`.
+pub fn in_process_client(router: axum::Router, token: &str) -> kube::Client {
+    let value = HeaderValue::from_str(&format!("Bearer {token}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid"));
+    let service = tower::ServiceBuilder::new()
+        .map_request(move |mut req: http::Request<kube::client::Body>| {
+            req.headers_mut().insert(http::header::AUTHORIZATION, value.clone());
+            req
+        })
+        .service(router);
+    kube::Client::new(service, "default")
+}
+
+/// Starts every controller; the returned tasks run until aborted.
+pub fn start(client: kube::Client, config: Config) -> Vec<JoinHandle<()>> {
+    let config = Arc::new(config);
+    vec![
+        tokio::spawn(namespace::run(client.clone())),
+        tokio::spawn(serviceaccount::run(client.clone(), config.clone())),
+    ]
+}
+
+/// How long to wait before retrying after an error.
+pub(crate) const RETRY: std::time::Duration = std::time::Duration::from_secs(1);
