@@ -104,15 +104,23 @@ async fn kube_watch_sees_changes_in_order() {
     let s = common::Server::start();
     let client = s.client().await;
     let cms: Api<ConfigMap> = Api::namespaced(client, "default");
-    let first: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "a"}})).unwrap();
+    let first: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "a", "labels": {"test": "watch"}}}))
+            .unwrap();
     let created = cms.create(&PostParams::default(), &first).await.unwrap();
     let rv = created.metadata.resource_version.unwrap();
+    // Only our objects: the root-CA publisher writes `kube-root-ca.crt` here too.
     let mut stream = cms
-        .watch(&WatchParams::default().timeout(10), &rv)
+        .watch(
+            &WatchParams::default().timeout(10).labels("test=watch"),
+            &rv,
+        )
         .await
         .unwrap()
         .boxed();
-    let second: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "b"}})).unwrap();
+    let second: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "b", "labels": {"test": "watch"}}}))
+            .unwrap();
     cms.create(&PostParams::default(), &second).await.unwrap();
     cms.patch(
         "b",

@@ -1,4 +1,5 @@
-//! End-to-end: the real `kubectl` and `curl` against a real `ironkube serve`.
+//! End-to-end: the real `kubectl` and `curl` against a real `ironkube serve`
+//! running as a bare API server (`--disable-controllers`).
 
 mod common;
 
@@ -47,7 +48,7 @@ fn row<'a>(out: &'a str, name: &str) -> Vec<&'a str> {
 
 #[test]
 fn kubectl_discovery_version_and_get() {
-    let s = Server::start();
+    let s = Server::bare();
     let v = s.ok(&["version"]);
     assert!(v.contains("Server Version: v1.33.0"), "{v}");
     let ar = s.ok(&["api-resources"]);
@@ -78,7 +79,7 @@ fn kubectl_discovery_version_and_get() {
 
 #[test]
 fn kubectl_apply_patch_scale_label_delete() {
-    let s = Server::start();
+    let s = Server::bare();
     assert_eq!(
         s.ok_stdin(&["apply", "-f", "-"], DEPLOY).trim(),
         "deployment.apps/nginx-deployment created"
@@ -213,7 +214,7 @@ fn kubectl_apply_patch_scale_label_delete() {
 
 #[test]
 fn kubectl_selectors_chunks_and_delete_all() {
-    let s = Server::start();
+    let s = Server::bare();
     for i in 0..6 {
         let cm = format!(
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm{i}\n  labels:\n    idx: \"{i}\"\n    parity: {}\ndata:\n  k: v\n",
@@ -254,7 +255,7 @@ fn kubectl_selectors_chunks_and_delete_all() {
 
 #[test]
 fn kubectl_watch_prints_changes() {
-    let s = Server::start();
+    let s = Server::bare();
     s.ok_stdin(
         &["apply", "-f", "-"],
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: first\n",
@@ -342,7 +343,7 @@ impl Editor for Server {
 
 #[test]
 fn seed_document_with_curl_and_a_bearer_token() {
-    let s = Server::start();
+    let s = Server::bare();
     let pod = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"nginx-pod","labels":{"app":"nginx"}},"spec":{"containers":[{"name":"nginx","image":"nginx:1.7.9","ports":[{"containerPort":80}]}]}}"#;
     let (code, body) = s.curl(
         "POST",
@@ -432,7 +433,7 @@ fn seed_document_with_curl_and_a_bearer_token() {
 #[test]
 fn acknowledged_writes_survive_kill_9() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut s = Server::start_in(tmp.path(), &[]);
+    let mut s = Server::start_in(tmp.path(), &["--disable-controllers"]);
     let token = s.token.clone();
     for i in 0..20 {
         s.ok_stdin(
@@ -444,7 +445,7 @@ fn acknowledged_writes_survive_kill_9() {
     }
     s.kill9();
     drop(s);
-    let s = Server::start_in(tmp.path(), &[]);
+    let s = Server::start_in(tmp.path(), &["--disable-controllers"]);
     assert_eq!(s.token, token, "the admin token is reused");
     let out = s.ok(&["get", "cm", "-o", "name"]);
     assert_eq!(out.lines().count(), 20, "{out}");
@@ -461,7 +462,7 @@ fn cli_reports_bad_flags_and_busy_ports() {
         .output()
         .unwrap();
     assert!(!bad.status.success());
-    let s = Server::start();
+    let s = Server::bare();
     let port = s.url.rsplit(':').next().unwrap().to_string();
     let tmp = tempfile::tempdir().unwrap();
     let busy = std::process::Command::new("timeout")
@@ -486,7 +487,7 @@ fn cli_reports_bad_flags_and_busy_ports() {
 
 #[test]
 fn sigterm_ends_watches_and_exits_cleanly() {
-    let mut s = Server::start();
+    let mut s = Server::bare();
     let mut watch = std::process::Command::new("curl")
         .args(["-sk", "--max-time", "60", "-H"])
         .arg(format!("Authorization: Bearer {}", s.token))
@@ -565,7 +566,7 @@ fn token_auth_file_users_authenticate() {
 
 #[test]
 fn kubectl_create_sends_protobuf_and_it_works() {
-    let s = Server::start();
+    let s = Server::bare();
     assert_eq!(
         s.ok(&["create", "namespace", "team"]).trim(),
         "namespace/team created"

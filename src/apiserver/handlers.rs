@@ -333,11 +333,35 @@ async fn resource(
                     .pointer("/preconditions/resourceVersion")
                     .and_then(Value::as_str)
                     .map(str::to_string);
+                opts.propagation_policy = v
+                    .get("propagationPolicy")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                if opts.propagation_policy.is_none() {
+                    // The deprecated `orphanDependents`.
+                    match v.get("orphanDependents").and_then(Value::as_bool) {
+                        Some(true) => opts.propagation_policy = Some("Orphan".into()),
+                        Some(false) => opts.propagation_policy = Some("Background".into()),
+                        None => {}
+                    }
+                }
                 if v.get("dryRun")
                     .and_then(Value::as_array)
                     .is_some_and(|d| d.iter().any(|x| x == "All"))
                 {
                     opts.dry_run = true;
+                }
+            }
+            if let Some(p) = q.get("propagationPolicy") {
+                match p {
+                    "Foreground" | "Background" | "Orphan" => {
+                        opts.propagation_policy = Some(p.to_string())
+                    }
+                    other => {
+                        return Err(ApiError::bad_request(format!(
+                            "propagationPolicy: Unsupported value: \"{other}\": supported values: \"Foreground\", \"Background\", \"Orphan\""
+                        )));
+                    }
                 }
             }
             if let Some(g) = q.get("gracePeriodSeconds") {

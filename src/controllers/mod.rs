@@ -13,6 +13,7 @@ use std::sync::Arc;
 use http::HeaderValue;
 use tokio::task::JoinHandle;
 
+pub mod gc;
 pub mod namespace;
 pub mod serviceaccount;
 
@@ -30,7 +31,8 @@ pub fn in_process_client(router: axum::Router, token: &str) -> kube::Client {
         .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid"));
     let service = tower::ServiceBuilder::new()
         .map_request(move |mut req: http::Request<kube::client::Body>| {
-            req.headers_mut().insert(http::header::AUTHORIZATION, value.clone());
+            req.headers_mut()
+                .insert(http::header::AUTHORIZATION, value.clone());
             req
         })
         .service(router);
@@ -42,6 +44,7 @@ pub fn start(client: kube::Client, config: Config) -> Vec<JoinHandle<()>> {
     let config = Arc::new(config);
     vec![
         tokio::spawn(namespace::run(client.clone())),
+        tokio::spawn(gc::run(client.clone())),
         tokio::spawn(serviceaccount::run(client.clone(), config.clone())),
     ]
 }

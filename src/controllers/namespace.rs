@@ -37,7 +37,10 @@ fn error_policy(_ns: Arc<Namespace>, err: &kube::Error, _ctx: Arc<Ctx>) -> Actio
 /// The namespaced resources whose content a namespace deletion removes.
 fn namespaced_resources() -> impl Iterator<Item = ApiResource> {
     RESOURCES.iter().filter(|r| r.namespaced).map(|r| {
-        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(r.group, r.version, r.kind), r.plural)
+        ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk(r.group, r.version, r.kind),
+            r.plural,
+        )
     })
 }
 
@@ -45,7 +48,11 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, kube::Er
     if ns.metadata.deletion_timestamp.is_none() {
         return Ok(Action::await_change());
     }
-    let finalizers = ns.spec.as_ref().and_then(|s| s.finalizers.clone()).unwrap_or_default();
+    let finalizers = ns
+        .spec
+        .as_ref()
+        .and_then(|s| s.finalizers.clone())
+        .unwrap_or_default();
     if !finalizers.iter().any(|f| f == "kubernetes") {
         return Ok(Action::await_change());
     }
@@ -62,7 +69,12 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, kube::Er
             .await?;
         let left = api.list(&ListParams::default()).await?;
         if !left.items.is_empty() {
-            remaining.push(format!("{}.{} has {} resource instances", ar.plural, ar.group, left.items.len()));
+            remaining.push(format!(
+                "{}.{} has {} resource instances",
+                ar.plural,
+                ar.group,
+                left.items.len()
+            ));
         }
     }
     if !remaining.is_empty() {
@@ -74,9 +86,17 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, kube::Er
     let api: Api<Namespace> = Api::all(ctx.client.clone());
     let mut body = (*ns).clone();
     if let Some(spec) = body.spec.as_mut() {
-        spec.finalizers = Some(finalizers.into_iter().filter(|f| f != "kubernetes").collect());
+        spec.finalizers = Some(
+            finalizers
+                .into_iter()
+                .filter(|f| f != "kubernetes")
+                .collect(),
+        );
     }
-    match api.replace_subresource("finalize", &name, &PostParams::default(), &body).await {
+    match api
+        .replace_subresource("finalize", &name, &PostParams::default(), &body)
+        .await
+    {
         Ok(_) => Ok(Action::await_change()),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(Action::await_change()),
         Err(e) => Err(e),

@@ -26,7 +26,11 @@ pub async fn run(client: kube::Client, config: Arc<Config>) {
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let sas: Api<ServiceAccount> = Api::all(client.clone());
     let cms: Api<ConfigMap> = Api::all(client.clone());
-    let to_ns = |meta: &ObjectMeta| meta.namespace.clone().map(|ns| ObjectRef::<Namespace>::new(&ns));
+    let to_ns = |meta: &ObjectMeta| {
+        meta.namespace
+            .clone()
+            .map(|ns| ObjectRef::<Namespace>::new(&ns))
+    };
     let ctx = Arc::new(Ctx { client, config });
     Controller::new(namespaces, watcher::Config::default())
         .watches(

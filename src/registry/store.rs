@@ -79,6 +79,8 @@ pub struct DeleteOptions {
     pub precondition_uid: Option<String>,
     pub precondition_resource_version: Option<String>,
     pub dry_run: bool,
+    /// `Foreground`, `Background` or `Orphan` (None = the resource's default, Background).
+    pub propagation_policy: Option<String>,
 }
 
 /// One watch event, ready to encode.
@@ -585,7 +587,9 @@ impl Store {
         let pods = resources::by_key("pods").ok_or_else(|| ApiError::internal("no pods"))?;
         let gr = GroupResource::new("", "pods/binding");
         if binding.get("kind").and_then(Value::as_str) != Some("Binding") {
-            return Err(ApiError::bad_request("the body of the request must be a Binding"));
+            return Err(ApiError::bad_request(
+                "the body of the request must be a Binding",
+            ));
         }
         if meta_str(binding, "name").is_some_and(|n| n != name) {
             return Err(ApiError::bad_request(format!(
@@ -602,27 +606,50 @@ impl Store {
                     "",
                     "Binding",
                     name,
-                    &[crate::apimachinery::validation::FieldError::required("target.name", "")],
+                    &[crate::apimachinery::validation::FieldError::required(
+                        "target.name",
+                        "",
+                    )],
                 )
             })?
             .to_string();
         let annotations = binding.pointer("/metadata/annotations").cloned();
-        let uid_pre = binding.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string);
+        let uid_pre = binding
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let key = pods.storage_key(ns, name);
         for _ in 0..64 {
-            let Some(current) = self.storage.get(&key).await.map_err(|e| storage_error(&gr, name, e))? else {
+            let Some(current) = self
+                .storage
+                .get(&key)
+                .await
+                .map_err(|e| storage_error(&gr, name, e))?
+            else {
                 return Err(ApiError::not_found(&pods.group_resource(), name));
             };
             let mut pod = decode(pods, &current, current.mod_revision)?;
             if pod.pointer("/metadata/deletionTimestamp").is_some() {
-                return Err(ApiError::conflict(&gr, name, &format!("pod {name} is being deleted, cannot be assigned to a host")));
+                return Err(ApiError::conflict(
+                    &gr,
+                    name,
+                    &format!("pod {name} is being deleted, cannot be assigned to a host"),
+                ));
             }
             if let Some(uid) = &uid_pre
                 && meta_str(&pod, "uid") != Some(uid.as_str())
             {
-                return Err(ApiError::conflict(&gr, name, "Precondition failed: UID in precondition does not match"));
+                return Err(ApiError::conflict(
+                    &gr,
+                    name,
+                    "Precondition failed: UID in precondition does not match",
+                ));
             }
-            if let Some(existing) = pod.pointer("/spec/nodeName").and_then(Value::as_str).filter(|n| !n.is_empty()) {
+            if let Some(existing) = pod
+                .pointer("/spec/nodeName")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+            {
                 return Err(ApiError::conflict(
                     &gr,
                     name,
@@ -642,13 +669,20 @@ impl Store {
                     }
                 }
             }
-            set_condition(&mut pod, json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now_rfc3339()}));
+            set_condition(
+                &mut pod,
+                json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now_rfc3339()}),
+            );
             if opts.dry_run {
                 break;
             }
             match self
                 .storage
-                .update(&key, Precondition::ModRevision(current.mod_revision), encode(pods, &pod)?)
+                .update(
+                    &key,
+                    Precondition::ModRevision(current.mod_revision),
+                    encode(pods, &pod)?,
+                )
                 .await
             {
                 Ok(_) => break,
@@ -656,7 +690,9 @@ impl Store {
                 Err(e) => return Err(storage_error(&gr, name, e)),
             }
         }
-        Ok(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}))
+        Ok(
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+        )
     }
 
     fn sub_gvk(
@@ -955,6 +991,30 @@ impl Store {
                         current.mod_revision
                     ),
                 ));
+            }
+            // The garbage collector's finalizers carry the propagation policy
+            // (`store.go` deletionFinalizersForGarbageCollection).
+            let mut obj = obj;
+            let gc_finalizer = match opts.propagation_policy.as_deref() {
+                Some("Foreground") => Some("foregroundDeletion"),
+                Some("Orphan") => Some("orphan"),
+                _ => None,
+            };
+            if let Some(f) = gc_finalizer
+                && let Some(m) = meta_mut(&mut obj)
+            {
+                let list = m.entry("finalizers").or_insert_with(|| json!([]));
+                if let Some(list) = list.as_array_mut() {
+                    let other = if f == "orphan" {
+                        "foregroundDeletion"
+                    } else {
+                        "orphan"
+                    };
+                    list.retain(|x| x != other);
+                    if !list.iter().any(|x| x == f) {
+                        list.push(json!(f));
+                    }
+                }
             }
             let has_finalizers = obj
                 .pointer("/metadata/finalizers")
@@ -1375,9 +1435,13 @@ fn truncate(s: &str, n: usize) -> String {
 fn set_condition(obj: &mut Value, cond: Value) {
     let Some(o) = obj.as_object_mut() else { return };
     let status = o.entry("status").or_insert_with(|| json!({}));
-    let Some(status) = status.as_object_mut() else { return };
+    let Some(status) = status.as_object_mut() else {
+        return;
+    };
     let conds = status.entry("conditions").or_insert_with(|| json!([]));
-    let Some(list) = conds.as_array_mut() else { return };
+    let Some(list) = conds.as_array_mut() else {
+        return;
+    };
     let ty = cond.get("type").cloned();
     match list.iter_mut().find(|c| c.get("type") == ty.as_ref()) {
         Some(existing) => *existing = cond,

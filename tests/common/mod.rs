@@ -28,6 +28,15 @@ impl Server {
         s
     }
 
+    /// A bare API server (no controllers) with embedded storage in a fresh data dir.
+    pub fn bare() -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().to_path_buf();
+        let mut s = Server::start_in(&dir, &["--disable-controllers"]);
+        s._tmp = Some(tmp);
+        s
+    }
+
     /// Starts a server on `dir` (which may hold data from an earlier run).
     pub fn start_in(dir: &Path, extra: &[&str]) -> Server {
         let kubeconfig = dir.join("admin.kubeconfig");
