@@ -13,8 +13,13 @@ use std::sync::Arc;
 use http::HeaderValue;
 use tokio::task::JoinHandle;
 
+pub mod events;
 pub mod gc;
 pub mod namespace;
+pub mod replicaset;
+pub mod replicaset_logic;
+pub mod satokens_logic;
+pub mod scheduler_logic;
 pub mod serviceaccount;
 
 /// What `serve` configures the controllers with.
@@ -45,6 +50,7 @@ pub fn start(client: kube::Client, config: Config) -> Vec<JoinHandle<()>> {
     vec![
         tokio::spawn(namespace::run(client.clone())),
         tokio::spawn(gc::run(client.clone())),
+        tokio::spawn(replicaset::run(client.clone())),
         tokio::spawn(serviceaccount::run(client.clone(), config.clone())),
     ]
 }
