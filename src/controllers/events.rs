@@ -19,11 +19,14 @@ pub enum Kind {
     Warning,
 }
 
+/// (object uid, type, reason, message): what makes two events "the same".
+type EventKey = (String, &'static str, String, String);
+
 pub struct Recorder {
     client: kube::Client,
     component: String,
     /// (object uid, type, reason, message) → (event name, count)
-    seen: Mutex<HashMap<(String, &'static str, String, String), (String, i32)>>,
+    seen: Mutex<HashMap<EventKey, (String, i32)>>,
 }
 
 impl Recorder {
