@@ -4,7 +4,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use ironkube::controllers::nodesim::{NodesConfig, SimConfig};
+use ironkube::controllers::nodesim_logic::parse_go_duration;
 use ironkube::server::{self, ServeConfig, StorageKind};
+
+fn duration(s: &str) -> Result<chrono::TimeDelta, String> {
+    parse_go_duration(s).ok_or_else(|| format!("invalid duration {s:?} (use e.g. 0s, 500ms, 2s)"))
+}
 
 #[derive(Parser)]
 #[command(
@@ -36,6 +42,18 @@ enum Command {
         /// Run without controllers, scheduler and simulated nodes (a bare API server).
         #[arg(long)]
         disable_controllers: bool,
+        /// Number of simulated nodes (0 for none).
+        #[arg(long, default_value_t = 3)]
+        nodes: usize,
+        /// Simulated kubelet: from scheduling to `ContainerCreating` (Go duration, e.g. 0s, 500ms).
+        #[arg(long, default_value = "0s", value_parser = duration)]
+        pod_start_delay: chrono::TimeDelta,
+        /// Simulated kubelet: from `ContainerCreating` to Running and Ready.
+        #[arg(long, default_value = "1s", value_parser = duration)]
+        pod_ready_delay: chrono::TimeDelta,
+        /// Simulated kubelet: longest graceful-termination wait of a deleted pod.
+        #[arg(long, default_value = "1s", value_parser = duration)]
+        pod_delete_delay: chrono::TimeDelta,
     },
 }
 
@@ -65,12 +83,25 @@ fn main() -> ExitCode {
             storage,
             token_auth_file,
             disable_controllers,
+            nodes,
+            pod_start_delay,
+            pod_ready_delay,
+            pod_delete_delay,
         } => runtime.block_on(server::run(ServeConfig {
             listen,
             data_dir,
             storage,
             token_auth_file,
             controllers: !disable_controllers,
+            nodes: NodesConfig {
+                count: nodes,
+                sim: SimConfig {
+                    pod_start_delay,
+                    pod_ready_delay,
+                    pod_delete_delay,
+                    ..SimConfig::default()
+                },
+            },
         })),
     };
     match result {

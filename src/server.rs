@@ -44,6 +44,8 @@ pub struct ServeConfig {
     pub token_auth_file: Option<PathBuf>,
     /// Run the controllers (off for a bare API server).
     pub controllers: bool,
+    /// The simulated nodes (used when controllers run).
+    pub nodes: crate::controllers::nodesim::NodesConfig,
 }
 
 /// Files kept in the data directory.
@@ -374,6 +376,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
             client,
             crate::controllers::Config {
                 ca_cert_pem: data.ca_cert_pem.clone(),
+                nodes: cfg.nodes.clone(),
             },
         )
     } else {

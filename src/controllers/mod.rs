@@ -16,9 +16,12 @@ use tokio::task::JoinHandle;
 pub mod events;
 pub mod gc;
 pub mod namespace;
+pub mod nodesim;
+pub mod nodesim_logic;
 pub mod replicaset;
 pub mod replicaset_logic;
 pub mod satokens_logic;
+pub mod scheduler;
 pub mod scheduler_logic;
 pub mod serviceaccount;
 
@@ -27,6 +30,8 @@ pub mod serviceaccount;
 pub struct Config {
     /// PEM of the cluster CA, published as `kube-root-ca.crt` in every namespace.
     pub ca_cert_pem: String,
+    /// The simulated nodes.
+    pub nodes: nodesim::NodesConfig,
 }
 
 /// A `kube::Client` whose requests go straight into `router`, authenticated
@@ -51,6 +56,8 @@ pub fn start(client: kube::Client, config: Config) -> Vec<JoinHandle<()>> {
         tokio::spawn(namespace::run(client.clone())),
         tokio::spawn(gc::run(client.clone())),
         tokio::spawn(replicaset::run(client.clone())),
+        tokio::spawn(scheduler::run(client.clone())),
+        tokio::spawn(nodesim::run(client.clone(), config.nodes.clone())),
         tokio::spawn(serviceaccount::run(client.clone(), config.clone())),
     ]
 }

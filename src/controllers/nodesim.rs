@@ -1,0 +1,291 @@
+//! Simulated nodes: the I/O loop of ironkube's fake kubelets and of the
+//! node lifecycle controller's NotReady handling (decisions and the stage
+//! table in `nodesim_logic.rs`).
+//!
+//! One task owns every simulated node. It registers the `Node` objects and
+//! their `kube-node-lease` Leases, renews the leases, and drives each pod
+//! bound to one of its nodes through the stage table: a timer per pod fires
+//! at the step's time, the step is recomputed from the latest pod (it may
+//! have changed) and applied through the API (`pods/status`, or a delete with
+//! grace period 0 as a kubelet does).
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::{FutureExt, StreamExt};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::ResourceExt;
+use serde_json::json;
+
+pub use super::nodesim_logic::SimConfig;
+use super::nodesim_logic as logic;
+
+/// How many nodes, and how they behave.
+#[derive(Debug, Clone)]
+pub struct NodesConfig {
+    pub count: usize,
+    pub sim: SimConfig,
+}
+
+fn node_name(i: usize) -> String {
+    format!("node-{i}")
+}
+
+async fn register(client: &kube::Client, cfg: &NodesConfig) -> Result<(), kube::Error> {
+    let nodes: Api<Node> = Api::all(client.clone());
+    let now = Utc::now();
+    for i in 0..cfg.count {
+        let name = node_name(i);
+        let node = match nodes.get_opt(&name).await? {
+            Some(n) => n,
+            None => match nodes.create(&PostParams::default(), &logic::node_object(&name, i, &cfg.sim, now)).await {
+                Ok(n) => n,
+                Err(kube::Error::Api(s)) if s.code == 409 => nodes.get(&name).await?,
+                Err(e) => return Err(e),
+            },
+        };
+        if !logic::node_is_stopped(&node) {
+            post_node_status(&nodes, &node, now).await?;
+            renew_lease(client, &node, now).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn post_node_status(nodes: &Api<Node>, node: &Node, now: DateTime<Utc>) -> Result<(), kube::Error> {
+    let status = logic::node_heartbeat(node, now);
+    let patch = json!({"status": status});
+    nodes
+        .patch_status(&node.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map(|_| ())
+}
+
+async fn renew_lease(client: &kube::Client, node: &Node, now: DateTime<Utc>) -> Result<(), kube::Error> {
+    let leases: Api<Lease> = Api::namespaced(client.clone(), logic::NODE_LEASE_NAMESPACE);
+    let name = node.name_any();
+    let lease = logic::node_lease(
+        &name,
+        node.metadata.uid.as_deref().unwrap_or_default(),
+        now,
+        logic::NODE_LEASE_DURATION_SECONDS,
+    );
+    match leases.get_opt(&name).await? {
+        None => match leases.create(&PostParams::default(), &lease).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+            Err(e) => Err(e),
+        },
+        Some(_) => {
+            let patch = json!({"spec": {"renewTime": lease.spec.and_then(|s| s.renew_time)}});
+            leases
+                .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map(|_| ())
+        }
+    }
+}
+
+/// Index of a node we simulate, from its name.
+fn our_index(name: &str, count: usize) -> Option<usize> {
+    name.strip_prefix("node-")
+        .and_then(|i| i.parse::<usize>().ok())
+        .filter(|i| *i < count)
+}
+
+/// Runs the simulated nodes until the task is aborted.
+pub async fn run(client: kube::Client, cfg: NodesConfig) {
+    if cfg.count == 0 {
+        return;
+    }
+    while let Err(e) = register(&client, &cfg).await {
+        tracing::debug!(error = %e, "registering nodes");
+        tokio::time::sleep(super::RETRY).await;
+    }
+    let (nodes, node_writer) = reflector::store::<Node>();
+    let (pods, pod_writer) = reflector::store::<Pod>();
+    let node_events = reflector::reflector(
+        node_writer,
+        watcher(Api::<Node>::all(client.clone()), watcher::Config::default().labels("type=ironkube")),
+    )
+    .default_backoff()
+    .map(|_| ());
+    let pod_events = reflector::reflector(
+        pod_writer,
+        watcher(Api::<Pod>::all(client.clone()), watcher::Config::default()),
+    )
+    .default_backoff()
+    .map(|_| ());
+    let mut changes = futures::stream::select(node_events, pod_events).boxed();
+    let mut sim = Sim {
+        client: client.clone(),
+        cfg,
+        ips: HashMap::new(),
+        timers: BTreeSet::new(),
+        last_lease: Utc::now(),
+        last_status: Utc::now(),
+        marked: HashMap::new(),
+    };
+    loop {
+        let next_timer = sim.timers.first().map(|(at, _)| *at);
+        let wait = match next_timer {
+            Some(at) => (at - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(Duration::from_secs(1)),
+            None => Duration::from_secs(1),
+        };
+        tokio::select! {
+            c = changes.next() => if c.is_none() { return },
+            _ = tokio::time::sleep(wait) => {},
+        }
+        while let Some(Some(())) = changes.next().now_or_never() {}
+        sim.tick(&nodes, &pods).await;
+    }
+}
+
+struct Sim {
+    client: kube::Client,
+    cfg: NodesConfig,
+    ips: HashMap<usize, logic::IpAllocator>,
+    /// (when, "namespace/name") of pods that have a step due.
+    timers: BTreeSet<(DateTime<Utc>, String)>,
+    last_lease: DateTime<Utc>,
+    last_status: DateTime<Utc>,
+    /// Nodes currently marked NotReady, and when.
+    marked: HashMap<String, bool>,
+}
+
+impl Sim {
+    async fn tick(&mut self, nodes: &Store<Node>, pods: &Store<Pod>) {
+        let now = Utc::now();
+        let node_list = nodes.state();
+        let by_name: HashMap<String, (usize, &Node)> = node_list
+            .iter()
+            .filter_map(|n| our_index(&n.name_any(), self.cfg.count).map(|i| (n.name_any(), (i, n.as_ref()))))
+            .collect();
+        self.heartbeats(&by_name, now).await;
+        // Recompute every bound pod's next step; apply the due ones.
+        self.timers.clear();
+        let all = pods.state();
+        for pod in &all {
+            let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) else { continue };
+            let Some((idx, node_obj)) = by_name.get(&node) else { continue };
+            let ips = self.ips.entry(*idx).or_insert_with(|| logic::IpAllocator::new(*idx));
+            if let (Some(uid), Some(ip)) = (
+                pod.metadata.uid.as_deref(),
+                pod.status.as_ref().and_then(|s| s.pod_ip.as_deref()),
+            ) {
+                ips.reserve(uid, ip);
+            }
+            let Some(step) = logic::next_pod_step(pod, node_obj, &self.cfg.sim, ips, now) else { continue };
+            let key = format!("{}/{}", pod.namespace().unwrap_or_default(), pod.name_any());
+            if step.at > now {
+                self.timers.insert((step.at, key));
+                continue;
+            }
+            let release = step.release_ip;
+            if self.apply(pod, step.change).await && release
+                && let (Some(ips), Some(uid)) = (self.ips.get_mut(idx), pod.metadata.uid.as_deref())
+            {
+                ips.release(uid);
+            }
+        }
+        // Taint-based eviction on nodes marked NotReady.
+        for (name, (_, node)) in &by_name {
+            if !logic::node_is_stopped(node) {
+                continue;
+            }
+            let on_node: Vec<Pod> = all
+                .iter()
+                .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(name.as_str()))
+                .map(|p| (**p).clone())
+                .collect();
+            for (i, when) in logic::pods_to_evict(node, &on_node, now) {
+                let Some(p) = on_node.get(i) else { continue };
+                if when <= now {
+                    let api: Api<Pod> = Api::namespaced(self.client.clone(), &p.namespace().unwrap_or_default());
+                    let _ = api.delete(&p.name_any(), &DeleteParams::default()).await;
+                } else {
+                    self.timers.insert((when, format!("evict {}", p.name_any())));
+                }
+            }
+        }
+    }
+
+    /// Leases every 10 s, node status every 5 min, and the NotReady switch.
+    async fn heartbeats(&mut self, by_name: &HashMap<String, (usize, &Node)>, now: DateTime<Utc>) {
+        let lease_due = now - self.last_lease >= logic::NODE_LEASE_RENEW_INTERVAL;
+        let status_due = now - self.last_status >= logic::NODE_STATUS_REPORT_INTERVAL;
+        let nodes: Api<Node> = Api::all(self.client.clone());
+        for (name, (_, node)) in by_name {
+            let stopped = logic::node_is_stopped(node);
+            let was = self.marked.get(name).copied().unwrap_or(false);
+            if stopped && !was {
+                // What the node lifecycle controller does once the lease expires.
+                let status = logic::not_ready_status(node, now);
+                let taints = logic::not_ready_taints(node, now);
+                let _ = nodes
+                    .patch_status(name, &PatchParams::default(), &Patch::Merge(&json!({"status": status})))
+                    .await;
+                let _ = nodes
+                    .patch(name, &PatchParams::default(), &Patch::Merge(&json!({"spec": {"taints": taints}})))
+                    .await;
+                self.marked.insert(name.clone(), true);
+            } else if !stopped && was {
+                let taints = logic::ready_taints(node);
+                let taints = if taints.is_empty() { serde_json::Value::Null } else { json!(taints) };
+                let _ = nodes
+                    .patch(name, &PatchParams::default(), &Patch::Merge(&json!({"spec": {"taints": taints}})))
+                    .await;
+                let _ = post_node_status(&nodes, node, now).await;
+                self.marked.insert(name.clone(), false);
+            } else if !stopped {
+                if lease_due {
+                    let _ = renew_lease(&self.client, node, now).await;
+                }
+                if status_due {
+                    let _ = post_node_status(&nodes, node, now).await;
+                }
+            }
+        }
+        if lease_due {
+            self.last_lease = now;
+        }
+        if status_due {
+            self.last_status = now;
+        }
+    }
+
+    /// Applies one change; true when it took effect.
+    async fn apply(&self, pod: &Pod, change: logic::PodChange) -> bool {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), &pod.namespace().unwrap_or_default());
+        let name = pod.name_any();
+        match change {
+            logic::PodChange::UpdateStatus(status) => {
+                let mut updated = pod.clone();
+                updated.status = Some(status);
+                match api.replace_status(&name, &PostParams::default(), &updated).await {
+                    Ok(_) => true,
+                    Err(e) => {
+                        tracing::debug!(error = %e, pod = %name, "pod status");
+                        false
+                    }
+                }
+            }
+            logic::PodChange::Delete => {
+                let dp = DeleteParams {
+                    grace_period_seconds: Some(0),
+                    preconditions: Some(Preconditions {
+                        uid: pod.metadata.uid.clone(),
+                        resource_version: None,
+                    }),
+                    ..Default::default()
+                };
+                matches!(api.delete(&name, &dp).await, Ok(_) | Err(kube::Error::Api(_)))
+            }
+        }
+    }
+}
