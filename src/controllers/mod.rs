@@ -13,6 +13,8 @@ use std::sync::Arc;
 use http::HeaderValue;
 use tokio::task::JoinHandle;
 
+pub mod deployment;
+pub mod deployment_logic;
 pub mod events;
 pub mod gc;
 pub mod namespace;
@@ -56,6 +58,7 @@ pub fn start(client: kube::Client, config: Config) -> Vec<JoinHandle<()>> {
         tokio::spawn(namespace::run(client.clone())),
         tokio::spawn(gc::run(client.clone())),
         tokio::spawn(replicaset::run(client.clone())),
+        tokio::spawn(deployment::run(client.clone())),
         tokio::spawn(scheduler::run(client.clone())),
         tokio::spawn(nodesim::run(client.clone(), config.nodes.clone())),
         tokio::spawn(serviceaccount::run(client.clone(), config.clone())),

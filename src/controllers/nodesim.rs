@@ -16,14 +16,14 @@ use chrono::{DateTime, Utc};
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::ResourceExt;
 use serde_json::json;
 
-pub use super::nodesim_logic::SimConfig;
 use super::nodesim_logic as logic;
+pub use super::nodesim_logic::SimConfig;
 
 /// How many nodes, and how they behave.
 #[derive(Debug, Clone)]
@@ -43,7 +43,13 @@ async fn register(client: &kube::Client, cfg: &NodesConfig) -> Result<(), kube::
         let name = node_name(i);
         let node = match nodes.get_opt(&name).await? {
             Some(n) => n,
-            None => match nodes.create(&PostParams::default(), &logic::node_object(&name, i, &cfg.sim, now)).await {
+            None => match nodes
+                .create(
+                    &PostParams::default(),
+                    &logic::node_object(&name, i, &cfg.sim, now),
+                )
+                .await
+            {
                 Ok(n) => n,
                 Err(kube::Error::Api(s)) if s.code == 409 => nodes.get(&name).await?,
                 Err(e) => return Err(e),
@@ -57,16 +63,28 @@ async fn register(client: &kube::Client, cfg: &NodesConfig) -> Result<(), kube::
     Ok(())
 }
 
-async fn post_node_status(nodes: &Api<Node>, node: &Node, now: DateTime<Utc>) -> Result<(), kube::Error> {
+async fn post_node_status(
+    nodes: &Api<Node>,
+    node: &Node,
+    now: DateTime<Utc>,
+) -> Result<(), kube::Error> {
     let status = logic::node_heartbeat(node, now);
     let patch = json!({"status": status});
     nodes
-        .patch_status(&node.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .patch_status(
+            &node.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
         .await
         .map(|_| ())
 }
 
-async fn renew_lease(client: &kube::Client, node: &Node, now: DateTime<Utc>) -> Result<(), kube::Error> {
+async fn renew_lease(
+    client: &kube::Client,
+    node: &Node,
+    now: DateTime<Utc>,
+) -> Result<(), kube::Error> {
     let leases: Api<Lease> = Api::namespaced(client.clone(), logic::NODE_LEASE_NAMESPACE);
     let name = node.name_any();
     let lease = logic::node_lease(
@@ -111,7 +129,10 @@ pub async fn run(client: kube::Client, cfg: NodesConfig) {
     let (pods, pod_writer) = reflector::store::<Pod>();
     let node_events = reflector::reflector(
         node_writer,
-        watcher(Api::<Node>::all(client.clone()), watcher::Config::default().labels("type=ironkube")),
+        watcher(
+            Api::<Node>::all(client.clone()),
+            watcher::Config::default().labels("type=ironkube"),
+        ),
     )
     .default_backoff()
     .map(|_| ());
@@ -134,7 +155,10 @@ pub async fn run(client: kube::Client, cfg: NodesConfig) {
     loop {
         let next_timer = sim.timers.first().map(|(at, _)| *at);
         let wait = match next_timer {
-            Some(at) => (at - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(Duration::from_secs(1)),
+            Some(at) => (at - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(Duration::from_secs(1)),
             None => Duration::from_secs(1),
         };
         tokio::select! {
@@ -164,30 +188,42 @@ impl Sim {
         let node_list = nodes.state();
         let by_name: HashMap<String, (usize, &Node)> = node_list
             .iter()
-            .filter_map(|n| our_index(&n.name_any(), self.cfg.count).map(|i| (n.name_any(), (i, n.as_ref()))))
+            .filter_map(|n| {
+                our_index(&n.name_any(), self.cfg.count).map(|i| (n.name_any(), (i, n.as_ref())))
+            })
             .collect();
         self.heartbeats(&by_name, now).await;
         // Recompute every bound pod's next step; apply the due ones.
         self.timers.clear();
         let all = pods.state();
         for pod in &all {
-            let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) else { continue };
-            let Some((idx, node_obj)) = by_name.get(&node) else { continue };
-            let ips = self.ips.entry(*idx).or_insert_with(|| logic::IpAllocator::new(*idx));
+            let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) else {
+                continue;
+            };
+            let Some((idx, node_obj)) = by_name.get(&node) else {
+                continue;
+            };
+            let ips = self
+                .ips
+                .entry(*idx)
+                .or_insert_with(|| logic::IpAllocator::new(*idx));
             if let (Some(uid), Some(ip)) = (
                 pod.metadata.uid.as_deref(),
                 pod.status.as_ref().and_then(|s| s.pod_ip.as_deref()),
             ) {
                 ips.reserve(uid, ip);
             }
-            let Some(step) = logic::next_pod_step(pod, node_obj, &self.cfg.sim, ips, now) else { continue };
+            let Some(step) = logic::next_pod_step(pod, node_obj, &self.cfg.sim, ips, now) else {
+                continue;
+            };
             let key = format!("{}/{}", pod.namespace().unwrap_or_default(), pod.name_any());
             if step.at > now {
                 self.timers.insert((step.at, key));
                 continue;
             }
             let release = step.release_ip;
-            if self.apply(pod, step.change).await && release
+            if self.apply(pod, step.change).await
+                && release
                 && let (Some(ips), Some(uid)) = (self.ips.get_mut(idx), pod.metadata.uid.as_deref())
             {
                 ips.release(uid);
@@ -200,16 +236,20 @@ impl Sim {
             }
             let on_node: Vec<Pod> = all
                 .iter()
-                .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(name.as_str()))
+                .filter(|p| {
+                    p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(name.as_str())
+                })
                 .map(|p| (**p).clone())
                 .collect();
             for (i, when) in logic::pods_to_evict(node, &on_node, now) {
                 let Some(p) = on_node.get(i) else { continue };
                 if when <= now {
-                    let api: Api<Pod> = Api::namespaced(self.client.clone(), &p.namespace().unwrap_or_default());
+                    let api: Api<Pod> =
+                        Api::namespaced(self.client.clone(), &p.namespace().unwrap_or_default());
                     let _ = api.delete(&p.name_any(), &DeleteParams::default()).await;
                 } else {
-                    self.timers.insert((when, format!("evict {}", p.name_any())));
+                    self.timers
+                        .insert((when, format!("evict {}", p.name_any())));
                 }
             }
         }
@@ -228,17 +268,33 @@ impl Sim {
                 let status = logic::not_ready_status(node, now);
                 let taints = logic::not_ready_taints(node, now);
                 let _ = nodes
-                    .patch_status(name, &PatchParams::default(), &Patch::Merge(&json!({"status": status})))
+                    .patch_status(
+                        name,
+                        &PatchParams::default(),
+                        &Patch::Merge(&json!({"status": status})),
+                    )
                     .await;
                 let _ = nodes
-                    .patch(name, &PatchParams::default(), &Patch::Merge(&json!({"spec": {"taints": taints}})))
+                    .patch(
+                        name,
+                        &PatchParams::default(),
+                        &Patch::Merge(&json!({"spec": {"taints": taints}})),
+                    )
                     .await;
                 self.marked.insert(name.clone(), true);
             } else if !stopped && was {
                 let taints = logic::ready_taints(node);
-                let taints = if taints.is_empty() { serde_json::Value::Null } else { json!(taints) };
+                let taints = if taints.is_empty() {
+                    serde_json::Value::Null
+                } else {
+                    json!(taints)
+                };
                 let _ = nodes
-                    .patch(name, &PatchParams::default(), &Patch::Merge(&json!({"spec": {"taints": taints}})))
+                    .patch(
+                        name,
+                        &PatchParams::default(),
+                        &Patch::Merge(&json!({"spec": {"taints": taints}})),
+                    )
                     .await;
                 let _ = post_node_status(&nodes, node, now).await;
                 self.marked.insert(name.clone(), false);
@@ -261,13 +317,17 @@ impl Sim {
 
     /// Applies one change; true when it took effect.
     async fn apply(&self, pod: &Pod, change: logic::PodChange) -> bool {
-        let api: Api<Pod> = Api::namespaced(self.client.clone(), &pod.namespace().unwrap_or_default());
+        let api: Api<Pod> =
+            Api::namespaced(self.client.clone(), &pod.namespace().unwrap_or_default());
         let name = pod.name_any();
         match change {
             logic::PodChange::UpdateStatus(status) => {
                 let mut updated = pod.clone();
                 updated.status = Some(status);
-                match api.replace_status(&name, &PostParams::default(), &updated).await {
+                match api
+                    .replace_status(&name, &PostParams::default(), &updated)
+                    .await
+                {
                     Ok(_) => true,
                     Err(e) => {
                         tracing::debug!(error = %e, pod = %name, "pod status");
@@ -284,7 +344,10 @@ impl Sim {
                     }),
                     ..Default::default()
                 };
-                matches!(api.delete(&name, &dp).await, Ok(_) | Err(kube::Error::Api(_)))
+                matches!(
+                    api.delete(&name, &dp).await,
+                    Ok(_) | Err(kube::Error::Api(_))
+                )
             }
         }
     }

@@ -26,12 +26,18 @@ use super::scheduler_logic as logic;
 pub async fn run(client: kube::Client) {
     let (nodes, node_writer) = reflector::store::<Node>();
     let (pods, pod_writer) = reflector::store::<Pod>();
-    let node_events = reflector::reflector(node_writer, watcher(Api::<Node>::all(client.clone()), watcher::Config::default()))
-        .default_backoff()
-        .map(|_| ());
-    let pod_events = reflector::reflector(pod_writer, watcher(Api::<Pod>::all(client.clone()), watcher::Config::default()))
-        .default_backoff()
-        .map(|_| ());
+    let node_events = reflector::reflector(
+        node_writer,
+        watcher(Api::<Node>::all(client.clone()), watcher::Config::default()),
+    )
+    .default_backoff()
+    .map(|_| ());
+    let pod_events = reflector::reflector(
+        pod_writer,
+        watcher(Api::<Pod>::all(client.clone()), watcher::Config::default()),
+    )
+    .default_backoff()
+    .map(|_| ());
     let mut changes = futures::stream::select(node_events, pod_events).boxed();
     let recorder = Recorder::new(client.clone(), logic::DEFAULT_SCHEDULER_NAME);
     // What we last told each unschedulable pod, so the status is written once.
@@ -71,9 +77,11 @@ async fn pass(
         return;
     }
     pending.sort_by(|a, b| {
-        priority(b)
-            .cmp(&priority(a))
-            .then_with(|| a.metadata.creation_timestamp.cmp(&b.metadata.creation_timestamp))
+        priority(b).cmp(&priority(a)).then_with(|| {
+            a.metadata
+                .creation_timestamp
+                .cmp(&b.metadata.creation_timestamp)
+        })
     });
     let node_list = nodes.state();
     // Pods on each node, plus those bound during this pass.
@@ -83,7 +91,9 @@ async fn pass(
             .iter()
             .map(|n| {
                 let name = n.name_any();
-                let on = |p: &&Pod| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(name.as_str());
+                let on = |p: &&Pod| {
+                    p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(name.as_str())
+                };
                 logic::NodeInfo {
                     node: n.as_ref(),
                     pods: all_pods
@@ -104,7 +114,12 @@ async fn pass(
             logic::Decision::Bind { node } => {
                 let binding = logic::binding_for(pod, &node);
                 match api
-                    .create_subresource::<_, serde_json::Value>("binding", &name, &PostParams::default(), &binding)
+                    .create_subresource::<_, serde_json::Value>(
+                        "binding",
+                        &name,
+                        &PostParams::default(),
+                        &binding,
+                    )
                     .await
                 {
                     Ok(_) => {
@@ -129,11 +144,18 @@ async fn pass(
             logic::Decision::Unschedulable { message } => {
                 unschedulable(&api, pod, &message, None, recorder, told).await;
             }
-            logic::Decision::Preempt { node, victims, message } => {
+            logic::Decision::Preempt {
+                node,
+                victims,
+                message,
+            } => {
                 unschedulable(&api, pod, &message, Some(&node), recorder, told).await;
                 for v in victims {
                     let vapi: Api<Pod> = Api::namespaced(client.clone(), &v.namespace);
-                    let cond = logic::preemption_victim_condition(logic::DEFAULT_SCHEDULER_NAME, Utc::now());
+                    let cond = logic::preemption_victim_condition(
+                        logic::DEFAULT_SCHEDULER_NAME,
+                        Utc::now(),
+                    );
                     let _ = vapi
                         .patch_status(
                             &v.name,
@@ -147,7 +169,10 @@ async fn pass(
                             &pod.object_ref(&()),
                             Kind::Normal,
                             "Preempted",
-                            &format!("Preempted by pod {}", pod.metadata.uid.clone().unwrap_or_default()),
+                            &format!(
+                                "Preempted by pod {}",
+                                pod.metadata.uid.clone().unwrap_or_default()
+                            ),
                         )
                         .await;
                 }
@@ -174,13 +199,22 @@ async fn unschedulable(
         status["nominatedNodeName"] = json!(n);
     }
     if api
-        .patch_status(&pod.name_any(), &PatchParams::default(), &Patch::Strategic(json!({"status": status})))
+        .patch_status(
+            &pod.name_any(),
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"status": status})),
+        )
         .await
         .is_ok()
     {
         told.insert(key, message.to_string());
         recorder
-            .publish(&pod.object_ref(&()), Kind::Warning, "FailedScheduling", message)
+            .publish(
+                &pod.object_ref(&()),
+                Kind::Warning,
+                "FailedScheduling",
+                message,
+            )
             .await;
     }
 }
