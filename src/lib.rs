@@ -4,6 +4,7 @@
 
 pub mod apimachinery;
 pub mod apiserver;
+pub mod auth;
 pub mod controllers;
 pub mod openapi;
 pub mod registry;

@@ -18,7 +18,8 @@ use rcgen::{
 use serde_json::json;
 use tokio::net::TcpListener;
 
-use crate::apiserver::{self, AppState, auth};
+use crate::apiserver::{self, AppState};
+use crate::auth;
 use crate::openapi::OpenApi;
 use crate::registry::resources;
 use crate::registry::store::{Store, WriteOptions};
@@ -53,6 +54,8 @@ pub struct DataDir {
     pub ca_cert_pem: String,
     ca_key: KeyPair,
     pub admin_token: String,
+    /// Signs service-account tokens (`sa.key`).
+    pub sa_key: Arc<auth::satokens::SigningKey>,
 }
 
 const ADMIN_USER: &str = "ironkube-admin";
@@ -126,10 +129,21 @@ impl DataDir {
                 t
             }
         };
+        let sa_path = dir.join("sa.key");
+        let sa_key = match std::fs::read_to_string(&sa_path) {
+            Ok(pem) => auth::satokens::SigningKey::from_pem(&pem)
+                .map_err(|e| anyhow!("cannot parse {}: {e}", sa_path.display()))?,
+            Err(_) => {
+                let key = auth::satokens::SigningKey::generate().map_err(|e| anyhow!("{e}"))?;
+                write_private(&sa_path, &key.to_pkcs8_pem())?;
+                key
+            }
+        };
         Ok(DataDir {
             ca_cert_pem,
             ca_key,
             admin_token,
+            sa_key: Arc::new(sa_key),
         })
     }
 
@@ -241,6 +255,7 @@ pub async fn memory_state(admin_token: &str) -> Result<Arc<AppState>> {
             name: ADMIN_USER.into(),
             uid: String::new(),
             groups: vec!["system:masters".into()],
+            ..Default::default()
         },
     );
     // The sender is dropped: the receiver keeps reporting "not shutting down".
@@ -248,6 +263,7 @@ pub async fn memory_state(admin_token: &str) -> Result<Arc<AppState>> {
     Ok(Arc::new(AppState {
         store,
         auth: authn,
+        sa_key: Arc::new(auth::satokens::SigningKey::generate().map_err(|e| anyhow!("{e}"))?),
         openapi,
         server_address: "127.0.0.1:6443".into(),
         shutdown: rx,
@@ -308,6 +324,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
             name: ADMIN_USER.into(),
             uid: String::new(),
             groups: vec!["system:masters".into()],
+            ..Default::default()
         },
     );
     // The controllers' own identity, valid for this process only.
@@ -322,6 +339,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
             name: "system:kube-controller-manager".into(),
             uid: String::new(),
             groups: vec![],
+            ..Default::default()
         },
     );
     if let Some(path) = &cfg.token_auth_file {
@@ -365,6 +383,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
     let state = Arc::new(AppState {
         store,
         auth: authn,
+        sa_key: data.sa_key.clone(),
         openapi,
         server_address: server_address.clone(),
         shutdown: shutdown_rx.clone(),
@@ -377,6 +396,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
             crate::controllers::Config {
                 ca_cert_pem: data.ca_cert_pem.clone(),
                 nodes: cfg.nodes.clone(),
+                sa_key: data.sa_key.clone(),
             },
         )
     } else {

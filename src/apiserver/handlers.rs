@@ -14,11 +14,11 @@ use http::{HeaderValue, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
 
-use super::auth::UserInfo;
 use super::negotiate::{self, IncludeObject, MAX_BODY, Output};
 use super::request::{ResourceRequest, Route, Verb};
 use super::{AppState, Query, bytes_response, discovery, error_response, json_response};
 use crate::apimachinery::status::ApiError;
+use crate::auth::UserInfo;
 use crate::registry::store::{
     DeleteOptions, FieldValidation, ListParams, PatchType, WatchEvent, WriteOptions, WriteResult,
 };
@@ -30,7 +30,6 @@ pub async fn handle(
     user: UserInfo,
     req: Request,
 ) -> Response {
-    let _ = &user;
     let accept = req
         .headers()
         .get(header::ACCEPT)
@@ -56,7 +55,7 @@ pub async fn handle(
             Some(doc) => json_response(StatusCode::OK, &doc),
             None => error_response(&ApiError::path_not_found()),
         },
-        Route::Resource(rr) => match resource(state, rr, query, accept, req).await {
+        Route::Resource(rr) => match resource(state, rr, query, accept, req, &user).await {
             Ok(r) => r,
             Err(e) => error_response(&e),
         },
@@ -193,6 +192,7 @@ async fn resource(
     q: Query,
     accept: Option<String>,
     req: Request,
+    user: &UserInfo,
 ) -> Result<Response, ApiError> {
     let store = &state.store;
     let ns = rr.namespace.clone();
@@ -251,6 +251,18 @@ async fn resource(
             let opts = write_options(&q)?;
             let (ct, body) = read_body(req).await?;
             let obj = negotiate::decode_body(ct.as_deref(), &body)?;
+            if rr.res.group == "authentication.k8s.io" {
+                let out = match rr.res.plural {
+                    "selfsubjectreviews" => super::authn::self_subject_review(user),
+                    _ => super::authn::token_review(&state, &obj).await?,
+                };
+                return Ok(json_response(StatusCode::CREATED, &out));
+            }
+            if sub == Some("token") {
+                let out = super::authn::token_request(&state, ns.unwrap_or("default"), &name, &obj)
+                    .await?;
+                return Ok(json_response(StatusCode::CREATED, &out));
+            }
             if sub == Some("binding") {
                 let status = store.bind(ns, &name, &obj, &opts).await?;
                 return Ok(json_response(StatusCode::CREATED, &status));

@@ -15,10 +15,11 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::apimachinery::status::ApiError;
+use crate::auth;
 use crate::openapi::OpenApi;
 use crate::registry::store::Store;
 
-pub mod auth;
+mod authn;
 pub mod discovery;
 mod handlers;
 pub mod negotiate;
@@ -34,6 +35,8 @@ pub const KUBE_GIT_VERSION: &str = "v1.33.0";
 pub struct AppState {
     pub store: Store,
     pub auth: auth::Authenticator,
+    /// Signs and verifies service-account tokens.
+    pub sa_key: Arc<auth::satokens::SigningKey>,
     pub openapi: Arc<OpenApi>,
     /// `host:port` clients reach this server at (for `/api`).
     pub server_address: String,
@@ -219,7 +222,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let Some(user) = state.auth.authenticate(authz).cloned() else {
+    let Some(user) = authn::authenticate(&state, authz).await else {
         return error_response(&ApiError::unauthorized());
     };
     let accept = header_str(req.headers(), header::ACCEPT);

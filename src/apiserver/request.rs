@@ -126,9 +126,11 @@ pub fn parse(method: &http::Method, path: &str, watch_param: bool) -> Result<Rou
         ("DELETE", false) => Verb::DeleteCollection,
         _ => return Err(ApiError::method_not_allowed()),
     };
-    if let Some(s) = sub.and_then(|s| res.subresource(s))
-        && !s.verbs.contains(&verb.as_str())
-    {
+    let allowed = match sub.and_then(|s| res.subresource(s)) {
+        Some(s) => s.verbs,
+        None => res.verbs,
+    };
+    if !allowed.contains(&verb.as_str()) {
         return Err(ApiError::method_not_allowed());
     }
     Ok(Route::Resource(ResourceRequest {

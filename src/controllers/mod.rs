@@ -22,10 +22,10 @@ pub mod nodesim;
 pub mod nodesim_logic;
 pub mod replicaset;
 pub mod replicaset_logic;
-pub mod satokens_logic;
 pub mod scheduler;
 pub mod scheduler_logic;
 pub mod serviceaccount;
+pub mod tokens;
 
 /// What `serve` configures the controllers with.
 #[derive(Debug, Clone)]
@@ -34,6 +34,8 @@ pub struct Config {
     pub ca_cert_pem: String,
     /// The simulated nodes.
     pub nodes: nodesim::NodesConfig,
+    /// Signs legacy service-account token secrets.
+    pub sa_key: Arc<crate::auth::satokens::SigningKey>,
 }
 
 /// A `kube::Client` whose requests go straight into `router`, authenticated
@@ -61,6 +63,11 @@ pub fn start(client: kube::Client, config: Config) -> Vec<JoinHandle<()>> {
         tokio::spawn(deployment::run(client.clone())),
         tokio::spawn(scheduler::run(client.clone())),
         tokio::spawn(nodesim::run(client.clone(), config.nodes.clone())),
+        tokio::spawn(tokens::run(
+            client.clone(),
+            config.sa_key.clone(),
+            config.ca_cert_pem.clone(),
+        )),
         tokio::spawn(serviceaccount::run(client.clone(), config.clone())),
     ]
 }

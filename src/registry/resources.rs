@@ -88,18 +88,32 @@ pub static RESOURCES: &[ResourceInfo] = &[
         sub: [Subresource { name: "binding", kind: ("", "v1", "Binding"), verbs: &["create"] },
               status("", "v1", "Pod")]),
     resource!("", "v1", "Secret", "secrets", "secret", true, short: [], cat: [], sub: []),
-    resource!("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", true, short: ["sa"], cat: [], sub: []),
+    resource!("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", true, short: ["sa"], cat: [],
+        sub: [Subresource { name: "token", kind: ("authentication.k8s.io", "v1", "TokenRequest"), verbs: &["create"] }]),
     resource!("", "v1", "Service", "services", "service", true, short: ["svc"], cat: ["all"], sub: [status("", "v1", "Service")]),
     resource!("apps", "v1", "Deployment", "deployments", "deployment", true, short: ["deploy"], cat: ["all"],
         sub: [scale(), status("apps", "v1", "Deployment")]),
     resource!("apps", "v1", "ReplicaSet", "replicasets", "replicaset", true, short: ["rs"], cat: ["all"],
         sub: [scale(), status("apps", "v1", "ReplicaSet")]),
     resource!("events.k8s.io", "v1", "Event", "events", "event", true, short: ["ev"], cat: [], sub: []),
+    ResourceInfo {
+        verbs: &["create"],
+        ..resource!("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview", false, short: [], cat: [], sub: [])
+    },
+    ResourceInfo {
+        verbs: &["create"],
+        ..resource!("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", "tokenreview", false, short: [], cat: [], sub: [])
+    },
     resource!("coordination.k8s.io", "v1", "Lease", "leases", "lease", true, short: [], cat: [], sub: []),
 ];
 
 /// The API groups in discovery order (the core group is served under `/api`).
-pub const GROUPS: &[&str] = &["apps", "events.k8s.io", "coordination.k8s.io"];
+pub const GROUPS: &[&str] = &[
+    "apps",
+    "events.k8s.io",
+    "authentication.k8s.io",
+    "coordination.k8s.io",
+];
 
 impl ResourceInfo {
     /// `"pods"` for the core group, `"apps/deployments"` otherwise.

@@ -5,11 +5,12 @@
 use std::collections::HashMap;
 
 /// Who a request is from (`user.Info`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UserInfo {
     pub name: String,
     pub uid: String,
     pub groups: Vec<String>,
+    pub extra: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Maps bearer tokens to users.
@@ -69,6 +70,7 @@ impl Authenticator {
                     name: fields[1].clone(),
                     uid: fields[2].clone(),
                     groups,
+                    ..Default::default()
                 },
             );
             n += 1;
