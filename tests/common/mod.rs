@@ -28,6 +28,34 @@ impl Server {
         s
     }
 
+    /// A server in a fresh data dir with extra flags.
+    pub fn with_args(extra: &[&str]) -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().to_path_buf();
+        let mut s = Server::start_in(&dir, extra);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// Polls `f` every 100 ms for up to 60 s.
+    pub fn wait_until(&self, what: &str, mut f: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !f() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `kubectl get ... -o jsonpath=...` output (empty on failure).
+    pub fn jsonpath(&self, args: &[&str], path: &str) -> String {
+        let mut a: Vec<&str> = args.to_vec();
+        let p = format!("jsonpath={path}");
+        a.push("-o");
+        a.push(&p);
+        let out = self.kubectl(&a);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// A bare API server (no controllers) with embedded storage in a fresh data dir.
     pub fn bare() -> Server {
         let tmp = tempfile::tempdir().expect("tempdir");
@@ -46,6 +74,7 @@ impl Server {
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .args(extra)
+            .env("RUST_LOG", std::env::var("IRONKUBE_TEST_LOG").unwrap_or_else(|_| "info".into()))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
