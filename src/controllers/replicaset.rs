@@ -22,6 +22,8 @@ use kube::{Resource, ResourceExt};
 use super::events::{Kind as EventType, Recorder};
 use super::replicaset_logic as logic;
 
+const RESYNC: std::time::Duration = std::time::Duration::from_secs(30);
+
 struct Ctx {
     client: kube::Client,
     recorder: Recorder,
@@ -264,8 +266,10 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, kube::E
     if manage_error.is_some() {
         return Ok(Action::requeue(super::RETRY));
     }
+    // Besides events, look again now and then: a periodic resync bounds the
+    // effect of any missed notification, as informer resyncs do upstream.
     Ok(match logic::min_ready_requeue_after(&rs, &status, false) {
         Some(d) => Action::requeue(d),
-        None => Action::await_change(),
+        None => Action::requeue(RESYNC),
     })
 }
