@@ -126,8 +126,8 @@ pub struct MvccStore {
 
 impl MvccStore {
     /// An in-memory store that keeps nothing across restarts.
-    pub fn memory() -> Self {
-        Self::open(NoPersistence, Config::default()).unwrap_or_else(|_| unreachable_store())
+    pub fn memory() -> Result<Self> {
+        Self::open(NoPersistence, Config::default())
     }
 
     /// Loads what `persistence` holds and starts the writer thread.
@@ -191,12 +191,6 @@ impl MvccStore {
             .read()
             .map_err(|_| StorageError::Internal("state lock poisoned".into()))
     }
-}
-
-fn unreachable_store() -> MvccStore {
-    // NoPersistence::load cannot fail; thread spawn failing means the process
-    // cannot work at all.
-    panic!("cannot start the in-memory store")
 }
 
 fn writer_loop(
@@ -561,7 +555,7 @@ mod tests {
 
     #[tokio::test]
     async fn writes_in_one_batch_see_each_other() {
-        let s = MvccStore::memory();
+        let s = MvccStore::memory().unwrap();
         let (a, b) = tokio::join!(
             s.create("/k", Bytes::from_static(b"1")),
             s.create("/k", Bytes::from_static(b"2"))
