@@ -169,6 +169,7 @@ fn respond(
         Output::Table(inc) if rr.subresource.is_none() => {
             negotiate::to_table(rr.res, std::slice::from_ref(obj), None, inc)
         }
+        Output::Metadata if rr.subresource.is_none() => negotiate::to_partial(obj),
         _ => obj.clone(),
     };
     let (bytes, ct) = negotiate::encode(&body, output);
@@ -201,7 +202,9 @@ async fn resource(
     let sub = rr.subresource.clone();
     let sub = sub.as_deref();
     let table_ok = matches!(rr.verb, Verb::Get | Verb::List | Verb::Watch) && sub.is_none();
-    let output = negotiate::negotiate(accept.as_deref(), q.get("includeObject"), table_ok)?;
+    let output = negotiate::negotiate(accept.as_deref(), q.get("includeObject"), table_ok).inspect_err(|_| {
+        tracing::debug!(accept = ?accept, resource = rr.res.plural, verb = rr.verb.as_str(), "not acceptable");
+    })?;
     match rr.verb {
         Verb::Get => {
             let obj = store.get(rr.res, ns, &name).await?;
@@ -241,6 +244,7 @@ async fn resource(
                         .unwrap_or_default();
                     negotiate::to_table(rr.res, &items, list.get("metadata"), inc)
                 }
+                Output::Metadata => negotiate::to_partial_list(&list),
                 _ => list,
             };
             let (bytes, ct) = negotiate::encode(&body, output);
@@ -474,6 +478,7 @@ async fn watch(
             Output::Table(inc) if ev.event_type != "ERROR" && ev.event_type != "BOOKMARK" => {
                 negotiate::to_table(res, std::slice::from_ref(&ev.object), None, inc)
             }
+            Output::Metadata if ev.event_type != "ERROR" => negotiate::to_partial(&ev.object),
             _ => with_kind(ev.object, res),
         };
         let mut line =

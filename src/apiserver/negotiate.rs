@@ -21,6 +21,9 @@ pub enum Output {
     Yaml,
     /// `Table`, with what each row's `object` holds.
     Table(IncludeObject),
+    /// `PartialObjectMetadata(List)`: only `metadata` (what metadata
+    /// informers and the garbage collector ask for).
+    Metadata,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +81,13 @@ pub fn negotiate(
                         _ => IncludeObject::Metadata,
                     };
                     return Ok(Output::Table(inc));
+                }
+                Some("PartialObjectMetadata" | "PartialObjectMetadataList")
+                    if table_ok
+                        && mt.param("g") == Some("meta.k8s.io")
+                        && matches!(mt.param("v"), Some("v1") | Some("v1beta1")) =>
+                {
+                    return Ok(Output::Metadata);
                 }
                 _ => continue,
             },
@@ -170,6 +180,30 @@ fn row_object(obj: &Value, res: &ResourceInfo, inc: IncludeObject) -> Option<Val
             "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
         })),
     }
+}
+
+/// The `PartialObjectMetadata` of an object.
+pub fn to_partial(obj: &Value) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
+    })
+}
+
+/// A `PartialObjectMetadataList` of a list's items.
+pub fn to_partial_list(list: &Value) -> Value {
+    let items: Vec<Value> = list
+        .get("items")
+        .and_then(Value::as_array)
+        .map(|items| items.iter().map(to_partial).collect())
+        .unwrap_or_default();
+    json!({
+        "kind": "PartialObjectMetadataList",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": list.get("metadata").cloned().unwrap_or_else(|| json!({})),
+        "items": items,
+    })
 }
 
 /// A `Table` of objects (`items` of a list, or one object).

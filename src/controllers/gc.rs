@@ -60,7 +60,7 @@ fn watched() -> Vec<usize> {
     RESOURCES
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.group != "events.k8s.io")
+        .filter(|(_, r)| r.group != "events.k8s.io" && r.verbs.contains(&"watch"))
         .map(|(i, _)| i)
         .collect()
 }

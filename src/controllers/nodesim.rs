@@ -151,6 +151,7 @@ pub async fn run(client: kube::Client, cfg: NodesConfig) {
         last_lease: Utc::now(),
         last_status: Utc::now(),
         marked: HashMap::new(),
+        acted: HashMap::new(),
     };
     loop {
         let next_timer = sim.timers.first().map(|(at, _)| *at);
@@ -180,6 +181,9 @@ struct Sim {
     last_status: DateTime<Utc>,
     /// Nodes currently marked NotReady, and when.
     marked: HashMap<String, bool>,
+    /// Pod uid → the resourceVersion we last acted on: until the watch shows
+    /// a newer version, acting again would only conflict.
+    acted: HashMap<String, String>,
 }
 
 impl Sim {
@@ -213,6 +217,10 @@ impl Sim {
             ) {
                 ips.reserve(uid, ip);
             }
+            let uid = pod.metadata.uid.clone().unwrap_or_default();
+            if self.acted.get(&uid) == pod.metadata.resource_version.as_ref() {
+                continue;
+            }
             let Some(step) = logic::next_pod_step(pod, node_obj, &self.cfg.sim, ips, now) else {
                 continue;
             };
@@ -222,12 +230,21 @@ impl Sim {
                 continue;
             }
             let release = step.release_ip;
-            if self.apply(pod, step.change).await
-                && release
-                && let (Some(ips), Some(uid)) = (self.ips.get_mut(idx), pod.metadata.uid.as_deref())
-            {
-                ips.release(uid);
+            let applied = self.apply(pod, step.change).await;
+            if applied && let Some(rv) = pod.metadata.resource_version.clone() {
+                self.acted.insert(uid.clone(), rv);
             }
+            if applied
+                && release
+                && let Some(ips) = self.ips.get_mut(idx)
+            {
+                ips.release(&uid);
+            }
+        }
+        if self.acted.len() > all.len() * 2 + 1024 {
+            let live: std::collections::HashSet<String> =
+                all.iter().filter_map(|p| p.metadata.uid.clone()).collect();
+            self.acted.retain(|uid, _| live.contains(uid));
         }
         // Taint-based eviction on nodes marked NotReady.
         for (name, (_, node)) in &by_name {

@@ -84,25 +84,25 @@ async fn pass(
         })
     });
     let node_list = nodes.state();
-    // Pods on each node, plus those bound during this pass.
-    let mut assumed: Vec<Pod> = Vec::new();
+    // Pods by node, once per pass; pods bound during the pass are added.
+    let mut by_node: HashMap<String, Vec<Pod>> = HashMap::new();
+    for p in all_pods.iter() {
+        if let Some(n) = p.spec.as_ref().and_then(|s| s.node_name.as_deref()) {
+            by_node
+                .entry(n.to_string())
+                .or_default()
+                .push((**p).clone());
+        }
+    }
     for (i, pod) in pending.iter().enumerate() {
         let infos: Vec<logic::NodeInfo> = node_list
             .iter()
-            .map(|n| {
-                let name = n.name_any();
-                let on = |p: &&Pod| {
-                    p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(name.as_str())
-                };
-                logic::NodeInfo {
-                    node: n.as_ref(),
-                    pods: all_pods
-                        .iter()
-                        .map(|p| p.as_ref())
-                        .filter(on)
-                        .chain(assumed.iter().filter(on))
-                        .collect(),
-                }
+            .map(|n| logic::NodeInfo {
+                node: n.as_ref(),
+                pods: by_node
+                    .get(&n.name_any())
+                    .map(|v| v.iter().collect())
+                    .unwrap_or_default(),
             })
             .collect();
         let decision = logic::schedule(pod, &infos, i as u64);
@@ -128,7 +128,7 @@ async fn pass(
                         if let Some(spec) = bound.spec.as_mut() {
                             spec.node_name = Some(node.clone());
                         }
-                        assumed.push(bound);
+                        by_node.entry(node.clone()).or_default().push(bound);
                         recorder
                             .publish(
                                 &pod.object_ref(&()),
