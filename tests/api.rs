@@ -787,3 +787,54 @@ async fn events_are_shared_between_core_and_events_k8s_io() {
     assert_eq!(r.json()["apiVersion"], "events.k8s.io/v1");
     assert_eq!(r.json()["regarding"]["name"], "p");
 }
+
+#[tokio::test]
+async fn partial_object_metadata_and_authentication_reviews() {
+    let st = state().await;
+    let r = call(
+        &st,
+        Method::GET,
+        "/api/v1/namespaces",
+        None,
+        Vec::new(),
+        &[(
+            "accept",
+            "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+        )],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let v = r.json();
+    assert_eq!(v["kind"], "PartialObjectMetadataList");
+    assert_eq!(v["apiVersion"], "meta.k8s.io/v1");
+    assert_eq!(v["items"][0]["kind"], "PartialObjectMetadata");
+    assert!(v["items"][0]["metadata"]["name"].is_string());
+    assert!(v["items"][0].get("spec").is_none());
+
+    let r = post(
+        &st,
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+        &json!({"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.json()["status"]["userInfo"]["username"], "ironkube-admin");
+    let r = post(&st, "/apis/authentication.k8s.io/v1/tokenreviews",
+        &json!({"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token": TOKEN}})).await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.json()["status"]["authenticated"], true);
+    let r = post(&st, "/apis/authentication.k8s.io/v1/tokenreviews",
+        &json!({"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token": "nope"}})).await;
+    assert!(r.json()["status"].get("authenticated").is_none());
+    // Create-only resources refuse other verbs.
+    let r = get(&st, "/apis/authentication.k8s.io/v1/tokenreviews").await;
+    assert_eq!(r.status, 405);
+    // TokenRequest for a missing account.
+    let r = post(
+        &st,
+        "/api/v1/namespaces/default/serviceaccounts/ghost/token",
+        &json!({"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{}}),
+    )
+    .await;
+    assert_eq!(r.status, 404);
+}

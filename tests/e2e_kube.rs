@@ -1,5 +1,5 @@
 //! End-to-end: the `kube` crate (kube-rs, a real client library) against a
-//! real `ironkube serve` over HTTPS with HTTP/2.
+//! real `ironkube serve --disable-controllers` over HTTPS with HTTP/2.
 
 mod common;
 
@@ -24,7 +24,7 @@ fn pod(name: &str) -> Pod {
 
 #[tokio::test]
 async fn kube_client_create_get_list_patch_delete() {
-    let s = common::Server::start();
+    let s = common::Server::bare();
     let client = s.client().await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let created = pods
@@ -101,7 +101,7 @@ async fn kube_client_create_get_list_patch_delete() {
 
 #[tokio::test]
 async fn kube_watch_sees_changes_in_order() {
-    let s = common::Server::start();
+    let s = common::Server::bare();
     let client = s.client().await;
     let cms: Api<ConfigMap> = Api::namespaced(client, "default");
     let first: ConfigMap =

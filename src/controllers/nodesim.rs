@@ -345,7 +345,8 @@ impl Sim {
                     .replace_status(&name, &PostParams::default(), &updated)
                     .await
                 {
-                    Ok(_) => true,
+                    // A write that changed nothing keeps the version: not "acted".
+                    Ok(p) => p.metadata.resource_version != pod.metadata.resource_version,
                     Err(e) => {
                         tracing::debug!(error = %e, pod = %name, "pod status");
                         false
@@ -361,10 +362,13 @@ impl Sim {
                     }),
                     ..Default::default()
                 };
-                matches!(
-                    api.delete(&name, &dp).await,
-                    Ok(_) | Err(kube::Error::Api(_))
-                )
+                match api.delete(&name, &dp).await {
+                    Ok(_) => true,
+                    Err(e) => {
+                        tracing::debug!(error = %e, pod = %name, "pod delete");
+                        false
+                    }
+                }
             }
         }
     }
