@@ -364,10 +364,7 @@ fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// Go's `%#v` of a string (strconv.Quote), close enough for error messages.
-fn go_quote(s: &str) -> String {
-    Value::String(s.to_string()).to_string()
-}
+use crate::apimachinery::validation::go_quote;
 
 fn go_field_name(json: &str) -> String {
     let mut c = json.chars();
