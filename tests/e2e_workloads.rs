@@ -149,7 +149,7 @@ fn deployment_rolls_out_rolls_back_pauses_and_restarts() {
         &["apply", "-f", "-"],
         &deployment("web", 3, "RollingUpdate"),
     );
-    let st = s.ok(&["rollout", "status", "deploy/web", "--timeout=60s"]);
+    let st = s.ok(&["rollout", "status", "deploy/web", "--timeout=120s"]);
     assert!(
         st.contains("deployment \"web\" successfully rolled out"),
         "{st}"
@@ -188,7 +188,7 @@ fn deployment_rolls_out_rolls_back_pauses_and_restarts() {
 
     // Image update: a second ReplicaSet takes over.
     s.ok(&["set", "image", "deploy/web", "web=nginx:1.9"]);
-    s.ok(&["rollout", "status", "deploy/web", "--timeout=60s"]);
+    s.ok(&["rollout", "status", "deploy/web", "--timeout=120s"]);
     assert_eq!(s.jsonpath(&["get", "rs", &rs1], "{.spec.replicas}"), "0");
     let hist = s.ok(&["rollout", "history", "deploy/web"]);
     assert!(
@@ -197,7 +197,7 @@ fn deployment_rolls_out_rolls_back_pauses_and_restarts() {
     );
     // Undo goes back to the first template (as revision 3).
     s.ok(&["rollout", "undo", "deploy/web"]);
-    s.ok(&["rollout", "status", "deploy/web", "--timeout=60s"]);
+    s.ok(&["rollout", "status", "deploy/web", "--timeout=120s"]);
     assert_eq!(
         s.jsonpath(
             &["get", "deploy", "web"],
@@ -228,7 +228,7 @@ fn deployment_rolls_out_rolls_back_pauses_and_restarts() {
         2
     );
     s.ok(&["rollout", "resume", "deploy/web"]);
-    s.ok(&["rollout", "status", "deploy/web", "--timeout=60s"]);
+    s.ok(&["rollout", "status", "deploy/web", "--timeout=120s"]);
     assert_eq!(
         s.jsonpath(
             &["get", "rs", "-l", "app=web"],
@@ -241,7 +241,7 @@ fn deployment_rolls_out_rolls_back_pauses_and_restarts() {
 
     // Restart: a new ReplicaSet with the restartedAt annotation.
     s.ok(&["rollout", "restart", "deploy/web"]);
-    s.ok(&["rollout", "status", "deploy/web", "--timeout=60s"]);
+    s.ok(&["rollout", "status", "deploy/web", "--timeout=120s"]);
     let restarted = s.jsonpath(
         &["get", "deploy", "web"],
         "{.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}",
@@ -251,7 +251,7 @@ fn deployment_rolls_out_rolls_back_pauses_and_restarts() {
     // Scale during a rollout ends with the new size, all on the new template.
     s.ok(&["set", "image", "deploy/web", "web=nginx:1.11"]);
     s.ok(&["scale", "deploy/web", "--replicas=6"]);
-    s.ok(&["rollout", "status", "deploy/web", "--timeout=60s"]);
+    s.ok(&["rollout", "status", "deploy/web", "--timeout=120s"]);
     s.wait_until("6 running pods of the new image", || {
         s.jsonpath(
             &["get", "pods", "-l", "app=web"],
@@ -278,9 +278,9 @@ fn deployment_rolls_out_rolls_back_pauses_and_restarts() {
 fn recreate_strategy_replaces_all_pods_at_once() {
     let s = Server::with_args(FAST);
     s.ok_stdin(&["apply", "-f", "-"], &deployment("batch", 2, "Recreate"));
-    s.ok(&["rollout", "status", "deploy/batch", "--timeout=60s"]);
+    s.ok(&["rollout", "status", "deploy/batch", "--timeout=120s"]);
     s.ok(&["set", "image", "deploy/batch", "web=nginx:2"]);
-    s.ok(&["rollout", "status", "deploy/batch", "--timeout=60s"]);
+    s.ok(&["rollout", "status", "deploy/batch", "--timeout=120s"]);
     let images = s.jsonpath(
         &["get", "pods", "-l", "app=batch"],
         "{range .items[*]}{.spec.containers[0].image}{\"\\n\"}{end}",
@@ -358,7 +358,7 @@ fn a_node_marked_not_ready_has_its_pods_replaced_elsewhere() {
         "      tolerations:\n      - key: node.kubernetes.io/unreachable\n        operator: Exists\n        effect: NoExecute\n        tolerationSeconds: 1\n      containers:",
     );
     s.ok_stdin(&["apply", "-f", "-"], &d);
-    s.ok(&["rollout", "status", "deploy/spread", "--timeout=60s"]);
+    s.ok(&["rollout", "status", "deploy/spread", "--timeout=120s"]);
     s.ok(&[
         "annotate",
         "node",

@@ -43,7 +43,10 @@ pub struct Config {
 pub fn in_process_client(router: axum::Router, token: &str) -> kube::Client {
     let value = HeaderValue::from_str(&format!("Bearer {token}"))
         .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid"));
+    // A response (not its body: watches stream for long) that takes this long
+    // is an error the controller retries, never a stuck controller.
     let service = tower::ServiceBuilder::new()
+        .timeout(std::time::Duration::from_secs(30))
         .map_request(move |mut req: http::Request<kube::client::Body>| {
             req.headers_mut()
                 .insert(http::header::AUTHORIZATION, value.clone());

@@ -146,12 +146,16 @@ impl Server {
     /// kubectl that must succeed; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.kubectl(args);
-        assert!(
-            out.status.success(),
-            "kubectl {args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
-        );
+        if !out.status.success() {
+            // What the cluster looked like, to diagnose the failure.
+            let state = self.kubectl(&["get", "deploy,rs,pods", "-o", "yaml"]);
+            panic!(
+                "kubectl {args:?} failed: {}\n{}\n--- cluster state ---\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&state.stdout)
+            );
+        }
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
