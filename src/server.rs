@@ -241,9 +241,15 @@ pub async fn bootstrap(store: &Store) -> Result<()> {
 /// A bootstrapped in-memory API with one admin token: what in-process
 /// tests drive through [`apiserver::app`].
 pub async fn memory_state(admin_token: &str) -> Result<Arc<AppState>> {
+    memory_state_with(admin_token, MvccConfig::default()).await
+}
+
+/// [`memory_state`] with a given storage configuration (e.g. a tiny history
+/// window, to see `410 Expired`).
+pub async fn memory_state_with(admin_token: &str, config: MvccConfig) -> Result<Arc<AppState>> {
     let storage: Arc<dyn Storage> = Arc::new(MvccStore::open(
         crate::storage::mvcc::NoPersistence,
-        MvccConfig::default(),
+        config,
     )?);
     let openapi = Arc::new(OpenApi::load().map_err(|e| anyhow!("openapi data: {e}"))?);
     let store = Store::new(storage, openapi.clone());

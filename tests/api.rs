@@ -838,3 +838,119 @@ async fn partial_object_metadata_and_authentication_reviews() {
     .await;
     assert_eq!(r.status, 404);
 }
+
+async fn watch_lines(st: &Arc<AppState>, uri: &str) -> Vec<Value> {
+    let req = Request::builder()
+        .uri(uri)
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = app(st.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = tokio::time::timeout(Duration::from_secs(10), resp.into_body().collect())
+        .await
+        .expect("watch ends at timeoutSeconds")
+        .unwrap()
+        .to_bytes();
+    body.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn streaming_list_watch_ends_initial_events_with_a_bookmark() {
+    let st = state().await;
+    for name in ["a", "b"] {
+        let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":name}});
+        assert_eq!(
+            post(&st, "/api/v1/namespaces/default/configmaps", &cm)
+                .await
+                .status,
+            201
+        );
+    }
+    let events = watch_lines(
+        &st,
+        "/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1",
+    )
+    .await;
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["ADDED", "ADDED", "BOOKMARK"]);
+    let bm = &events[2]["object"];
+    assert_eq!(bm["kind"], "ConfigMap");
+    assert_eq!(
+        bm["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
+    assert!(
+        bm["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 2
+    );
+
+    // sendInitialEvents needs resourceVersionMatch=NotOlderThan and bookmarks.
+    let r = get(
+        &st,
+        "/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=true",
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    let msg = r.json()["message"].as_str().unwrap().to_string();
+    assert!(
+        msg.contains("sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("sendInitialEvents requires setting allowWatchBookmarks to true"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn watch_from_a_too_old_revision_gets_410_expired_event() {
+    let config = ironkube::storage::mvcc::Config {
+        history: 3,
+        ..Default::default()
+    };
+    let st = ironkube::server::memory_state_with(TOKEN, config)
+        .await
+        .unwrap();
+    for i in 0..10 {
+        let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":format!("c{i}")}});
+        assert_eq!(
+            post(&st, "/api/v1/namespaces/default/configmaps", &cm)
+                .await
+                .status,
+            201
+        );
+    }
+    let events = watch_lines(
+        &st,
+        "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=2&timeoutSeconds=1",
+    )
+    .await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["type"], "ERROR");
+    let status = &events[0]["object"];
+    assert_eq!(status["kind"], "Status");
+    assert_eq!(status["code"], 410);
+    assert_eq!(status["reason"], "Expired");
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("too old resource version: 2 ("),
+        "{status}"
+    );
+    // A list continuing from a page that old is 410 too.
+    let r = get(
+        &st,
+        "/api/v1/namespaces/default/configmaps?resourceVersion=2&resourceVersionMatch=Exact",
+    )
+    .await;
+    assert_eq!(r.status, 410);
+}

@@ -20,7 +20,8 @@ use super::{AppState, Query, bytes_response, discovery, error_response, json_res
 use crate::apimachinery::status::ApiError;
 use crate::auth::UserInfo;
 use crate::registry::store::{
-    DeleteOptions, FieldValidation, ListParams, PatchType, WatchEvent, WriteOptions, WriteResult,
+    DeleteOptions, FieldValidation, ListParams, PatchType, WatchEvent, WatchOptions, WriteOptions,
+    WriteResult,
 };
 
 pub async fn handle(
@@ -455,9 +456,23 @@ async fn watch(
         // Upstream picks a random time between 30 and 60 minutes.
         None => Duration::from_secs(1800 + rand::random_range(0..1800)),
     };
+    let wopts = WatchOptions {
+        allow_bookmarks: q.flag("allowWatchBookmarks"),
+        send_initial_events: match q.get("sendInitialEvents") {
+            None | Some("") => None,
+            Some("true") | Some("1") => Some(true),
+            Some("false") | Some("0") => Some(false),
+            Some(v) => {
+                return Err(ApiError::bad_request(format!(
+                    "sendInitialEvents: Invalid value: \"{v}\": must be true or false"
+                )));
+            }
+        },
+        ..WatchOptions::default()
+    };
     let events = state
         .store
-        .watch(rr.res, rr.namespace.as_deref(), &params)
+        .watch(rr.res, rr.namespace.as_deref(), &params, &wopts)
         .await?;
     let res = rr.res;
     let mut shutdown = state.shutdown.clone();

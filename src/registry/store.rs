@@ -72,6 +72,25 @@ pub struct ListParams {
     pub resource_version_match: Option<String>,
 }
 
+/// Watch-only parameters.
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    pub allow_bookmarks: bool,
+    pub send_initial_events: Option<bool>,
+    /// How often an idle watch gets a bookmark (upstream: about a minute).
+    pub bookmark_interval: std::time::Duration,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        WatchOptions {
+            allow_bookmarks: false,
+            send_initial_events: None,
+            bookmark_interval: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
 /// `DeleteOptions` fields the store acts on.
 #[derive(Debug, Clone, Default)]
 pub struct DeleteOptions {
@@ -1290,55 +1309,137 @@ impl Store {
         }))
     }
 
-    /// WATCH: the initial state (when asked) then every change, filtered.
+    /// WATCH: the initial state (when asked) then every change, filtered;
+    /// `BOOKMARK`s when allowed; the streaming-list form
+    /// (`sendInitialEvents=true`) ends its initial state with a bookmark
+    /// annotated `k8s.io/initial-events-end` (`cacher.go`, `watch_cache.go`).
     pub async fn watch(
         &self,
         res: &'static ResourceInfo,
         ns: Option<&str>,
         p: &ListParams,
+        w: &WatchOptions,
     ) -> ApiResult<impl Stream<Item = WatchEvent> + Send + 'static> {
         let filter = Arc::new(Filter::new(res, p)?);
         let prefix = res.namespace_prefix(ns);
         let rv = p.resource_version.as_deref().unwrap_or("");
+        let rvm = p.resource_version_match.as_deref().unwrap_or("");
+        let mut errs = Vec::new();
+        match w.send_initial_events {
+            Some(true) => {
+                if rvm != "NotOlderThan" {
+                    errs.push(crate::apimachinery::validation::FieldError::forbidden(
+                        "resourceVersionMatch",
+                        "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+                    ));
+                }
+                if !w.allow_bookmarks {
+                    errs.push(crate::apimachinery::validation::FieldError::forbidden(
+                        "allowWatchBookmarks",
+                        "sendInitialEvents requires setting allowWatchBookmarks to true",
+                    ));
+                }
+            }
+            Some(false) if !rvm.is_empty() && rvm != "NotOlderThan" => {
+                errs.push(crate::apimachinery::validation::FieldError::not_supported(
+                    "resourceVersionMatch",
+                    Value::String(rvm.to_string()),
+                    &["NotOlderThan"],
+                ));
+            }
+            _ if !rvm.is_empty() && w.send_initial_events.is_none() => {
+                errs.push(crate::apimachinery::validation::FieldError::forbidden(
+                    "resourceVersionMatch",
+                    "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+                ));
+            }
+            _ => {}
+        }
+        if !errs.is_empty() {
+            return Err(ApiError::invalid("meta.k8s.io", "ListOptions", "", &errs));
+        }
+        // Initial events: the legacy form for RV unset/"0", the streaming
+        // list when asked; none when sendInitialEvents=false.
+        let initial_state = match w.send_initial_events {
+            Some(send) => send,
+            None => rv.is_empty() || rv == "0",
+        };
         let mut initial = Vec::new();
-        let after = if rv.is_empty() || rv == "0" {
-            // Start from the current state: synthetic ADDED events.
+        let after = if initial_state
+            || (w.send_initial_events == Some(false) && (rv.is_empty() || rv == "0"))
+        {
+            let min = if rv.is_empty() || rv == "0" {
+                0
+            } else {
+                parse_resource_version(rv)?
+            };
+            let current = self.storage.current_revision();
+            if min > current {
+                return Err(ApiError::service_unavailable(format!(
+                    "Too large resource version: {min}, current: {current}"
+                )));
+            }
             let list = self
                 .storage
                 .list(&prefix, &StorageListOptions::default())
                 .await
                 .map_err(|e| storage_error(&res.group_resource(), "", e))?;
-            for kv in &list.items {
-                let obj = decode(res, kv, kv.mod_revision)?;
-                if filter.matches(&obj) {
-                    initial.push(WatchEvent {
-                        event_type: "ADDED",
-                        object: obj,
-                    });
+            if initial_state {
+                for kv in &list.items {
+                    let obj = decode(res, kv, kv.mod_revision)?;
+                    if filter.matches(&obj) {
+                        initial.push(WatchEvent {
+                            event_type: "ADDED",
+                            object: obj,
+                        });
+                    }
+                }
+                if w.send_initial_events == Some(true) {
+                    initial.push(bookmark(res, list.revision, true));
                 }
             }
             list.revision
         } else {
             parse_resource_version(rv)?
         };
+        enum Item {
+            Event(crate::storage::Result<Arc<Event>>),
+            Tick,
+        }
         let live: futures::stream::BoxStream<'static, WatchEvent> =
             match self.storage.watch(&prefix, after) {
                 Ok(s) => {
+                    let events = s.map(Item::Event);
+                    let ticks: futures::stream::BoxStream<'static, Item> = if w.allow_bookmarks {
+                        let period = w.bookmark_interval;
+                        futures::stream::unfold((), move |()| async move {
+                            tokio::time::sleep(period).await;
+                            Some((Item::Tick, ()))
+                        })
+                        .boxed()
+                    } else {
+                        futures::stream::pending().boxed()
+                    };
                     let filter = filter.clone();
-                    s.filter_map(move |ev| {
-                        let filter = filter.clone();
-                        async move {
-                            match ev {
-                                Ok(ev) => to_watch_event(res, &ev, &filter),
-                                Err(e) => Some(error_event(&storage_error(
+                    futures::stream::select(events, ticks)
+                        .scan(after, move |last, item| {
+                            let out = match item {
+                                Item::Event(Ok(ev)) => {
+                                    *last = ev.revision;
+                                    to_watch_event(res, &ev, &filter)
+                                }
+                                Item::Event(Err(e)) => Some(error_event(&storage_error(
                                     &GroupResource::new("", ""),
                                     "",
                                     e,
                                 ))),
-                            }
-                        }
-                    })
-                    .boxed()
+                                // Every event up to `last` has been passed on (or filtered out).
+                                Item::Tick => Some(bookmark(res, *last, false)),
+                            };
+                            futures::future::ready(Some(out))
+                        })
+                        .filter_map(futures::future::ready)
+                        .boxed()
                 }
                 Err(e) => {
                     let err = storage_error(&res.group_resource(), "", e);
@@ -1346,6 +1447,18 @@ impl Store {
                 }
             };
         Ok(futures::stream::iter(initial).chain(live))
+    }
+}
+
+/// A `BOOKMARK` event at `revision`.
+fn bookmark(res: &ResourceInfo, revision: Revision, initial_events_end: bool) -> WatchEvent {
+    let mut metadata = json!({"resourceVersion": revision.to_string(), "creationTimestamp": null});
+    if initial_events_end {
+        metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+    }
+    WatchEvent {
+        event_type: "BOOKMARK",
+        object: json!({"kind": res.kind, "apiVersion": res.api_version(), "metadata": metadata}),
     }
 }
 
