@@ -954,3 +954,46 @@ async fn watch_from_a_too_old_revision_gets_410_expired_event() {
     .await;
     assert_eq!(r.status, 410);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_watchers_all_receive_every_event() {
+    let st = state().await;
+    let rv = get(&st, "/api/v1/namespaces/default/configmaps")
+        .await
+        .json()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut watchers = Vec::new();
+    for _ in 0..1000 {
+        let req = Request::builder()
+            .uri(format!("/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={rv}&timeoutSeconds=3"))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(Body::empty())
+            .unwrap();
+        let resp = app(st.clone()).oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        watchers.push(tokio::spawn(async move {
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            body.split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .count()
+        }));
+    }
+    for i in 0..20 {
+        let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":format!("w{i}")}});
+        assert_eq!(
+            post(&st, "/api/v1/namespaces/default/configmaps", &cm)
+                .await
+                .status,
+            201
+        );
+    }
+    for w in watchers {
+        let n = tokio::time::timeout(Duration::from_secs(20), w)
+            .await
+            .expect("watch ends")
+            .unwrap();
+        assert_eq!(n, 20);
+    }
+}

@@ -146,3 +146,55 @@ async fn kube_watch_sees_changes_in_order() {
     }
     assert_eq!(seen, ["ADDED b", "MODIFIED b", "DELETED a"]);
 }
+
+#[tokio::test]
+async fn kube_watcher_with_streaming_lists_and_bookmarks() {
+    use kube::runtime::watcher;
+    let s = common::Server::bare();
+    let client = s.client().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    for name in ["s1", "s2"] {
+        let cm: ConfigMap = serde_json::from_value(
+            json!({"metadata": {"name": name, "labels": {"test": "stream"}}}),
+        )
+        .unwrap();
+        cms.create(&PostParams::default(), &cm).await.unwrap();
+    }
+    let cfg = watcher::Config::default()
+        .labels("test=stream")
+        .streaming_lists();
+    let mut stream = watcher(cms.clone(), cfg).boxed();
+    let mut seen = Vec::new();
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+            .await
+            .expect("event in time")
+            .unwrap()
+            .expect("stream open");
+        match ev {
+            watcher::Event::Init => seen.push("Init".to_string()),
+            watcher::Event::InitApply(o) => {
+                seen.push(format!("InitApply {}", o.metadata.name.unwrap()))
+            }
+            watcher::Event::InitDone => {
+                seen.push("InitDone".to_string());
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(seen, ["Init", "InitApply s1", "InitApply s2", "InitDone"]);
+    let cm: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "s3", "labels": {"test": "stream"}}}))
+            .unwrap();
+    cms.create(&PostParams::default(), &cm).await.unwrap();
+    let ev = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+        .await
+        .expect("event in time")
+        .unwrap()
+        .expect("stream open");
+    match ev {
+        watcher::Event::Apply(o) => assert_eq!(o.metadata.name.as_deref(), Some("s3")),
+        other => panic!("{other:?}"),
+    }
+}
