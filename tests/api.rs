@@ -997,3 +997,50 @@ async fn a_thousand_watchers_all_receive_every_event() {
         assert_eq!(n, 20);
     }
 }
+
+#[tokio::test]
+async fn selector_watches_see_objects_enter_and_leave() {
+    let st = state().await;
+    let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"m","labels":{"tier":"web"}}});
+    let rv = post(&st, "/api/v1/namespaces/default/configmaps", &cm)
+        .await
+        .json()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let watch = tokio::spawn({
+        let st = st.clone();
+        async move {
+            watch_lines(
+                &st,
+                &format!("/api/v1/namespaces/default/configmaps?watch=1&labelSelector=tier%3Dweb&resourceVersion={rv}&timeoutSeconds=2"),
+            )
+            .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let patch = |tier: &'static str| {
+        let st = st.clone();
+        async move {
+            let body = format!(r#"{{"metadata":{{"labels":{{"tier":"{tier}"}}}}}}"#);
+            call(
+                &st,
+                Method::PATCH,
+                "/api/v1/namespaces/default/configmaps/m",
+                Some("application/merge-patch+json"),
+                body,
+                &[],
+            )
+            .await
+        }
+    };
+    assert_eq!(patch("db").await.status, 200); // leaves the selection
+    assert_eq!(patch("cache").await.status, 200); // still out: nothing
+    assert_eq!(patch("web").await.status, 200); // enters again
+    let events = watch.await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["DELETED", "ADDED"]);
+    // The DELETED event carries the object as it was when it last matched.
+    assert_eq!(events[0]["object"]["metadata"]["labels"]["tier"], "web");
+    assert_eq!(events[1]["object"]["metadata"]["labels"]["tier"], "web");
+}

@@ -1489,14 +1489,12 @@ fn to_watch_event(res: &ResourceInfo, ev: &Event, filter: &Filter) -> Option<Wat
             object: obj,
         }),
         EventType::Modified => {
-            let before = if filter.is_everything() {
-                true
+            let prev = if filter.is_everything() {
+                None
             } else {
-                ev.prev_value
-                    .as_ref()
-                    .and_then(decode_at)
-                    .is_some_and(|p| filter.matches(&p))
+                ev.prev_value.as_ref().and_then(decode_at)
             };
+            let before = filter.is_everything() || prev.as_ref().is_some_and(|p| filter.matches(p));
             match (before, now) {
                 (true, true) => Some(WatchEvent {
                     event_type: "MODIFIED",
@@ -1506,9 +1504,11 @@ fn to_watch_event(res: &ResourceInfo, ev: &Event, filter: &Filter) -> Option<Wat
                     event_type: "ADDED",
                     object: obj,
                 }),
+                // Leaving the selection: the previous object at this event's
+                // revision (`cache_watcher.go` convertToWatchEvent).
                 (true, false) => Some(WatchEvent {
                     event_type: "DELETED",
-                    object: obj,
+                    object: prev.unwrap_or(obj),
                 }),
                 (false, false) => None,
             }
