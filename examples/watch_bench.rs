@@ -112,7 +112,10 @@ async fn list_latency(pods: usize) {
     }
     for (label, uri) in [
         ("consistent", "/api/v1/namespaces/default/pods".to_string()),
-        ("resourceVersion=0", "/api/v1/namespaces/default/pods?resourceVersion=0".to_string()),
+        (
+            "resourceVersion=0",
+            "/api/v1/namespaces/default/pods?resourceVersion=0".to_string(),
+        ),
     ] {
         let mut best = Duration::MAX;
         let mut bytes = 0;
@@ -133,10 +136,17 @@ async fn list_latency(pods: usize) {
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let watchers = args.first().copied().unwrap_or(1000);
     let events = args.get(1).copied().unwrap_or(10_000);
-    let sizes: Vec<usize> = if args.len() > 2 { args[2..].to_vec() } else { vec![10_000, 100_000] };
+    let sizes: Vec<usize> = if args.len() > 2 {
+        args[2..].to_vec()
+    } else {
+        vec![10_000, 100_000]
+    };
     let st = ironkube::server::memory_state(TOKEN).await.expect("state");
     fanout(&st, watchers, events).await;
     for n in sizes {

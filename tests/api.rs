@@ -422,6 +422,22 @@ async fn bad_requests_get_the_right_codes() {
         r.json()["message"],
         "Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: unknown field \"spec.replicass\""
     );
+    // Duplicate fields are caught too.
+    let dup = r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"dup"},"spec":{"replicas":1,"replicas":2,"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"i"}]}}}}"#;
+    let r = call(
+        &st,
+        Method::POST,
+        "/apis/apps/v1/namespaces/default/deployments?fieldValidation=Strict",
+        Some("application/json"),
+        dup,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()["message"],
+        "Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: duplicate field \"spec.replicas\""
+    );
     // Warn: accepted with a Warning header.
     let r = call(
         &st,

@@ -276,7 +276,12 @@ async fn resource(
             }
             let WriteResult {
                 object, warnings, ..
-            } = store.create(rr.res, ns, obj, &opts).await?;
+            } = {
+                let dups = duplicates(&rr, &opts, ct.as_deref(), &body)?;
+                let mut r = store.create(rr.res, ns, obj, &opts).await?;
+                r.warnings.extend(dups);
+                r
+            };
             Ok(respond(
                 StatusCode::CREATED,
                 &object,
@@ -289,7 +294,9 @@ async fn resource(
             let opts = write_options(&q)?;
             let (ct, body) = read_body(req).await?;
             let obj = negotiate::decode_body(ct.as_deref(), &body)?;
-            let res = store.update(rr.res, ns, &name, sub, obj, &opts).await?;
+            let dups = duplicates(&rr, &opts, ct.as_deref(), &body)?;
+            let mut res = store.update(rr.res, ns, &name, sub, obj, &opts).await?;
+            res.warnings.extend(dups);
             let code = if res.created {
                 StatusCode::CREATED
             } else {
@@ -410,6 +417,37 @@ async fn resource(
             Ok(bytes_response(StatusCode::OK, bytes, ct))
         }
     }
+}
+
+/// Duplicate fields in a JSON body: an error for `fieldValidation=Strict`,
+/// warnings for `Warn` (`handlers/rest.go`, strict JSON decoding).
+fn duplicates(
+    rr: &ResourceRequest,
+    opts: &WriteOptions,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Vec<String>, ApiError> {
+    if opts.field_validation == FieldValidation::Ignore
+        || !matches!(
+            negotiate::content_type_essence(content_type).as_str(),
+            "application/json" | ""
+        )
+    {
+        return Ok(Vec::new());
+    }
+    let msgs: Vec<String> = negotiate::duplicate_fields(body)
+        .into_iter()
+        .map(|f| format!("duplicate field \"{f}\""))
+        .collect();
+    if msgs.is_empty() || opts.field_validation != FieldValidation::Strict {
+        return Ok(msgs);
+    }
+    Err(ApiError::bad_request(format!(
+        "{kind} in version \"{v}\" cannot be handled as a {kind}: strict decoding error: {}",
+        msgs.join(", "),
+        kind = rr.res.kind,
+        v = rr.res.version
+    )))
 }
 
 /// Makes sure a single object carries its `apiVersion` and `kind`.
