@@ -352,12 +352,29 @@ async fn bad_requests_get_the_right_codes() {
     )
     .await;
     assert_eq!(r.status, 415);
-    // Server-side apply is not served yet.
+    // Server-side apply needs a field manager.
     let r = call(
         &st,
         Method::PATCH,
         "/api/v1/namespaces/default/pods/x",
         Some("application/apply-patch+yaml"),
+        "{}",
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("fieldManager: Required value: is required for apply patch")
+    );
+    // An unknown patch type.
+    let r = call(
+        &st,
+        Method::PATCH,
+        "/api/v1/namespaces/default/pods/x",
+        Some("text/plain"),
         "{}",
         &[],
     )
@@ -1059,4 +1076,93 @@ async fn selector_watches_see_objects_enter_and_leave() {
     // The DELETED event carries the object as it was when it last matched.
     assert_eq!(events[0]["object"]["metadata"]["labels"]["tier"], "web");
     assert_eq!(events[1]["object"]["metadata"]["labels"]["tier"], "web");
+}
+
+#[tokio::test]
+async fn server_side_apply_creates_merges_conflicts_and_forces() {
+    let st = state().await;
+    let url = "/apis/apps/v1/namespaces/default/deployments/web";
+    let apply = |body: &'static str, manager: &'static str, force: bool| {
+        let st = st.clone();
+        async move {
+            let q = if force { "&force=true" } else { "" };
+            call(
+                &st,
+                Method::PATCH,
+                &format!("{url}?fieldManager={manager}{q}"),
+                Some("application/apply-patch+yaml"),
+                body,
+                &[],
+            )
+            .await
+        }
+    };
+    let doc = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.25\n";
+    // Create by apply.
+    let r = apply(doc, "alice", false).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let d = r.json();
+    assert_eq!(d["spec"]["replicas"], 2);
+    let mf = &d["metadata"]["managedFields"][0];
+    assert_eq!(mf["manager"], "alice");
+    assert_eq!(mf["operation"], "Apply");
+    assert_eq!(mf["fieldsType"], "FieldsV1");
+    assert!(mf["fieldsV1"]["f:spec"]["f:replicas"].is_object());
+    let rv = d["metadata"]["resourceVersion"].clone();
+    // Re-applying the same document changes nothing.
+    let r = apply(doc, "alice", false).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["metadata"]["resourceVersion"], rv);
+    // Another manager changing replicas conflicts.
+    let other =
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 5\n";
+    let r = apply(other, "bob", false).await;
+    assert_eq!(r.status, 409);
+    let v = r.json();
+    assert_eq!(v["reason"], "Conflict");
+    assert_eq!(
+        v["message"],
+        "Apply failed with 1 conflict: conflict with \"alice\": .spec.replicas"
+    );
+    assert_eq!(v["details"]["causes"][0]["reason"], "FieldManagerConflict");
+    assert_eq!(v["details"]["causes"][0]["field"], ".spec.replicas");
+    // Forcing takes the field over.
+    let r = apply(other, "bob", true).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["spec"]["replicas"], 5);
+    // Alice now applies without replicas: she no longer owns it, so it stays.
+    let without = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.26\n";
+    let r = apply(without, "alice", false).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["spec"]["replicas"], 5);
+    assert_eq!(
+        r.json()["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.26"
+    );
+    // Ordinary writes are tracked as Update.
+    let r = call(
+        &st,
+        Method::PATCH,
+        &format!("{url}?fieldManager=kubectl-label"),
+        Some("application/merge-patch+json"),
+        r#"{"metadata":{"labels":{"x":"y"}}}"#,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let managers: Vec<(String, String)> = r.json()["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["manager"].as_str().unwrap().to_string(),
+                m["operation"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        managers.contains(&("kubectl-label".to_string(), "Update".to_string())),
+        "{managers:?}"
+    );
 }

@@ -1,6 +1,7 @@
 //! API machinery with no I/O: `Status` errors, selectors, validation rules,
 //! and the patch engines. Nothing here knows HTTP or storage.
 
+pub mod fieldmanager;
 pub mod fields;
 pub mod labels;
 pub mod patch_schema;

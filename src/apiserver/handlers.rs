@@ -106,7 +106,7 @@ async fn read_body(req: Request) -> Result<(Option<String>, Bytes), ApiError> {
     }
 }
 
-fn write_options(q: &Query) -> Result<WriteOptions, ApiError> {
+fn write_options(q: &Query, user_agent: Option<&str>) -> Result<WriteOptions, ApiError> {
     let dry_run = match q.get("dryRun") {
         None | Some("") => false,
         Some("All") => true,
@@ -127,9 +127,27 @@ fn write_options(q: &Query) -> Result<WriteOptions, ApiError> {
             )));
         }
     };
+    // Upstream's default manager: the User-Agent up to its first `/`.
+    let field_manager = match q.get("fieldManager").filter(|m| !m.is_empty()) {
+        Some(m) => {
+            if m.len() > 128 || m.chars().any(|c| c.is_control()) {
+                return Err(ApiError::invalid_patch(&format!(
+                    "fieldManager: Invalid value: \"{m}\": must be at most 128 printable characters"
+                )));
+            }
+            m.to_string()
+        }
+        None => user_agent
+            .and_then(|ua| ua.split('/').next())
+            .map(|p| p.chars().take(128).collect::<String>())
+            .unwrap_or_default(),
+    };
     Ok(WriteOptions {
         dry_run,
         field_validation,
+        field_manager,
+        force: q.flag("force"),
+        applying: false,
     })
 }
 
@@ -203,6 +221,11 @@ async fn resource(
     let sub = rr.subresource.clone();
     let sub = sub.as_deref();
     let table_ok = matches!(rr.verb, Verb::Get | Verb::List | Verb::Watch) && sub.is_none();
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let output = negotiate::negotiate(accept.as_deref(), q.get("includeObject"), table_ok).inspect_err(|_| {
         tracing::debug!(accept = ?accept, resource = rr.res.plural, verb = rr.verb.as_str(), "not acceptable");
     })?;
@@ -253,7 +276,7 @@ async fn resource(
         }
         Verb::Watch => watch(state.clone(), rr, q, output).await,
         Verb::Create => {
-            let opts = write_options(&q)?;
+            let opts = write_options(&q, user_agent.as_deref())?;
             let (ct, body) = read_body(req).await?;
             let obj = negotiate::decode_body(ct.as_deref(), &body)?;
             if rr.res.group == "authentication.k8s.io" {
@@ -291,7 +314,7 @@ async fn resource(
             ))
         }
         Verb::Update => {
-            let opts = write_options(&q)?;
+            let opts = write_options(&q, user_agent.as_deref())?;
             let (ct, body) = read_body(req).await?;
             let obj = negotiate::decode_body(ct.as_deref(), &body)?;
             let dups = duplicates(&rr, &opts, ct.as_deref(), &body)?;
@@ -305,9 +328,35 @@ async fn resource(
             Ok(respond(code, &res.object, output, &rr, &res.warnings))
         }
         Verb::Patch => {
-            let opts = write_options(&q)?;
+            let opts = write_options(&q, user_agent.as_deref())?;
             let (ct, body) = read_body(req).await?;
             let essence = negotiate::content_type_essence(ct.as_deref());
+            if essence == "application/apply-patch+yaml" {
+                if q.get("fieldManager").is_none_or(str::is_empty) {
+                    return Err(ApiError::invalid_patch(
+                        "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+                    ));
+                }
+                let applied = negotiate::decode_yaml(&body)?;
+                let res = store.apply(rr.res, ns, &name, sub, applied, &opts).await?;
+                let code = if res.created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                };
+                return Ok(respond(
+                    code,
+                    &with_type(res.object, &rr),
+                    output,
+                    &rr,
+                    &res.warnings,
+                ));
+            }
+            if opts.force {
+                return Err(ApiError::invalid_patch(
+                    "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch",
+                ));
+            }
             let patch_type = match essence.as_str() {
                 "application/json-patch+json" => PatchType::Json,
                 "application/merge-patch+json" => PatchType::Merge,
@@ -393,7 +442,7 @@ async fn resource(
                     ApiError::bad_request(format!("gracePeriodSeconds: Invalid value: \"{g}\""))
                 })?);
             }
-            opts.dry_run |= write_options(&q)?.dry_run;
+            opts.dry_run |= write_options(&q, user_agent.as_deref())?.dry_run;
             let out = if rr.verb == Verb::Delete {
                 store.delete(rr.res, ns, &name, &opts).await?
             } else {

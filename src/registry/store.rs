@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 
 use super::resources::{self, ResourceInfo};
 use super::{allocator, conversion, defaults, strategy, validation};
+use crate::apimachinery::fieldmanager;
 use crate::apimachinery::fields::{self, FieldSelector};
 use crate::apimachinery::labels::{self, Selector};
 use crate::apimachinery::status::{ApiError, GroupResource, success_status};
@@ -43,6 +44,14 @@ pub enum FieldValidation {
 pub struct WriteOptions {
     pub dry_run: bool,
     pub field_validation: FieldValidation,
+    /// Who is writing, for `metadata.managedFields` (`?fieldManager=`, else
+    /// derived from the User-Agent). Empty: no field tracking.
+    pub field_manager: String,
+    /// Server-side apply: take over conflicting fields.
+    pub force: bool,
+    /// Set by server-side apply, which does its own field tracking and
+    /// creates a missing object.
+    pub applying: bool,
 }
 
 /// A write's answer: the object and any `Warning` headers.
@@ -445,6 +454,7 @@ impl Store {
         }
         self.fill_create_meta(res, &mut obj);
         strategy::prepare_for_create(res, &mut obj);
+        self.track_fields(res, None, None, &mut obj, opts);
         let name = meta_str(&obj, "name").unwrap_or("").to_string();
         let mut errs = validation::validate(&res.key(), &obj, None);
         let _alloc_guard = if res.key() == "services" && errs.is_empty() {
@@ -803,7 +813,7 @@ impl Store {
                 .await
                 .map_err(|e| storage_error(&gr, name, e))?;
             let Some(current) = current else {
-                if sub.is_none() && strategy::allow_create_on_update(res) {
+                if sub.is_none() && (opts.applying || strategy::allow_create_on_update(res)) {
                     let obj = f(&Value::Null)?;
                     return self.create(res, ns, obj, opts).await;
                 }
@@ -828,6 +838,7 @@ impl Store {
                 return Err(ApiError::bad_request("the result must be an object"));
             }
             self.prepare_update(res, sub, &mut new, &old);
+            self.track_fields(res, sub, Some(&old), &mut new, opts);
             let errs = validation::validate(&res.key(), &new, Some(&old));
             if !errs.is_empty() {
                 return Err(ApiError::invalid(res.group, res.kind, name, &errs));
@@ -910,6 +921,117 @@ impl Store {
             }
         }
         Err(ApiError::modified_conflict(&gr, name))
+    }
+
+    /// `metadata.managedFields` bookkeeping of a non-apply write
+    /// (upstream's fieldmanager in the handlers).
+    fn track_fields(
+        &self,
+        res: &'static ResourceInfo,
+        sub: Option<&str>,
+        old: Option<&Value>,
+        new: &mut Value,
+        opts: &WriteOptions,
+    ) {
+        if opts.applying || opts.field_manager.is_empty() {
+            return;
+        }
+        let schema = self.openapi.schema(res.group, res.version, res.kind);
+        *new = fieldmanager::update(
+            old,
+            new,
+            &opts.field_manager,
+            &res.api_version(),
+            sub,
+            &now_rfc3339(),
+            schema.as_ref(),
+        );
+    }
+
+    /// PATCH with `application/apply-patch+yaml`: server-side apply
+    /// (`handlers/patch.go` applyPatcher), creating the object if missing.
+    pub async fn apply(
+        &self,
+        res: &'static ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        sub: Option<&str>,
+        applied: Value,
+        opts: &WriteOptions,
+    ) -> ApiResult<WriteResult> {
+        if !applied.is_object() {
+            return Err(ApiError::bad_request(
+                "the request body must be a JSON or YAML object",
+            ));
+        }
+        if sub == Some("scale") {
+            return Err(ApiError::unsupported_media_type(
+                "application/apply-patch+yaml",
+                &[
+                    "application/json-patch+json",
+                    "application/merge-patch+json",
+                ],
+            ));
+        }
+        self.check_type(&applied, res.group, res.version, res.kind)?;
+        let warnings = self.check_unknown_fields(
+            &applied,
+            (res.group, res.version, res.kind),
+            opts.field_validation,
+        )?;
+        if let Some(n) = meta_str(&applied, "name")
+            && n != name
+        {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({n}) does not match the name on the URL ({name})"
+            )));
+        }
+        let schema = self.openapi.schema(res.group, res.version, res.kind);
+        let api_version = res.api_version();
+        let opts = WriteOptions {
+            applying: true,
+            ..opts.clone()
+        };
+        let mut result = self
+            .guaranteed_update(res, ns, name, sub, None, &opts, |current| {
+                let live = if current.is_null() { None } else { Some(current) };
+                let mut body = applied.clone();
+                if live.is_none()
+                    && let Some(m) = meta_mut(&mut body)
+                {
+                    m.insert("name".into(), Value::String(name.to_string()));
+                }
+                fieldmanager::apply(
+                    live,
+                    &body,
+                    &opts.field_manager,
+                    opts.force,
+                    &api_version,
+                    sub,
+                    &now_rfc3339(),
+                    schema.as_ref(),
+                )
+                .map_err(|e| match e {
+                    fieldmanager::ApplyError::Invalid(m) => ApiError::bad_request(m),
+                    fieldmanager::ApplyError::Conflicts(c) => {
+                        let (message, causes) = fieldmanager::conflict_message(&c, |_| api_version.clone());
+                        ApiError {
+                            code: 409,
+                            reason: "Conflict",
+                            message,
+                            details: Some(json!({
+                                "causes": causes
+                                    .into_iter()
+                                    .map(|(message, field)| json!({"reason": "FieldManagerConflict", "message": message, "field": field}))
+                                    .collect::<Vec<_>>(),
+                            })),
+                        }
+                    }
+                })
+            })
+            .await?;
+        result.warnings.extend(warnings);
+        Ok(result)
     }
 
     /// `rest.BeforeUpdate`: system fields come from the stored object.

@@ -96,9 +96,16 @@ pub fn prepare_for_update(res: &ResourceInfo, sub: Option<&str>, new: &mut Value
         }
         Some("status") => {
             // Everything but status comes from the stored object
-            // (`ResetObjectMetaForStatus` plus the spec).
+            // (`ResetObjectMetaForStatus` plus the spec); managed fields
+            // are the writer's.
             let status = new.get("status").cloned();
+            let managed = new.pointer("/metadata/managedFields").cloned();
             let mut merged = old.clone();
+            if let Some(mf) = managed
+                && let Some(m) = merged.get_mut("metadata").and_then(Value::as_object_mut)
+            {
+                m.insert("managedFields".into(), mf);
+            }
             if let Some(m) = merged.as_object_mut() {
                 match status {
                     Some(s) => {
