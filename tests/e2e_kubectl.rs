@@ -637,3 +637,71 @@ fn kubectl_create_sends_protobuf_and_it_works() {
         "{out}"
     );
 }
+
+#[test]
+fn kubectl_server_side_apply_conflicts_force_and_diff() {
+    let s = Server::bare();
+    assert_eq!(
+        s.ok_stdin(&["apply", "--server-side", "-f", "-"], DEPLOY)
+            .trim(),
+        "deployment.apps/nginx-deployment serverside-applied"
+    );
+    assert_eq!(
+        s.ok_stdin(&["apply", "--server-side", "-f", "-"], DEPLOY)
+            .trim(),
+        "deployment.apps/nginx-deployment serverside-applied"
+    );
+    let six = DEPLOY.replace("replicas: 3", "replicas: 6");
+    let out = s.kubectl_stdin(
+        &["apply", "--server-side", "--field-manager=other", "-f", "-"],
+        Some(&six),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Apply failed with 1 conflict: conflict with \"kubectl\": .spec.replicas"),
+        "{err}"
+    );
+    s.ok_stdin(
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=other",
+            "--force-conflicts",
+            "-f",
+            "-",
+        ],
+        &six,
+    );
+    assert_eq!(
+        s.ok(&[
+            "get",
+            "deploy",
+            "nginx-deployment",
+            "-o",
+            "jsonpath={.spec.replicas}"
+        ]),
+        "6"
+    );
+    let managers = s.ok(&[
+        "get",
+        "deploy",
+        "nginx-deployment",
+        "--show-managed-fields",
+        "-o",
+        "jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation} {end}",
+    ]);
+    assert!(
+        managers.contains("kubectl/Apply") && managers.contains("other/Apply"),
+        "{managers}"
+    );
+    // kubectl diff shows what a server-side dry run would change (exit 1: differences).
+    let diff = s.kubectl_stdin(&["diff", "-f", "-"], Some(DEPLOY));
+    assert_eq!(
+        diff.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&diff.stderr)
+    );
+    assert!(String::from_utf8_lossy(&diff.stdout).contains("-  replicas: 6"));
+}
