@@ -198,3 +198,50 @@ async fn kube_watcher_with_streaming_lists_and_bookmarks() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn kube_patch_apply_creates_then_conflicts_then_forces() {
+    let s = common::Server::bare();
+    let client = s.client().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let doc = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied"}, "data": {"a": "1"}});
+    let created = cms
+        .patch(
+            "applied",
+            &PatchParams::apply("tool-a"),
+            &Patch::Apply(&doc),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.data.unwrap()["a"], "1");
+    let managed = created.metadata.managed_fields.unwrap();
+    assert_eq!(managed[0].manager.as_deref(), Some("tool-a"));
+    assert_eq!(managed[0].operation.as_deref(), Some("Apply"));
+    let other = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied"}, "data": {"a": "2"}});
+    match cms
+        .patch(
+            "applied",
+            &PatchParams::apply("tool-b"),
+            &Patch::Apply(&other),
+        )
+        .await
+    {
+        Err(kube::Error::Api(st)) => {
+            assert_eq!(st.code, 409);
+            assert_eq!(
+                st.message,
+                "Apply failed with 1 conflict: conflict with \"tool-a\": .data.a"
+            );
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let forced = cms
+        .patch(
+            "applied",
+            &PatchParams::apply("tool-b").force(),
+            &Patch::Apply(&other),
+        )
+        .await
+        .unwrap();
+    assert_eq!(forced.data.unwrap()["a"], "2");
+}
