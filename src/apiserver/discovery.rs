@@ -181,7 +181,7 @@ fn discovery_resource(r: &ResourceInfo) -> Value {
     e
 }
 
-fn discovery_group(group: &str, v: &str) -> Value {
+fn discovery_group(group: &str) -> Value {
     let versions: Vec<Value> = resources::versions(group)
         .iter()
         .map(|ver| {
@@ -197,16 +197,15 @@ fn discovery_group(group: &str, v: &str) -> Value {
     } else {
         json!({"name": group, "creationTimestamp": null})
     };
-    let _ = v;
     json!({"metadata": metadata, "versions": versions})
 }
 
 /// Aggregated discovery for `/api` (`legacy` = true) or `/apis`.
 pub fn aggregated(legacy: bool, v: &str) -> Value {
     let items: Vec<Value> = if legacy {
-        vec![discovery_group("", v)]
+        vec![discovery_group("")]
     } else {
-        GROUPS.iter().map(|g| discovery_group(g, v)).collect()
+        GROUPS.iter().map(|g| discovery_group(g)).collect()
     };
     json!({
         "kind": "APIGroupDiscoveryList",

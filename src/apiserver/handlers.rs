@@ -14,7 +14,7 @@ use http::{HeaderValue, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
 
-use super::negotiate::{self, IncludeObject, MAX_BODY, Output};
+use super::negotiate::{self, MAX_BODY, Output};
 use super::request::{ResourceRequest, Route, Verb};
 use super::{AppState, Query, bytes_response, discovery, error_response, json_response};
 use crate::apimachinery::status::ApiError;
@@ -362,14 +362,11 @@ async fn resource(
                 "application/merge-patch+json" => PatchType::Merge,
                 "application/strategic-merge-patch+json" => PatchType::StrategicMerge,
                 _ => {
-                    return Err(ApiError::unsupported_media_type(
-                        &essence,
-                        &[
-                            "application/json-patch+json",
-                            "application/merge-patch+json",
-                            "application/strategic-merge-patch+json",
-                        ],
-                    ));
+                    return Err(ApiError::unsupported_media_type(&[
+                        "application/json-patch+json",
+                        "application/merge-patch+json",
+                        "application/strategic-merge-patch+json",
+                    ]));
                 }
             };
             // Patches may be written in YAML too (YAML is a superset of JSON).
@@ -599,7 +596,6 @@ async fn watch(
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-cache, private"),
     );
-    let _ = IncludeObject::Metadata;
     Ok(resp)
 }
 

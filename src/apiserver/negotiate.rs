@@ -126,14 +126,11 @@ pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Result<Value, Api
         "application/vnd.kubernetes.protobuf" => {
             crate::apimachinery::protobuf::decode(body).map_err(ApiError::bad_request)
         }
-        other => Err(ApiError::unsupported_media_type(
-            other,
-            &[
-                "application/json",
-                "application/yaml",
-                "application/vnd.kubernetes.protobuf",
-            ],
-        )),
+        _ => Err(ApiError::unsupported_media_type(&[
+            "application/json",
+            "application/yaml",
+            "application/vnd.kubernetes.protobuf",
+        ])),
     }
 }
 

@@ -354,8 +354,7 @@ impl Store {
             )));
         }
         if av != want_av || k != kind {
-            let (g, v) = av.rsplit_once('/').unwrap_or(("", av));
-            let _ = g;
+            let v = av.rsplit_once('/').map_or(av, |(_, v)| v);
             return Err(ApiError::bad_request(format!(
                 "{k} in version \"{v}\" cannot be handled as a {kind}: no kind \"{k}\" is registered for version \"{av}\" in scheme \"pkg/api/legacyscheme/scheme.go:30\""
             )));
@@ -826,7 +825,7 @@ impl Store {
             }
             let old = decode(res, &current, current.mod_revision)?;
             let input = if sub == Some("scale") {
-                to_scale(res, &old)?
+                to_scale(&old)?
             } else {
                 old.clone()
             };
@@ -847,7 +846,7 @@ impl Store {
             let bytes = encode(res, &new)?;
             if bytes == current.value {
                 let object = if sub == Some("scale") {
-                    to_scale(res, &old)?
+                    to_scale(&old)?
                 } else {
                     old
                 };
@@ -866,7 +865,7 @@ impl Store {
                 && !strategy::spec_finalizers_pending(res, &new);
             if opts.dry_run {
                 let object = if sub == Some("scale") {
-                    to_scale(res, &new)?
+                    to_scale(&new)?
                 } else {
                     new
                 };
@@ -906,7 +905,7 @@ impl Store {
                 Ok(kv) => {
                     let saved = decode(res, &kv, kv.mod_revision)?;
                     let object = if sub == Some("scale") {
-                        to_scale(res, &saved)?
+                        to_scale(&saved)?
                     } else {
                         saved
                     };
@@ -965,13 +964,10 @@ impl Store {
             ));
         }
         if sub == Some("scale") {
-            return Err(ApiError::unsupported_media_type(
-                "application/apply-patch+yaml",
-                &[
-                    "application/json-patch+json",
-                    "application/merge-patch+json",
-                ],
-            ));
+            return Err(ApiError::unsupported_media_type(&[
+                "application/json-patch+json",
+                "application/merge-patch+json",
+            ]));
         }
         self.check_type(&applied, res.group, res.version, res.kind)?;
         let warnings = self.check_unknown_fields(
@@ -1718,7 +1714,7 @@ pub fn apply_patch(
 }
 
 /// The `autoscaling/v1` `Scale` view of a deployment or replicaset.
-fn to_scale(res: &ResourceInfo, obj: &Value) -> ApiResult<Value> {
+fn to_scale(obj: &Value) -> ApiResult<Value> {
     let m = meta(obj).cloned().unwrap_or_default();
     let mut sm = Map::new();
     for f in [
@@ -1735,7 +1731,6 @@ fn to_scale(res: &ResourceInfo, obj: &Value) -> ApiResult<Value> {
     let selector = labels::from_label_selector(obj.pointer("/spec/selector"))
         .map(|s| s.to_string())
         .unwrap_or_default();
-    let _ = res;
     Ok(json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
