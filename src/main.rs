@@ -54,6 +54,9 @@ enum Command {
         /// Simulated kubelet: longest graceful-termination wait of a deleted pod.
         #[arg(long, default_value = "1s", value_parser = duration)]
         pod_delete_delay: chrono::TimeDelta,
+        /// Changes kept for watches and consistent paging; older resourceVersions get 410 Expired.
+        #[arg(long, default_value_t = 100_000)]
+        watch_history: usize,
     },
 }
 
@@ -87,12 +90,14 @@ fn main() -> ExitCode {
             pod_start_delay,
             pod_ready_delay,
             pod_delete_delay,
+            watch_history,
         } => runtime.block_on(server::run(ServeConfig {
             listen,
             data_dir,
             storage,
             token_auth_file,
             controllers: !disable_controllers,
+            watch_history,
             nodes: NodesConfig {
                 count: nodes,
                 sim: SimConfig {

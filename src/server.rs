@@ -47,6 +47,8 @@ pub struct ServeConfig {
     pub controllers: bool,
     /// The simulated nodes (used when controllers run).
     pub nodes: crate::controllers::nodesim::NodesConfig,
+    /// Changes kept for watches and past-revision reads (older: 410 Expired).
+    pub watch_history: usize,
 }
 
 /// Files kept in the data directory.
@@ -278,10 +280,14 @@ pub async fn memory_state_with(admin_token: &str, config: MvccConfig) -> Result<
 
 /// Opens the configured storage.
 pub fn open_storage(cfg: &ServeConfig) -> Result<Arc<dyn Storage>> {
+    let mvcc_config = MvccConfig {
+        history: cfg.watch_history.max(1),
+        ..MvccConfig::default()
+    };
     Ok(match cfg.storage {
         StorageKind::Memory => Arc::new(MvccStore::open(
             crate::storage::mvcc::NoPersistence,
-            MvccConfig::default(),
+            mvcc_config,
         )?),
         StorageKind::Embedded => {
             let path = cfg.data_dir.join("ironkube.redb");
@@ -291,7 +297,7 @@ pub fn open_storage(cfg: &ServeConfig) -> Result<Arc<dyn Storage>> {
                     path.display()
                 )
             })?;
-            Arc::new(MvccStore::open(log, MvccConfig::default())?)
+            Arc::new(MvccStore::open(log, mvcc_config)?)
         }
     })
 }

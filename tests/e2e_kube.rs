@@ -245,3 +245,102 @@ async fn kube_patch_apply_creates_then_conflicts_then_forces() {
         .unwrap();
     assert_eq!(forced.data.unwrap()["a"], "2");
 }
+
+#[tokio::test]
+async fn kube_reflector_relists_after_a_forced_410() {
+    use kube::runtime::{reflector, watcher};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let tmp = tempfile::tempdir().unwrap();
+    // A tiny history window: a watch that falls 3 changes behind expires.
+    let s = common::Server::start_in(
+        tmp.path(),
+        &["--disable-controllers", "--watch-history", "3"],
+    );
+    let client = s.client().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(client.clone(), "default");
+    let cm = |name: &str| -> ConfigMap {
+        serde_json::from_value(json!({"metadata": {"name": name}})).unwrap()
+    };
+    cms.create(&PostParams::default(), &cm("first"))
+        .await
+        .unwrap();
+
+    let (reader, writer) = reflector::store::<ConfigMap>();
+    let expired = Arc::new(AtomicUsize::new(0));
+    let seen_410 = expired.clone();
+    // Watches end every second, so the watcher resumes from its last revision.
+    let stream = reflector::reflector(
+        writer,
+        watcher(cms.clone(), watcher::Config::default().timeout(1)),
+    );
+    let task = tokio::spawn(async move {
+        let mut stream = stream.boxed();
+        while let Some(ev) = stream.next().await {
+            if let Err(watcher::Error::WatchError(st)) = &ev
+                && st.code == 410
+            {
+                seen_410.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    let wait_for = |what: &'static str, f: Box<dyn Fn() -> bool + Send>| async move {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !f() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let r = reader.clone();
+    wait_for("initial sync", Box::new(move || r.state().len() == 1)).await;
+    cms.create(&PostParams::default(), &cm("second"))
+        .await
+        .unwrap();
+    cms.delete("first", &DeleteParams::default()).await.unwrap();
+    // Other resources' changes then move the window past the watcher's
+    // revision: when its watch ends and it resumes, it gets 410 and relists.
+    for i in 0..10 {
+        let sec: k8s_openapi::api::core::v1::Secret =
+            serde_json::from_value(json!({"metadata": {"name": format!("s{i}")}})).unwrap();
+        secrets.create(&PostParams::default(), &sec).await.unwrap();
+    }
+    let e = expired.clone();
+    wait_for(
+        "a 410 Expired",
+        Box::new(move || e.load(Ordering::SeqCst) > 0),
+    )
+    .await;
+    // After the relist it watches again and sees new changes.
+    cms.create(&PostParams::default(), &cm("third"))
+        .await
+        .unwrap();
+    let r = reader.clone();
+    wait_for(
+        "the cache to match a fresh list",
+        Box::new(move || {
+            let mut names: Vec<String> = r
+                .state()
+                .iter()
+                .filter_map(|c| c.metadata.name.clone())
+                .collect();
+            names.sort();
+            names == ["second", "third"]
+        }),
+    )
+    .await;
+    let fresh: Vec<String> = cms
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .collect();
+    assert_eq!(fresh, ["second", "third"]);
+    task.abort();
+}
