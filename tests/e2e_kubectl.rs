@@ -705,3 +705,41 @@ fn kubectl_server_side_apply_conflicts_force_and_diff() {
     );
     assert!(String::from_utf8_lossy(&diff.stdout).contains("-  replicas: 6"));
 }
+
+#[test]
+fn kubectl_migrates_from_client_side_to_server_side_apply() {
+    let s = Server::bare();
+    s.ok_stdin(&["apply", "-f", "-"], DEPLOY);
+    let managers = |s: &Server| {
+        s.ok(&[
+            "get",
+            "deploy",
+            "nginx-deployment",
+            "--show-managed-fields",
+            "-o",
+            "jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation} {end}",
+        ])
+    };
+    assert_eq!(managers(&s).trim(), "kubectl-client-side-apply/Update");
+    s.ok_stdin(&["apply", "--server-side", "-f", "-"], DEPLOY);
+    let after = managers(&s);
+    assert!(
+        after.contains("kubectl/Apply") && !after.contains("kubectl-client-side-apply"),
+        "{after}"
+    );
+    // Fields the applier no longer sets are removed: it owns them now.
+    let without_ports: String = DEPLOY
+        .lines()
+        .filter(|l| !l.contains("ports:") && !l.contains("containerPort"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    s.ok_stdin(&["apply", "--server-side", "-f", "-"], &without_ports);
+    let ports = s.ok(&[
+        "get",
+        "deploy",
+        "nginx-deployment",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].ports}",
+    ]);
+    assert_eq!(ports, "");
+}
