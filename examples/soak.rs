@@ -93,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
                 // Every other time a slow client: it resumes 3 s after the
                 // watch ended, by when its revision has left the history.
                 cycles += 1;
-                if cycles % 2 == 0 {
+                if cycles.is_multiple_of(2) {
                     tokio::time::sleep(Duration::from_secs(3)).await;
                 }
                 let mut stream = raw_cms
@@ -179,7 +179,7 @@ async fn main() -> anyhow::Result<()> {
             Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => refused += 1,
             Err(_) => errors += 1,
         }
-        if i % 500 == 0 {
+        if i.is_multiple_of(500) {
             for j in 0..50 {
                 let s: Secret =
                     serde_json::from_value(json!({"metadata": {"name": format!("s{j}")}}))?;
