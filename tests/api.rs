@@ -1166,3 +1166,83 @@ async fn server_side_apply_creates_merges_conflicts_and_forces() {
         "{managers:?}"
     );
 }
+
+#[tokio::test]
+async fn server_side_apply_on_scale_and_status() {
+    let st = state().await;
+    let r = post(
+        &st,
+        "/apis/apps/v1/namespaces/default/deployments?fieldManager=creator",
+        &deployment("web"),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    // The creator owns spec.replicas (operation Update): taking it needs force.
+    let r = call(
+        &st,
+        Method::PATCH,
+        "/apis/apps/v1/namespaces/default/deployments/web/scale?fieldManager=autoscaler",
+        Some("application/apply-patch+yaml"),
+        "apiVersion: autoscaling/v1\nkind: Scale\nmetadata:\n  name: web\nspec:\n  replicas: 7\n",
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 409);
+    assert_eq!(
+        r.json()["message"],
+        "Apply failed with 1 conflict: conflict with \"creator\" using apps/v1: .spec.replicas"
+    );
+    let r = call(
+        &st,
+        Method::PATCH,
+        "/apis/apps/v1/namespaces/default/deployments/web/scale?fieldManager=autoscaler&force=true",
+        Some("application/apply-patch+yaml"),
+        "apiVersion: autoscaling/v1\nkind: Scale\nmetadata:\n  name: web\nspec:\n  replicas: 7\n",
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["kind"], "Scale");
+    assert_eq!(r.json()["spec"]["replicas"], 7);
+    let d = get(&st, "/apis/apps/v1/namespaces/default/deployments/web")
+        .await
+        .json();
+    assert_eq!(d["spec"]["replicas"], 7);
+    let entry = d["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["manager"] == "autoscaler")
+        .unwrap()
+        .clone();
+    assert_eq!(entry["operation"], "Apply");
+    assert_eq!(entry["subresource"], "scale");
+    // Another applier setting replicas now conflicts with the autoscaler.
+    let r = call(
+        &st,
+        Method::PATCH,
+        "/apis/apps/v1/namespaces/default/deployments/web?fieldManager=ci",
+        Some("application/apply-patch+yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n",
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 409);
+    assert_eq!(
+        r.json()["message"],
+        "Apply failed with 1 conflict: conflict with \"autoscaler\" with subresource \"scale\": .spec.replicas"
+    );
+    // Status applies through /status only touch status.
+    let r = call(
+        &st,
+        Method::PATCH,
+        "/apis/apps/v1/namespaces/default/deployments/web/status?fieldManager=ctl",
+        Some("application/apply-patch+yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nstatus:\n  replicas: 3\nspec:\n  replicas: 1\n",
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["status"]["replicas"], 3);
+    assert_eq!(r.json()["spec"]["replicas"], 7);
+}

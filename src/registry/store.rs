@@ -963,13 +963,37 @@ impl Store {
                 "the request body must be a JSON or YAML object",
             ));
         }
-        if sub == Some("scale") {
-            return Err(ApiError::unsupported_media_type(&[
-                "application/json-patch+json",
-                "application/merge-patch+json",
-            ]));
-        }
+        // Apply on /scale is apply of `spec.replicas` to the parent, recorded
+        // with subresource "scale" (the paths are the same for apps/v1).
+        let (applied, update_sub) = if sub == Some("scale") {
+            self.check_type(&applied, "autoscaling", "v1", "Scale")?;
+            self.get(res, ns, name).await?;
+            let spec = match applied.pointer("/spec/replicas") {
+                Some(r) => json!({"replicas": r}),
+                None => json!({}),
+            };
+            let partial = json!({
+                "apiVersion": res.api_version(),
+                "kind": res.kind,
+                "metadata": {"name": name},
+                "spec": spec,
+            });
+            (partial, None)
+        } else {
+            (applied, sub)
+        };
         self.check_type(&applied, res.group, res.version, res.kind)?;
+        // Fields a write path resets are not applied either (upstream's
+        // ResetFieldsStrategy): /status only sets status, the main resource
+        // never sets status.
+        let mut applied = applied;
+        if let Some(m) = applied.as_object_mut() {
+            if update_sub == Some("status") {
+                m.retain(|k, _| matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status"));
+            } else if update_sub.is_none() && strategy::has_status_subresource(res) {
+                m.remove("status");
+            }
+        }
         let warnings = self.check_unknown_fields(
             &applied,
             (res.group, res.version, res.kind),
@@ -989,7 +1013,7 @@ impl Store {
             ..opts.clone()
         };
         let mut result = self
-            .guaranteed_update(res, ns, name, sub, None, &opts, |current| {
+            .guaranteed_update(res, ns, name, update_sub, None, &opts, |current| {
                 let live = if current.is_null() { None } else { Some(current) };
                 let mut body = applied.clone();
                 if live.is_none()
@@ -1027,6 +1051,9 @@ impl Store {
             })
             .await?;
         result.warnings.extend(warnings);
+        if sub == Some("scale") {
+            result.object = to_scale(&result.object)?;
+        }
         Ok(result)
     }
 
