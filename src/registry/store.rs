@@ -989,7 +989,9 @@ impl Store {
         let mut applied = applied;
         if let Some(m) = applied.as_object_mut() {
             if update_sub == Some("status") {
-                m.retain(|k, _| matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status"));
+                m.retain(|k, _| {
+                    matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status")
+                });
             } else if update_sub.is_none() && strategy::has_status_subresource(res) {
                 m.remove("status");
             }
