@@ -162,6 +162,16 @@ fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
     meta(obj).and_then(|m| m.get(field)).and_then(Value::as_str)
 }
 
+/// A body's `metadata.name` (when given) must be the one in the URL.
+fn check_name(body_name: Option<&str>, url_name: &str) -> ApiResult<()> {
+    match body_name {
+        Some(n) if n != url_name => Err(ApiError::bad_request(format!(
+            "the name of the object ({n}) does not match the name on the URL ({url_name})"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Parses a resourceVersion parameter.
 pub fn parse_resource_version(rv: &str) -> ApiResult<Revision> {
     rv.parse::<Revision>()
@@ -563,12 +573,7 @@ impl Store {
         let gvk = self.sub_gvk(res, sub);
         self.check_type(&obj, gvk.0, gvk.1, gvk.2)?;
         let warnings = self.check_unknown_fields(&obj, gvk, opts.field_validation)?;
-        let body_name = meta_str(&obj, "name").unwrap_or("");
-        if body_name != name {
-            return Err(ApiError::bad_request(format!(
-                "the name of the object ({body_name}) does not match the name on the URL ({name})"
-            )));
-        }
+        check_name(Some(meta_str(&obj, "name").unwrap_or("")), name)?;
         if res.namespaced
             && let (Some(b), Some(ns)) = (meta_str(&obj, "namespace"), ns)
             && !b.is_empty()
@@ -619,12 +624,7 @@ impl Store {
                 "the body of the request must be a Binding",
             ));
         }
-        if meta_str(binding, "name").is_some_and(|n| n != name) {
-            return Err(ApiError::bad_request(format!(
-                "the name of the object ({}) does not match the name on the URL ({name})",
-                meta_str(binding, "name").unwrap_or("")
-            )));
-        }
+        check_name(meta_str(binding, "name"), name)?;
         let node = binding
             .pointer("/target/name")
             .and_then(Value::as_str)
@@ -1001,13 +1001,7 @@ impl Store {
             (res.group, res.version, res.kind),
             opts.field_validation,
         )?;
-        if let Some(n) = meta_str(&applied, "name")
-            && n != name
-        {
-            return Err(ApiError::bad_request(format!(
-                "the name of the object ({n}) does not match the name on the URL ({name})"
-            )));
-        }
+        check_name(meta_str(&applied, "name"), name)?;
         let schema = self.openapi.schema(res.group, res.version, res.kind);
         let api_version = res.api_version();
         let opts = WriteOptions {
