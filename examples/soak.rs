@@ -42,6 +42,15 @@ async fn main() -> anyhow::Result<()> {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(60);
+    // SOAK_RATE: most writes per second (default: as fast as they go).
+    let rate: Option<u64> = std::env::var("SOAK_RATE").ok().and_then(|r| r.parse().ok());
+    // Reflector stalls only in runs long enough to resume after them.
+    // SOAK_STALL_EVERY: seconds between them (default 300).
+    let stall_every: u64 = std::env::var("SOAK_STALL_EVERY")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(300);
+    let stalls = seconds >= 2 * stall_every;
     let client = kube::Client::try_default().await?;
     let nss: Api<Namespace> = Api::all(client.clone());
     let _ = nss
@@ -66,11 +75,20 @@ async fn main() -> anyhow::Result<()> {
             ),
         )
         .boxed();
+        // Every 5 minutes the reflector stops reading for 60 s, like a
+        // stalled controller: the server closes its watch as unresponsive,
+        // and by the time it resumes its revision has left the history, so
+        // it must get 410 and relist.
+        let mut last_stall = Instant::now();
         while let Some(ev) = s.next().await {
             if let Err(watcher::Error::WatchError(st)) = &ev
                 && st.code == 410
             {
                 exp.fetch_add(1, Ordering::SeqCst);
+            }
+            if stalls && last_stall.elapsed() > Duration::from_secs(stall_every) {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                last_stall = Instant::now();
             }
         }
     });
@@ -143,7 +161,11 @@ async fn main() -> anyhow::Result<()> {
     let mut refused = 0u64;
     let mut errors = 0u64;
     let mut i: u64 = 0;
+    let mut pace = rate.map(|r| tokio::time::interval(Duration::from_micros(1_000_000 / r.max(1))));
     while start.elapsed() < Duration::from_secs(seconds) {
+        if let Some(p) = pace.as_mut() {
+            p.tick().await;
+        }
         i += 1;
         // A cheap pseudo-random walk over 300 names and three operations.
         let h = i
@@ -190,8 +212,17 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
-    // Let everything settle, then compare.
+    // Let everything settle (a reflector in the middle of a stall needs up
+    // to a minute more), then compare.
     tokio::time::sleep(Duration::from_secs(25)).await;
+    for _ in 0..90 {
+        let fresh = state_of(&cms.list(&ListParams::default()).await?.items);
+        let cache: Vec<ConfigMap> = reader.state().iter().map(|c| (**c).clone()).collect();
+        if state_of(&cache) == fresh {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     let _ = stop_tx.send(true);
     let (raw_state, raw_events) = raw.await??;
     let fresh = state_of(&cms.list(&ListParams::default()).await?.items);

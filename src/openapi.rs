@@ -460,6 +460,24 @@ impl PatchSchema for SchemaNode<'_> {
     fn list_map_keys(&self) -> &[String] {
         &self.list_map_keys
     }
+
+    fn map_type(&self) -> Option<&str> {
+        self.ext("x-kubernetes-map-type").and_then(Value::as_str)
+    }
+
+    fn is_required(&self, name: &str) -> bool {
+        let listed = |v: &Value| {
+            v.get("required")
+                .and_then(Value::as_array)
+                .is_some_and(|r| r.iter().any(|n| n.as_str() == Some(name)))
+        };
+        listed(self.resolved)
+            || self
+                .resolved
+                .get("allOf")
+                .and_then(Value::as_array)
+                .is_some_and(|parts| parts.iter().any(|p| listed(resolve(self.defs, p))))
+    }
 }
 
 // ----------------------------------------------------------------------------

@@ -1246,3 +1246,102 @@ async fn server_side_apply_on_scale_and_status() {
     assert_eq!(r.json()["status"]["replicas"], 3);
     assert_eq!(r.json()["spec"]["replicas"], 7);
 }
+
+#[tokio::test]
+async fn create_tracks_only_what_the_client_sent() {
+    let st = state().await;
+    // A pod: defaults are the creator's; status (set by the strategy) and
+    // admission's tolerations and priority are nobody's, as upstream.
+    let r = call(
+        &st,
+        Method::POST,
+        "/api/v1/namespaces/default/pods?fieldManager=maker",
+        Some("application/json"),
+        pod("tracked").to_string(),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let p = r.json();
+    assert_eq!(p["status"]["phase"], "Pending");
+    let mf = &p["metadata"]["managedFields"];
+    assert_eq!(mf.as_array().map(Vec::len), Some(1), "{mf}");
+    assert_eq!(mf[0]["manager"], "maker");
+    assert_eq!(mf[0]["operation"], "Update");
+    assert_eq!(
+        mf[0]["fieldsV1"],
+        json!({
+            "f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+            "f:spec": {
+                "f:containers": {"k:{\"name\":\"nginx\"}": {
+                    ".": {}, "f:image": {}, "f:imagePullPolicy": {}, "f:name": {},
+                    "f:ports": {".": {}, "k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {
+                        ".": {}, "f:containerPort": {}, "f:protocol": {}}},
+                    "f:resources": {}, "f:terminationMessagePath": {},
+                    "f:terminationMessagePolicy": {}}},
+                "f:dnsPolicy": {}, "f:enableServiceLinks": {}, "f:restartPolicy": {},
+                "f:schedulerName": {}, "f:securityContext": {},
+                "f:terminationGracePeriodSeconds": {}
+            }
+        })
+    );
+    // A namespace: the name label comes from defaulting (the creator's);
+    // spec.finalizers and status are the server's.
+    let r = call(
+        &st,
+        Method::POST,
+        "/api/v1/namespaces?fieldManager=maker",
+        Some("application/json"),
+        r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"tracked"}}"#,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.json()["metadata"]["managedFields"][0]["fieldsV1"],
+        json!({"f:metadata": {"f:labels": {".": {}, "f:kubernetes.io/metadata.name": {}}}})
+    );
+    // A deployment: the selector is an atomic map (one leaf); the pointer
+    // struct rollingUpdate is new (`.`), the value structs strategy and
+    // template are not, nor is the required list of containers.
+    let r = call(
+        &st,
+        Method::POST,
+        "/apis/apps/v1/namespaces/default/deployments?fieldManager=maker",
+        Some("application/json"),
+        deployment("tracked").to_string(),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let spec = &r.json()["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"];
+    assert_eq!(spec["f:selector"], json!({}));
+    assert_eq!(
+        spec["f:strategy"],
+        json!({"f:rollingUpdate": {".": {}, "f:maxSurge": {}, "f:maxUnavailable": {}}, "f:type": {}})
+    );
+    assert_eq!(
+        spec["f:template"]["f:metadata"],
+        json!({"f:labels": {".": {}, "f:app": {}}})
+    );
+    assert!(
+        spec["f:template"]["f:spec"]["f:containers"]
+            .get(".")
+            .is_none()
+    );
+    // Applying another selector conflicts on the selector as a whole.
+    let r = call(
+        &st,
+        Method::PATCH,
+        "/apis/apps/v1/namespaces/default/deployments/tracked?fieldManager=bob",
+        Some("application/apply-patch+yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: tracked\nspec:\n  selector:\n    matchLabels:\n      app: other\n",
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 409, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.json()["message"],
+        "Apply failed with 1 conflict: conflict with \"maker\" using apps/v1: .spec.selector"
+    );
+}

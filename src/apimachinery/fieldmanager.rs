@@ -487,6 +487,44 @@ fn is_struct<S: PatchSchema>(s: Option<&S>) -> bool {
     s.is_some_and(|s| s.map_values().is_none())
 }
 
+/// A map or struct with `x-kubernetes-map-type: atomic`: one leaf, like an
+/// atomic list.
+fn is_atomic_map<S: PatchSchema>(s: Option<&S>) -> bool {
+    s.is_some_and(|s| s.map_type() == Some("atomic"))
+}
+
+/// Whether field `name` of a struct is present in the Go zero value of its
+/// kind. Upstream diffs against a zero Go object on create and compares Go
+/// objects on update, so such a field is never itself "added" or "removed"
+/// (no `.` entry for it in managedFields) — only its contents are. Present
+/// are fields without `omitempty` (the schema's `required`) and non-pointer
+/// struct fields. The schema does not say which struct fields are pointers,
+/// so the non-pointer ones of the served kinds are listed here, from their Go
+/// types (k8s.io/api): every top-level `metadata`/`spec`/`status`, the pod
+/// `template`, DeploymentSpec.strategy, ServiceStatus.loadBalancer,
+/// NodeStatus.daemonEndpoints/nodeInfo, Event.involvedObject/source,
+/// Container.resources, and ObjectMeta.creationTimestamp (a metav1.Time,
+/// null when zero). Pointer structs (e.g. `rollingUpdate`, `affinity`,
+/// `securityContext`) are absent from the zero value.
+fn present_in_zero_value<S: PatchSchema>(parent: Option<&S>, name: &str) -> bool {
+    const NON_POINTER_STRUCTS: &[&str] = &[
+        "metadata",
+        "spec",
+        "status",
+        "template",
+        "strategy",
+        "loadBalancer",
+        "daemonEndpoints",
+        "kubeletEndpoint",
+        "nodeInfo",
+        "involvedObject",
+        "source",
+        "resources",
+        "creationTimestamp",
+    ];
+    NON_POINTER_STRUCTS.contains(&name) || parent.is_some_and(|p| p.is_required(name))
+}
+
 fn items_of<S: PatchSchema>(s: Option<&S>) -> Option<S> {
     s.and_then(PatchSchema::items)
 }
@@ -546,6 +584,7 @@ fn validate<S: PatchSchema>(
     allow_duplicates: bool,
 ) -> Result<(), String> {
     match v {
+        Value::Object(_) if is_atomic_map(s) => {}
         Value::Object(m) => {
             for (k, child) in m {
                 let (cs, _) = field_of(s, k);
@@ -602,6 +641,7 @@ fn to_field_set_into<S: PatchSchema>(
     out: &mut FieldSet,
 ) {
     match v {
+        Value::Object(_) if is_atomic_map(s) => out.insert(path),
         Value::Object(m) => {
             for (k, child) in m {
                 let (cs, named) = field_of(s, k);
@@ -665,6 +705,7 @@ fn ensure_named_fields_are_members<S: PatchSchema>(set: &FieldSet, s: Option<&S>
 
 fn merge<S: PatchSchema>(lhs: &Value, rhs: &Value, s: Option<&S>) -> Value {
     match (lhs, rhs) {
+        (Value::Object(_), Value::Object(_)) if is_atomic_map(s) => rhs.clone(),
         (Value::Object(l), Value::Object(r)) => {
             let mut out = Map::new();
             for (k, lv) in l {
@@ -796,6 +837,7 @@ fn merge_list<S: PatchSchema>(
 /// Removes the paths of `set` from `v`; `Value::Null` when nothing is left.
 fn remove_items<S: PatchSchema>(v: &Value, set: &FieldSet, s: Option<&S>) -> Value {
     match v {
+        Value::Object(_) if is_atomic_map(s) => v.clone(),
         Value::Object(m) if !m.is_empty() => {
             let mut out = Map::new();
             for (k, child) in m {
@@ -895,10 +937,9 @@ fn compare_leaf(l: Option<&Value>, r: Option<&Value>, path: &[PathElement], c: &
     }
 }
 
-/// `skip_self`: the value is a declared struct-typed field outside any
-/// added or removed list item (`in_new_item`). Upstream compares Go objects,
-/// where nested structs exist even when empty, so they are not recorded as
-/// added or removed themselves.
+/// `skip_self`: the value is a field present in the Go zero value (see
+/// [`present_in_zero_value`]) outside any added or removed list item
+/// (`in_new_item`), so it is not recorded as added or removed itself.
 fn compare_walk<S: PatchSchema>(
     l: Option<&Value>,
     r: Option<&Value>,
@@ -916,7 +957,7 @@ fn compare_walk<S: PatchSchema>(
     let arrays = (la.is_some() || l.is_none()) && (ra.is_some() || r.is_none());
     let mut in_leaf = false;
     if objects && (lo.is_some() || ro.is_some()) {
-        if is_empty_container(l) && is_empty_container(r) {
+        if is_atomic_map(s) || (is_empty_container(l) && is_empty_container(r)) {
             compare_leaf(l, r, path, c);
             in_leaf = true;
         } else {
@@ -929,12 +970,9 @@ fn compare_walk<S: PatchSchema>(
             for k in keys {
                 let (cs, named) = field_of(s, k);
                 let (lv, rv) = (lm.get(k), rm.get(k));
-                let child_is_struct = named
-                    && is_struct(cs.as_ref())
-                    && lv.or(rv).is_some_and(Value::is_object)
-                    && !in_new_item;
+                let in_zero = named && !in_new_item && present_in_zero_value(s, k);
                 path.push(PathElement::Field(k.clone()));
-                compare_walk(lv, rv, cs.as_ref(), path, child_is_struct, in_new_item, c);
+                compare_walk(lv, rv, cs.as_ref(), path, in_zero, in_new_item, c);
                 path.pop();
             }
         }
@@ -974,7 +1012,10 @@ fn compare_walk<S: PatchSchema>(
             }
         }
     } else {
-        compare_leaf(l, r, path, c);
+        // A zero-value field is there as null (e.g. a pod template's
+        // `metadata.creationTimestamp`, a metav1.Time).
+        let zero = skip_self.then_some(&Value::Null);
+        compare_leaf(l.or(zero), r.or(zero), path, c);
         in_leaf = true;
     }
     if !in_leaf && !skip_self && !path.is_empty() {

@@ -28,4 +28,15 @@ pub trait PatchSchema: Sized {
     fn list_type(&self) -> Option<&str>;
     /// `x-kubernetes-list-map-keys` of the property.
     fn list_map_keys(&self) -> &[String];
+    /// `x-kubernetes-map-type` of the property or its type: `"atomic"`
+    /// (e.g. `LabelSelector`, owned and replaced as a whole) or
+    /// `"granular"`.
+    fn map_type(&self) -> Option<&str> {
+        None
+    }
+    /// Whether field `name` of the object here is `required` (a Go field
+    /// without `omitempty`, so present even in the zero value).
+    fn is_required(&self, _name: &str) -> bool {
+        false
+    }
 }

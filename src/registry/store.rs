@@ -139,6 +139,7 @@ pub fn storage_error(gr: &GroupResource, name: &str, e: StorageError) -> ApiErro
             "Too large resource version: {requested}, current: {current}"
         )),
         StorageError::Closed => ApiError::service_unavailable("the server is shutting down"),
+        e @ StorageError::TooSlow(_) => ApiError::internal(e.to_string()),
         StorageError::Internal(m) => ApiError::internal(m),
     }
 }
@@ -457,13 +458,32 @@ impl Store {
             m.remove("namespace");
         }
         defaults::apply_defaults(&res.key(), &mut obj);
+        self.fill_create_meta(res, &mut obj);
+        // Upstream's create handler tracks fields on the decoded and
+        // defaulted object, before the strategy's PrepareForCreate, and drops
+        // the reset fields (status where there is a /status): what the
+        // server sets at create is nobody's (handlers/create.go,
+        // fieldmanager's resetFieldsFieldManager).
+        let status = if strategy::has_status_subresource(res) {
+            obj.as_object_mut().and_then(|m| m.remove("status"))
+        } else {
+            None
+        };
+        if res.key() == "namespaces" {
+            // Upstream sets this label in defaulting, so the creator owns it.
+            strategy::ensure_namespace_name_label(&mut obj);
+        }
+        self.track_fields(res, None, None, &mut obj, opts);
+        if let (Some(s), Some(m)) = (status, obj.as_object_mut()) {
+            m.insert("status".into(), s);
+        }
+        // Admission (after the field manager upstream, so nobody owns what
+        // it adds).
         if res.key() == "pods" {
             defaults::add_default_tolerations(&mut obj);
             defaults::add_default_priority(&mut obj);
         }
-        self.fill_create_meta(res, &mut obj);
         strategy::prepare_for_create(res, &mut obj);
-        self.track_fields(res, None, None, &mut obj, opts);
         let name = meta_str(&obj, "name").unwrap_or("").to_string();
         let mut errs = validation::validate(&res.key(), &obj, None);
         let _alloc_guard = if res.key() == "services" && errs.is_empty() {
@@ -1565,6 +1585,19 @@ impl Store {
                     futures::stream::select(events, ticks)
                         .scan(after, move |last, item| {
                             let out = match item {
+                                // Upstream's cacher closes an unresponsive
+                                // watcher without an error event
+                                // (storage/cacher/cache_watcher.go, "Forcing
+                                // watcher close due to unresponsiveness"); the
+                                // client resumes from its last revision.
+                                Item::Event(Err(StorageError::TooSlow(n))) => {
+                                    tracing::warn!(
+                                        resource = res.plural,
+                                        behind = n,
+                                        "closing an unresponsive watcher"
+                                    );
+                                    return futures::future::ready(None);
+                                }
                                 Item::Event(Ok(ev)) => {
                                     *last = ev.revision;
                                     to_watch_event(res, &ev, &filter)

@@ -206,7 +206,7 @@ fn copy_field(new: &mut Value, old: &Value, field: &str) {
 }
 
 /// Namespaces always carry `kubernetes.io/metadata.name: <name>`.
-fn ensure_namespace_name_label(obj: &mut Value) {
+pub fn ensure_namespace_name_label(obj: &mut Value) {
     let Some(name) = obj
         .pointer("/metadata/name")
         .and_then(Value::as_str)

@@ -117,6 +117,10 @@ pub enum StorageError {
     },
     #[error("storage is closed")]
     Closed,
+    /// A watcher fell further behind than the per-watcher buffer; its
+    /// stream ends after this and the client resumes from its last revision.
+    #[error("watcher fell behind by {0} events and was closed")]
+    TooSlow(u64),
     #[error("storage failure: {0}")]
     Internal(String),
 }

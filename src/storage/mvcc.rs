@@ -521,12 +521,7 @@ impl Storage for MvccStore {
                         Err(broadcast::error::RecvError::Closed) => return None,
                         Err(broadcast::error::RecvError::Lagged(n)) => {
                             // Ends the stream after the error: the client resumes.
-                            return Some((
-                                Err(StorageError::Internal(format!(
-                                    "watcher fell behind by {n} events and was closed"
-                                ))),
-                                None,
-                            ));
+                            return Some((Err(StorageError::TooSlow(n)), None));
                         }
                     }
                 }
