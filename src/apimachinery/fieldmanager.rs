@@ -1496,6 +1496,33 @@ fn go_json(v: &Value, out: &mut String) {
 
 /// `buildLastApplied` (lastappliedupdater.go): the applied object without
 /// the annotation itself, as Go's JSON encoder writes it.
+/// `allowedConflictsFromLastApplied`: the fields of the live object's
+/// last-applied-configuration annotation whose values the live object still
+/// has; `None` without a usable annotation.
+fn allowed_conflicts_from_last_applied<S: PatchSchema>(
+    live: &Value,
+    api_version: &str,
+    schema: Option<&S>,
+) -> Option<FieldSet> {
+    let text = live
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(LAST_APPLIED))
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())?;
+    let last: Value = serde_json::from_str(text).ok()?;
+    if !last.is_object() || last.get("apiVersion").and_then(Value::as_str) != Some(api_version) {
+        return None;
+    }
+    validate(&last, schema, &mut Vec::new(), false).ok()?;
+    let cmp = compare(&last, live, schema);
+    Some(
+        to_field_set(&last, schema)
+            .difference(&cmp.modified)
+            .difference(&cmp.added)
+            .difference(&cmp.removed),
+    )
+}
+
 fn build_last_applied(applied: &Value) -> String {
     let mut obj = applied.clone();
     if let Some(Value::Object(ann)) = obj
@@ -1617,12 +1644,23 @@ pub fn apply<S: PatchSchema>(
     );
     let merged = prune(&merged, &managed, last.as_ref().map(|e| &e.set), schema);
     if let Err(conflicts) = update_managers(&live_obj, &merged, &mut managed, &id, force, schema) {
+        // lastappliedmanager.go: kubectl's first server-side apply over a
+        // client-side applied object takes over, without conflicts, the
+        // fields whose last-applied value is still the live one.
+        let allowed = if manager == "kubectl" {
+            allowed_conflicts_from_last_applied(&live_obj, api_version, schema)
+        } else {
+            None
+        };
         let mut out = Vec::new();
         for (cid, set) in conflicts {
             let Some(e) = managed.get(&cid) else {
                 continue;
             };
             for p in set.paths() {
+                if allowed.as_ref().is_some_and(|a| a.has(&p)) {
+                    continue;
+                }
                 out.push(Conflict {
                     manager: e.manager.clone(),
                     field: path_string(&p),
@@ -1635,6 +1673,18 @@ pub fn apply<S: PatchSchema>(
                     subresource: e.subresource.clone(),
                 });
             }
+        }
+        if out.is_empty() && allowed.is_some() {
+            return apply(
+                live,
+                applied,
+                manager,
+                true,
+                api_version,
+                Some(subresource).filter(|s| !s.is_empty()),
+                now,
+                schema,
+            );
         }
         return Err(ApplyError::Conflicts(out));
     }
@@ -2303,6 +2353,58 @@ mod tests {
         assert_eq!(
             ap(None, cfg, "m", false, T1),
             Err(ApplyError::Invalid("failed to create typed patch object (default/web; apps/v1, Kind=Deployment): .spec.template.spec.containers: duplicate entries for key [name=\"a\"]".into()))
+        );
+    }
+
+    #[test]
+    fn kubectl_server_side_apply_takes_over_client_side_applied_fields() {
+        // A client-side applied object: kubectl-client-side-apply owns what
+        // it sent, and the annotation holds it.
+        let mut cfg = nginx_config();
+        cfg["metadata"]["annotations"] = json!({LAST_APPLIED: build_last_applied(&cfg)});
+        let mut created = update(
+            None,
+            &cfg,
+            "kubectl-client-side-apply",
+            "apps/v1",
+            None,
+            T1,
+            Some(&schema()),
+        );
+        created["metadata"]["uid"] = json!("u1");
+        let mut scaled = nginx_config();
+        scaled["spec"]["replicas"] = json!(4);
+        // kubectl's server-side apply takes the fields over...
+        let out = ap(Some(&created), scaled.clone(), "kubectl", false, T2).unwrap();
+        assert_eq!(out["spec"]["replicas"], json!(4));
+        assert_eq!(
+            managed(&out)[0]["fieldsV1"]["f:spec"]["f:replicas"],
+            json!({})
+        );
+        // ...any other manager conflicts,
+        assert!(matches!(
+            ap(Some(&created), scaled.clone(), "other", false, T2),
+            Err(ApplyError::Conflicts(_))
+        ));
+        // ...and so does kubectl on a field changed since the last apply.
+        let mut edited = created.clone();
+        edited["spec"]["replicas"] = json!(7);
+        let edited = update(
+            Some(&created),
+            &edited,
+            "kubectl-edit",
+            "apps/v1",
+            None,
+            T2,
+            Some(&schema()),
+        );
+        let err = ap(Some(&edited), scaled, "kubectl", false, T3).unwrap_err();
+        let ApplyError::Conflicts(c) = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            conflict_message(&c, |_| String::new()).0,
+            "Apply failed with 1 conflict: conflict with \"kubectl-edit\" using apps/v1: .spec.replicas"
         );
     }
 
