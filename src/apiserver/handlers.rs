@@ -258,7 +258,15 @@ async fn resource(
             ))
         }
         Verb::List => {
-            let list = store.list(rr.res, ns, &list_params(&q)?).await?;
+            let raw = store.list_raw(rr.res, ns, &list_params(&q)?).await?;
+            if output == Output::Json {
+                return Ok(bytes_response(
+                    StatusCode::OK,
+                    raw.to_json(),
+                    "application/json",
+                ));
+            }
+            let list = raw.to_value()?;
             let body = match output {
                 Output::Table(inc) => {
                     let items = list

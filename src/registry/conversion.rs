@@ -61,6 +61,11 @@ pub fn to_storage(res: &ResourceInfo, obj: &mut Value) {
 }
 
 /// Converts a stored object into `res`'s version.
+/// Whether the stored form of `res` differs from the served one.
+pub fn converts(res: &ResourceInfo) -> bool {
+    is_events_v1(res)
+}
+
 pub fn from_storage(res: &ResourceInfo, obj: &mut Value) {
     if is_events_v1(res) {
         rename(obj, EVENT_FIELDS, false, "events.k8s.io/v1");

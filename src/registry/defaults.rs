@@ -638,7 +638,7 @@ fn default_service(svc: &mut Obj) {
         default_str(spec, "sessionAffinity", "None");
         match str_of(spec.get("sessionAffinity")) {
             "None" => {
-                spec.remove("sessionAffinityConfig");
+                spec.shift_remove("sessionAffinityConfig");
             }
             "ClientIP" => {
                 let has_timeout = spec

@@ -180,6 +180,119 @@ pub fn parse_resource_version(rv: &str) -> ApiResult<Revision> {
 }
 
 /// Turns stored bytes into the object clients see.
+/// A list whose items are JSON documents already (without `kind` and
+/// `apiVersion`, as upstream encodes list items).
+#[derive(Debug)]
+pub struct RawList {
+    pub kind: String,
+    pub api_version: String,
+    pub metadata: Map<String, Value>,
+    pub items: Vec<Bytes>,
+}
+
+impl RawList {
+    /// The list as JSON bytes, items copied as they are.
+    pub fn to_json(&self) -> Vec<u8> {
+        let size: usize = self.items.iter().map(|i| i.len() + 1).sum();
+        let mut out = Vec::with_capacity(size + 128);
+        out.extend_from_slice(b"{\"kind\":");
+        write_json(&mut out, &Value::String(self.kind.clone()));
+        out.extend_from_slice(b",\"apiVersion\":");
+        write_json(&mut out, &Value::String(self.api_version.clone()));
+        out.extend_from_slice(b",\"metadata\":");
+        write_json(&mut out, &Value::Object(self.metadata.clone()));
+        out.extend_from_slice(b",\"items\":[");
+        for (i, item) in self.items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(item);
+        }
+        out.extend_from_slice(b"]}");
+        out
+    }
+
+    /// The list as a `Value` (for tables, YAML and metadata-only output).
+    pub fn to_value(&self) -> ApiResult<Value> {
+        let items = self
+            .items
+            .iter()
+            .map(|b| serde_json::from_slice(b))
+            .collect::<Result<Vec<Value>, _>>()
+            .map_err(|e| ApiError::internal(format!("corrupt list item: {e}")))?;
+        Ok(json!({
+            "kind": self.kind,
+            "apiVersion": self.api_version,
+            "metadata": self.metadata,
+            "items": items,
+        }))
+    }
+}
+
+fn write_json(out: &mut Vec<u8>, v: &Value) {
+    // Writing a Value into a Vec cannot fail.
+    let _ = serde_json::to_writer(out, v);
+}
+
+/// How a stored object becomes a list item without parsing it. `encode`
+/// stores `{"kind":K,"apiVersion":V,"metadata":{"name":…, …,
+/// "resourceVersion":"", …` (canonical order, a placeholder revision); the
+/// item is that with the first two fields dropped and the revision filled in.
+/// The first `"resourceVersion":` in the bytes is a key (in a JSON string the
+/// quote after it would be escaped), and metadata's comes before any other.
+struct Splice {
+    /// `{"kind":K,"apiVersion":V,` of this resource's stored objects;
+    /// `None` when its stored form differs from its served one (conversion).
+    prefix: Option<Vec<u8>>,
+}
+
+const RV_PLACEHOLDER: &[u8] = b"\"resourceVersion\":\"\"";
+
+impl Splice {
+    fn new(res: &ResourceInfo) -> Splice {
+        let prefix = (!conversion::converts(res)).then(|| {
+            let mut p = b"{\"kind\":".to_vec();
+            write_json(&mut p, &Value::String(res.kind.to_string()));
+            p.extend_from_slice(b",\"apiVersion\":");
+            write_json(&mut p, &Value::String(res.api_version()));
+            p.push(b',');
+            p
+        });
+        Splice { prefix }
+    }
+
+    fn item(&self, value: &[u8], rv: Revision) -> Option<Bytes> {
+        let rest = value.strip_prefix(self.prefix.as_deref()?)?;
+        let at = rest
+            .windows(RV_PLACEHOLDER.len())
+            .position(|w| w == RV_PLACEHOLDER)?;
+        let mut out = Vec::with_capacity(rest.len() + 24);
+        out.push(b'{');
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(b"\"resourceVersion\":\"");
+        out.extend_from_slice(rv.to_string().as_bytes());
+        out.push(b'"');
+        out.extend_from_slice(&rest[at + RV_PLACEHOLDER.len()..]);
+        Some(Bytes::from(out))
+    }
+}
+
+/// One stored object as a list item's JSON: spliced when possible, else
+/// decoded and re-encoded.
+fn list_item_bytes(res: &ResourceInfo, splice: &Splice, kv: &KeyValue) -> ApiResult<Bytes> {
+    if let Some(b) = splice.item(&kv.value, kv.mod_revision) {
+        return Ok(b);
+    }
+    let mut obj = decode(res, kv, kv.mod_revision)?;
+    if let Some(o) = obj.as_object_mut() {
+        o.shift_remove("apiVersion");
+        o.shift_remove("kind");
+    }
+    serde_json::to_vec(&obj)
+        .map(Bytes::from)
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
 fn decode(res: &ResourceInfo, kv: &KeyValue, rv: Revision) -> ApiResult<Value> {
     let mut obj: Value = serde_json::from_slice(&kv.value)
         .map_err(|e| ApiError::internal(format!("corrupt object {}: {e}", kv.key)))?;
@@ -245,7 +358,7 @@ fn encode(res: &ResourceInfo, obj: &Value) -> ApiResult<Bytes> {
     conversion::to_storage(res, &mut obj);
     if let Some(m) = meta_mut(&mut obj) {
         m.insert("resourceVersion".into(), Value::String(String::new()));
-        m.remove("selfLink");
+        m.shift_remove("selfLink");
     }
     canonicalize(&mut obj);
     serde_json::to_vec(&obj)
@@ -455,7 +568,7 @@ impl Store {
                 m.insert("namespace".into(), Value::String(ns.to_string()));
             }
         } else if let Some(m) = meta_mut(&mut obj) {
-            m.remove("namespace");
+            m.shift_remove("namespace");
         }
         defaults::apply_defaults(&res.key(), &mut obj);
         self.fill_create_meta(res, &mut obj);
@@ -465,7 +578,7 @@ impl Store {
         // server sets at create is nobody's (handlers/create.go,
         // fieldmanager's resetFieldsFieldManager).
         let status = if strategy::has_status_subresource(res) {
-            obj.as_object_mut().and_then(|m| m.remove("status"))
+            obj.as_object_mut().and_then(|m| m.shift_remove("status"))
         } else {
             None
         };
@@ -566,12 +679,12 @@ impl Store {
             Value::String(uuid::Uuid::new_v4().to_string()),
         );
         m.insert("creationTimestamp".into(), Value::String(now_rfc3339()));
-        m.remove("resourceVersion");
-        m.remove("deletionTimestamp");
-        m.remove("deletionGracePeriodSeconds");
-        m.remove("selfLink");
+        m.shift_remove("resourceVersion");
+        m.shift_remove("deletionTimestamp");
+        m.shift_remove("deletionGracePeriodSeconds");
+        m.shift_remove("selfLink");
         if !strategy::tracks_generation(res) {
-            m.remove("generation");
+            m.shift_remove("generation");
         }
     }
 
@@ -1013,7 +1126,7 @@ impl Store {
                     matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status")
                 });
             } else if update_sub.is_none() && strategy::has_status_subresource(res) {
-                m.remove("status");
+                m.shift_remove("status");
             }
         }
         let warnings = self.check_unknown_fields(
@@ -1114,7 +1227,7 @@ impl Store {
                     m.insert("generation".into(), g.clone());
                 }
                 None => {
-                    m.remove("generation");
+                    m.shift_remove("generation");
                 }
             }
         }
@@ -1372,6 +1485,18 @@ impl Store {
         ns: Option<&str>,
         p: &ListParams,
     ) -> ApiResult<Value> {
+        self.list_raw(res, ns, p).await?.to_value()
+    }
+
+    /// LIST with each item as its JSON bytes: the stored bytes with
+    /// `resourceVersion` spliced in, so a list is copied, not re-encoded
+    /// (see [`RawList`]).
+    pub async fn list_raw(
+        &self,
+        res: &'static ResourceInfo,
+        ns: Option<&str>,
+        p: &ListParams,
+    ) -> ApiResult<RawList> {
         let gr = res.group_resource();
         let filter = Filter::new(res, p)?;
         let prefix = res.namespace_prefix(ns);
@@ -1386,7 +1511,8 @@ impl Store {
             revision = self.storage.current_revision();
         }
         let limit = p.limit;
-        let mut items = Vec::new();
+        let splice = Splice::new(res);
+        let mut items: Vec<Bytes> = Vec::new();
         let mut next_after = start_after;
         let mut last_key: Option<String> = None;
         let mut more = false;
@@ -1425,11 +1551,14 @@ impl Store {
                     }
                     break 'outer;
                 }
-                let obj = decode(res, kv, kv.mod_revision)?;
                 last_key = Some(kv.key.clone());
-                if filter.matches(&obj) {
-                    items.push(obj);
+                if !filter.is_everything() {
+                    let obj = decode(res, kv, kv.mod_revision)?;
+                    if !filter.matches(&obj) {
+                        continue;
+                    }
                 }
+                items.push(list_item_bytes(res, &splice, kv)?);
             }
             if batch == 0 || page.remaining == 0 {
                 break;
@@ -1456,18 +1585,12 @@ impl Store {
                 list_meta.insert("remainingItemCount".into(), json!(r));
             }
         }
-        for item in &mut items {
-            if let Some(o) = item.as_object_mut() {
-                o.remove("apiVersion");
-                o.remove("kind");
-            }
-        }
-        Ok(json!({
-            "kind": format!("{}List", res.kind),
-            "apiVersion": res.api_version(),
-            "metadata": list_meta,
-            "items": items,
-        }))
+        Ok(RawList {
+            kind: format!("{}List", res.kind),
+            api_version: res.api_version(),
+            metadata: list_meta,
+            items,
+        })
     }
 
     /// WATCH: the initial state (when asked) then every change, filtered;
@@ -1829,4 +1952,74 @@ fn from_scale(res: &ResourceInfo, old: &Value, scale: &Value) -> ApiResult<Value
         spec.insert("replicas".into(), replicas);
     }
     Ok(new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kv(res: &ResourceInfo, obj: &Value, rev: Revision) -> KeyValue {
+        KeyValue {
+            key: "/k".into(),
+            value: encode(res, obj).unwrap(),
+            create_revision: rev,
+            mod_revision: rev,
+        }
+    }
+
+    /// The spliced item is byte-for-byte what decoding and re-encoding gives.
+    #[test]
+    fn spliced_list_items_equal_reencoded_ones() {
+        let pods = resources::by_key("pods").unwrap();
+        let tricky = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "default", "uid": "u",
+                "labels": {"a": "\"resourceVersion\":\"\""},
+                "annotations": {"resourceVersion": ""}},
+            "spec": {"containers": [{"name": "c", "image": "i"}]}});
+        let kv = kv(pods, &tricky, 42);
+        let spliced = Splice::new(pods).item(&kv.value, 42).unwrap();
+        let mut decoded = decode(pods, &kv, 42).unwrap();
+        let o = decoded.as_object_mut().unwrap();
+        o.shift_remove("kind");
+        o.shift_remove("apiVersion");
+        assert_eq!(
+            String::from_utf8_lossy(&spliced),
+            serde_json::to_string(&decoded).unwrap()
+        );
+        assert_eq!(decoded["metadata"]["resourceVersion"], "42");
+        assert_eq!(decoded["metadata"]["annotations"]["resourceVersion"], "");
+    }
+
+    #[test]
+    fn converted_resources_are_not_spliced() {
+        let events = resources::by_key("events.k8s.io/events").unwrap();
+        assert!(Splice::new(events).prefix.is_none());
+        let core = resources::by_key("events").unwrap();
+        let e = json!({"apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": "e", "namespace": "default"}, "message": "m"});
+        let kv = kv(core, &e, 7);
+        let item = list_item_bytes(events, &Splice::new(events), &kv).unwrap();
+        let v: Value = serde_json::from_slice(&item).unwrap();
+        assert_eq!(v["note"], "m");
+        assert_eq!(v["metadata"]["resourceVersion"], "7");
+    }
+
+    #[test]
+    fn raw_list_json_and_value_agree() {
+        let list = RawList {
+            kind: "PodList".into(),
+            api_version: "v1".into(),
+            metadata: json!({"resourceVersion": "9"}).as_object().unwrap().clone(),
+            items: vec![
+                Bytes::from_static(br#"{"metadata":{"name":"a"}}"#),
+                Bytes::from_static(br#"{"metadata":{"name":"b"}}"#),
+            ],
+        };
+        assert_eq!(
+            String::from_utf8(list.to_json()).unwrap(),
+            r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"9"},"items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}}]}"#
+        );
+        let v: Value = serde_json::from_slice(&list.to_json()).unwrap();
+        assert_eq!(v, list.to_value().unwrap());
+    }
 }

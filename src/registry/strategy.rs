@@ -112,7 +112,7 @@ pub fn prepare_for_update(res: &ResourceInfo, sub: Option<&str>, new: &mut Value
                         m.insert("status".into(), s);
                     }
                     None => {
-                        m.remove("status");
+                        m.shift_remove("status");
                     }
                 }
             }
