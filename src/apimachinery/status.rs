@@ -102,6 +102,22 @@ impl ApiError {
         .with_details(details(gr, name))
     }
 
+    /// `NewGenerateNameConflict`: every generated name was taken.
+    pub fn generate_name_conflict(gr: &GroupResource, name: &str) -> Self {
+        let mut d = details(gr, name);
+        if let Some(m) = d.as_object_mut() {
+            m.insert("retryAfterSeconds".into(), Value::from(1));
+        }
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!(
+                "{gr} \"{name}\" already exists, the server was not able to generate a unique name for the object"
+            ),
+        )
+        .with_details(d)
+    }
+
     pub fn conflict(gr: &GroupResource, name: &str, msg: &str) -> Self {
         Self::new(
             409,

@@ -370,6 +370,17 @@ fn encode(res: &ResourceInfo, obj: &Value) -> ApiResult<Bytes> {
 /// via `k8s.io/apimachinery/pkg/util/rand`: no vowels, no confusable digits).
 const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
+/// names.SimpleNameGenerator: the prefix (cut to fit 63) + 5 random chars.
+fn generated_name(prefix: &str) -> String {
+    let mut p = prefix.to_string();
+    p.truncate(58);
+    #[cfg(test)]
+    if let Some(forced) = tests::FORCED_SUFFIXES.with(|f| f.borrow_mut().pop()) {
+        return format!("{p}{forced}");
+    }
+    format!("{p}{}", random_suffix(5))
+}
+
 pub fn random_suffix(n: usize) -> String {
     use rand::Rng;
     let mut rng = rand::rng();
@@ -571,6 +582,8 @@ impl Store {
             m.shift_remove("namespace");
         }
         defaults::apply_defaults(&res.key(), &mut obj);
+        let generated = meta_str(&obj, "name").is_none_or(str::is_empty)
+            && meta_str(&obj, "generateName").is_some_and(|g| !g.is_empty());
         self.fill_create_meta(res, &mut obj);
         // Upstream's create handler tracks fields on the decoded and
         // defaulted object, before the strategy's PrepareForCreate, and drops
@@ -643,11 +656,28 @@ impl Store {
                 warnings,
             });
         }
-        let kv = self
-            .storage
-            .create(&key, encode(res, &obj)?)
-            .await
-            .map_err(|e| storage_error(&gr, &name, e))?;
+        // A generated name that is taken is generated again, up to 8
+        // attempts in all (registry/store.go createWithGenerateNameRetry).
+        let (mut key, mut name) = (key, name);
+        let mut attempts = 1;
+        let kv = loop {
+            match self.storage.create(&key, encode(res, &obj)?).await {
+                Ok(kv) => break kv,
+                Err(StorageError::AlreadyExists(_)) if generated && attempts < 8 => {
+                    attempts += 1;
+                    let prefix = meta_str(&obj, "generateName").unwrap_or("").to_string();
+                    name = generated_name(&prefix);
+                    if let Some(m) = meta_mut(&mut obj) {
+                        m.insert("name".into(), Value::String(name.clone()));
+                    }
+                    key = res.storage_key(res.namespaced.then(|| ns.unwrap_or("default")), &name);
+                }
+                Err(StorageError::AlreadyExists(_)) if generated => {
+                    return Err(ApiError::generate_name_conflict(&gr, &name));
+                }
+                Err(e) => return Err(storage_error(&gr, &name, e)),
+            }
+        };
         Ok(WriteResult {
             object: decode(res, &kv, kv.mod_revision)?,
             created: true,
@@ -666,13 +696,7 @@ impl Store {
             && let Some(prefix) = m.get("generateName").and_then(Value::as_str)
             && !prefix.is_empty()
         {
-            // names.SimpleNameGenerator: prefix (cut to fit 63) + 5 random chars.
-            let mut p = prefix.to_string();
-            p.truncate(58);
-            m.insert(
-                "name".into(),
-                Value::String(format!("{p}{}", random_suffix(5))),
-            );
+            m.insert("name".into(), Value::String(generated_name(prefix)));
         }
         m.insert(
             "uid".into(),
@@ -1957,6 +1981,50 @@ fn from_scale(res: &ResourceInfo, old: &Value, scale: &Value) -> ApiResult<Value
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    thread_local! {
+        /// Suffixes `generated_name` takes (last first) before random ones.
+        pub(super) static FORCED_SUFFIXES: std::cell::RefCell<Vec<String>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn generated_names_that_are_taken_are_generated_again() {
+        let st = crate::server::memory_state("t").await.unwrap();
+        let cms = resources::by_key("configmaps").unwrap();
+        let cm = |name: &str| {
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "generateName": "x-"}})
+        };
+        let opts = WriteOptions::default();
+        st.store
+            .create(cms, Some("default"), cm("x-aaaaa"), &opts)
+            .await
+            .unwrap();
+        // Two collisions, then a free name.
+        FORCED_SUFFIXES
+            .with(|f| *f.borrow_mut() = vec!["bbbbb".into(), "aaaaa".into(), "aaaaa".into()]);
+        let made = st
+            .store
+            .create(cms, Some("default"), cm(""), &opts)
+            .await
+            .unwrap();
+        assert_eq!(made.object["metadata"]["name"], "x-bbbbb");
+        // Eight collisions: upstream's GenerateNameConflict.
+        FORCED_SUFFIXES.with(|f| *f.borrow_mut() = vec!["aaaaa".into(); 8]);
+        let err = st
+            .store
+            .create(cms, Some("default"), cm(""), &opts)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, 409);
+        assert_eq!(err.reason, "AlreadyExists");
+        assert_eq!(
+            err.message,
+            "configmaps \"x-aaaaa\" already exists, the server was not able to generate a unique name for the object"
+        );
+        assert_eq!(err.details.unwrap()["retryAfterSeconds"], 1);
+    }
 
     fn kv(res: &ResourceInfo, obj: &Value, rev: Revision) -> KeyValue {
         KeyValue {
