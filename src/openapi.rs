@@ -194,13 +194,19 @@ fn gvk_key(group: &str, version: &str, kind: &str) -> String {
 }
 
 fn parse_definitions(text: &str) -> Result<Definitions, String> {
-    let doc: Value = serde_json::from_str(text).map_err(|e| format!("openapi v2: {e}"))?;
-    let Value::Object(mut doc) = doc else {
-        return Err("openapi v2: not an object".to_string());
-    };
-    let Some(Value::Object(defs)) = doc.remove("definitions") else {
-        return Err("openapi v2: no definitions".to_string());
-    };
+    // Only the definitions, without their descriptions (three quarters of
+    // their text, never needed for validation or patching): the schema stays
+    // resident for the server's life, so this is most of its idle memory.
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        definitions: Map<String, Value>,
+    }
+    let Doc { mut definitions } =
+        serde_json::from_str(text).map_err(|e| format!("openapi v2: {e}"))?;
+    for def in definitions.values_mut() {
+        strip_descriptions(def);
+    }
+    let defs = definitions;
     let mut by_gvk = HashMap::new();
     for (name, def) in &defs {
         let Some(gvks) = def
@@ -217,6 +223,19 @@ fn parse_definitions(text: &str) -> Result<Definitions, String> {
         }
     }
     Ok(Definitions { defs, by_gvk })
+}
+
+fn strip_descriptions(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if m.get("description").is_some_and(Value::is_string) {
+                m.shift_remove("description");
+            }
+            m.values_mut().for_each(strip_descriptions);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_descriptions),
+        _ => {}
+    }
 }
 
 /// Follows `$ref`s (v2 or v3 style) and single-element `allOf` wrappers.
@@ -411,11 +430,6 @@ impl<'a> SchemaNode<'a> {
     /// The resolved JSON schema at this position (e.g. to read `type`).
     pub fn raw(&self) -> &'a Value {
         self.resolved
-    }
-
-    /// The `description` of the property (or, failing that, of its type).
-    pub fn description(&self) -> Option<&'a str> {
-        self.ext("description").and_then(Value::as_str)
     }
 }
 
