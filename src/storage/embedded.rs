@@ -18,6 +18,9 @@ use super::{KeyValue, Result, Revision, StorageError};
 const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
+/// redb's page cache.
+const CACHE_BYTES: usize = 16 << 20;
+
 /// A redb database file used as the engine's durable log.
 pub struct RedbLog {
     db: Database,
@@ -30,7 +33,12 @@ fn internal(e: impl std::fmt::Display) -> StorageError {
 impl RedbLog {
     /// Opens (or creates) `path`.
     pub fn open(path: &Path) -> Result<Self> {
-        let db = Database::create(path)
+        // The engine keeps everything in memory and reads the file only at
+        // start-up, so redb's page cache (1 GiB by default) only needs the
+        // interior pages that writes walk.
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
             .map_err(|e| StorageError::Internal(format!("cannot open {}: {e}", path.display())))?;
         // Make sure both tables exist so later read transactions find them.
         let tx = db.begin_write().map_err(internal)?;
