@@ -71,8 +71,11 @@ fn pod_pipeline(c: &mut Criterion) {
     g.bench_function("registry_create_memory", |b| {
         b.iter(|| {
             i += 1;
-            rt.block_on(st.store.create(res, Some("default"), pod(&format!("p{i}")), &opts))
-                .expect("create")
+            rt.block_on(
+                st.store
+                    .create(res, Some("default"), pod(&format!("p{i}")), &opts),
+            )
+            .expect("create")
         })
     });
     g.finish();

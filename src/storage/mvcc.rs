@@ -132,18 +132,27 @@ impl MvccStore {
 
     /// Loads what `persistence` holds and starts the writer thread.
     pub fn open(mut persistence: impl Persistence, config: Config) -> Result<Self> {
+        let started = std::time::Instant::now();
         let (items, revision) = persistence.load()?;
-        let mut map = BTreeMap::new();
-        for kv in items {
-            map.insert(
-                kv.key,
-                Entry {
+        let loaded = started.elapsed();
+        // Persistence yields keys in order, so this is a bulk build.
+        let map: BTreeMap<String, Entry> = items
+            .into_iter()
+            .map(|kv| {
+                let entry = Entry {
                     value: kv.value,
                     create: kv.create_revision,
                     modified: kv.mod_revision,
-                },
-            );
-        }
+                };
+                (kv.key, entry)
+            })
+            .collect();
+        tracing::debug!(
+            keys = map.len(),
+            read_ms = loaded.as_secs_f64() * 1e3,
+            index_ms = (started.elapsed() - loaded).as_secs_f64() * 1e3,
+            "storage loaded"
+        );
         let (events, _) = broadcast::channel(config.watch_buffer.max(16));
         let shared = Arc::new(Shared {
             state: RwLock::new(State {
