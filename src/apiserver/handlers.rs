@@ -581,15 +581,29 @@ async fn watch(
         }
     };
     let encode = move |ev: WatchEvent| -> Result<Bytes, Infallible> {
+        if output == Output::Json
+            && let Some(raw) = &ev.raw
+        {
+            // The object is JSON already: frame it.
+            let mut line = Vec::with_capacity(raw.len() + 32);
+            line.extend_from_slice(b"{\"type\":\"");
+            line.extend_from_slice(ev.event_type.as_bytes());
+            line.extend_from_slice(b"\",\"object\":");
+            line.extend_from_slice(raw);
+            line.extend_from_slice(b"}\n");
+            return Ok(Bytes::from(line));
+        }
+        let event_type = ev.event_type;
+        let object = ev.into_object();
         let object = match output {
-            Output::Table(inc) if ev.event_type != "ERROR" && ev.event_type != "BOOKMARK" => {
-                negotiate::to_table(res, std::slice::from_ref(&ev.object), None, inc)
+            Output::Table(inc) if event_type != "ERROR" && event_type != "BOOKMARK" => {
+                negotiate::to_table(res, std::slice::from_ref(&object), None, inc)
             }
-            Output::Metadata if ev.event_type != "ERROR" => negotiate::to_partial(&ev.object),
-            _ => with_kind(ev.object, res),
+            Output::Metadata if event_type != "ERROR" => negotiate::to_partial(&object),
+            _ => with_kind(object, res),
         };
         let mut line =
-            serde_json::to_vec(&serde_json::json!({"type": ev.event_type, "object": object}))
+            serde_json::to_vec(&serde_json::json!({"type": event_type, "object": object}))
                 .unwrap_or_default();
         line.push(b'\n');
         Ok(Bytes::from(line))

@@ -115,7 +115,32 @@ pub struct DeleteOptions {
 #[derive(Debug, Clone)]
 pub struct WatchEvent {
     pub event_type: &'static str,
+    /// `Value::Null` when `raw` holds the object.
     pub object: Value,
+    /// The object as JSON bytes (with `kind` and `apiVersion`), spliced from
+    /// the stored bytes without parsing, when no selector or conversion
+    /// needed the parsed object: serving many watchers then costs a copy
+    /// per watcher, not a parse and an encode (upstream's cacher shares one
+    /// serialization among watchers the same way, `caching_object.go`).
+    pub raw: Option<Bytes>,
+}
+
+impl WatchEvent {
+    fn parsed(event_type: &'static str, object: Value) -> WatchEvent {
+        WatchEvent {
+            event_type,
+            object,
+            raw: None,
+        }
+    }
+
+    /// The object as a `Value`, parsing `raw` if that is where it is.
+    pub fn into_object(self) -> Value {
+        match self.raw {
+            Some(raw) => serde_json::from_slice(&raw).unwrap_or(Value::Null),
+            None => self.object,
+        }
+    }
 }
 
 /// The registry: storage plus the schema.
@@ -261,13 +286,28 @@ impl Splice {
         Splice { prefix }
     }
 
+    /// A list item: without `kind` and `apiVersion`.
     fn item(&self, value: &[u8], rv: Revision) -> Option<Bytes> {
-        let rest = value.strip_prefix(self.prefix.as_deref()?)?;
+        self.splice(value, rv, false)
+    }
+
+    /// A whole object (a watch event's).
+    fn object(&self, value: &[u8], rv: Revision) -> Option<Bytes> {
+        self.splice(value, rv, true)
+    }
+
+    fn splice(&self, value: &[u8], rv: Revision, whole: bool) -> Option<Bytes> {
+        let prefix = self.prefix.as_deref()?;
+        let rest = value.strip_prefix(prefix)?;
         let at = rest
             .windows(RV_PLACEHOLDER.len())
             .position(|w| w == RV_PLACEHOLDER)?;
-        let mut out = Vec::with_capacity(rest.len() + 24);
-        out.push(b'{');
+        let mut out = Vec::with_capacity(value.len() + 24);
+        if whole {
+            out.extend_from_slice(prefix);
+        } else {
+            out.push(b'{');
+        }
         out.extend_from_slice(&rest[..at]);
         out.extend_from_slice(b"\"resourceVersion\":\"");
         out.extend_from_slice(rv.to_string().as_bytes());
@@ -1696,10 +1736,7 @@ impl Store {
                 for kv in &list.items {
                     let obj = decode(res, kv, kv.mod_revision)?;
                     if filter.matches(&obj) {
-                        initial.push(WatchEvent {
-                            event_type: "ADDED",
-                            object: obj,
-                        });
+                        initial.push(WatchEvent::parsed("ADDED", obj));
                     }
                 }
                 if w.send_initial_events == Some(true) {
@@ -1729,6 +1766,7 @@ impl Store {
                         futures::stream::pending().boxed()
                     };
                     let filter = filter.clone();
+                    let splice = Splice::new(res);
                     futures::stream::select(events, ticks)
                         .scan(after, move |last, item| {
                             let out = match item {
@@ -1747,7 +1785,7 @@ impl Store {
                                 }
                                 Item::Event(Ok(ev)) => {
                                     *last = ev.revision;
-                                    to_watch_event(res, &ev, &filter)
+                                    to_watch_event(res, &splice, &ev, &filter)
                                 }
                                 Item::Event(Err(e)) => Some(error_event(&storage_error(
                                     &GroupResource::new("", ""),
@@ -1777,16 +1815,35 @@ fn bookmark(res: &ResourceInfo, revision: Revision, initial_events_end: bool) ->
     if initial_events_end {
         metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
     }
-    WatchEvent {
-        event_type: "BOOKMARK",
-        object: json!({"kind": res.kind, "apiVersion": res.api_version(), "metadata": metadata}),
-    }
+    WatchEvent::parsed(
+        "BOOKMARK",
+        json!({"kind": res.kind, "apiVersion": res.api_version(), "metadata": metadata}),
+    )
 }
 
 /// One storage event as the watcher sees it: selector transitions turn a
 /// modification into ADDED (starts matching) or DELETED (stops matching),
 /// as upstream's cacher does.
-fn to_watch_event(res: &ResourceInfo, ev: &Event, filter: &Filter) -> Option<WatchEvent> {
+fn to_watch_event(
+    res: &ResourceInfo,
+    splice: &Splice,
+    ev: &Event,
+    filter: &Filter,
+) -> Option<WatchEvent> {
+    if filter.is_everything()
+        && let Some(raw) = splice.object(&ev.value, ev.revision)
+    {
+        let event_type = match ev.event_type {
+            EventType::Created => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        };
+        return Some(WatchEvent {
+            event_type,
+            object: Value::Null,
+            raw: Some(raw),
+        });
+    }
     let decode_at = |b: &Bytes| -> Option<Value> {
         let mut obj: Value = serde_json::from_slice(b).ok()?;
         conversion::from_storage(res, &mut obj);
@@ -1801,14 +1858,8 @@ fn to_watch_event(res: &ResourceInfo, ev: &Event, filter: &Filter) -> Option<Wat
     let obj = decode_at(&ev.value)?;
     let now = filter.matches(&obj);
     match ev.event_type {
-        EventType::Created => now.then_some(WatchEvent {
-            event_type: "ADDED",
-            object: obj,
-        }),
-        EventType::Deleted => now.then_some(WatchEvent {
-            event_type: "DELETED",
-            object: obj,
-        }),
+        EventType::Created => now.then_some(WatchEvent::parsed("ADDED", obj)),
+        EventType::Deleted => now.then_some(WatchEvent::parsed("DELETED", obj)),
         EventType::Modified => {
             let prev = if filter.is_everything() {
                 None
@@ -1817,20 +1868,11 @@ fn to_watch_event(res: &ResourceInfo, ev: &Event, filter: &Filter) -> Option<Wat
             };
             let before = filter.is_everything() || prev.as_ref().is_some_and(|p| filter.matches(p));
             match (before, now) {
-                (true, true) => Some(WatchEvent {
-                    event_type: "MODIFIED",
-                    object: obj,
-                }),
-                (false, true) => Some(WatchEvent {
-                    event_type: "ADDED",
-                    object: obj,
-                }),
+                (true, true) => Some(WatchEvent::parsed("MODIFIED", obj)),
+                (false, true) => Some(WatchEvent::parsed("ADDED", obj)),
                 // Leaving the selection: the previous object at this event's
                 // revision (`cache_watcher.go` convertToWatchEvent).
-                (true, false) => Some(WatchEvent {
-                    event_type: "DELETED",
-                    object: prev.unwrap_or(obj),
-                }),
+                (true, false) => Some(WatchEvent::parsed("DELETED", prev.unwrap_or(obj))),
                 (false, false) => None,
             }
         }
@@ -1839,10 +1881,7 @@ fn to_watch_event(res: &ResourceInfo, ev: &Event, filter: &Filter) -> Option<Wat
 
 /// An `ERROR` watch event carrying a `Status`.
 pub fn error_event(e: &ApiError) -> WatchEvent {
-    WatchEvent {
-        event_type: "ERROR",
-        object: e.to_status(),
-    }
+    WatchEvent::parsed("ERROR", e.to_status())
 }
 
 fn decode_continue(t: &str) -> ApiResult<ContinueToken> {
@@ -2046,6 +2085,12 @@ mod tests {
             "spec": {"containers": [{"name": "c", "image": "i"}]}});
         let kv = kv(pods, &tricky, 42);
         let spliced = Splice::new(pods).item(&kv.value, 42).unwrap();
+        // A watch event's object keeps kind and apiVersion.
+        let whole = Splice::new(pods).object(&kv.value, 42).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&whole),
+            serde_json::to_string(&decode(pods, &kv, 42).unwrap()).unwrap()
+        );
         let mut decoded = decode(pods, &kv, 42).unwrap();
         let o = decoded.as_object_mut().unwrap();
         o.shift_remove("kind");
