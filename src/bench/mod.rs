@@ -86,7 +86,8 @@ pub struct BenchArgs {
     /// Requests in flight at once.
     #[arg(long)]
     pub concurrency: Option<usize>,
-    /// Namespace to use (default: a fresh `bench-<random>`, created and deleted).
+    /// Namespace to use (default: a fresh `bench-<random>` per scenario, deleted afterwards;
+    /// `all` waits until it is gone before the next scenario).
     #[arg(long)]
     pub namespace: Option<String>,
     /// One JSON object per result line on stdout instead of a table.
@@ -276,9 +277,10 @@ async fn prepare_namespace(ctx: &Ctx, given: Option<&str>) -> Result<(String, bo
     Ok((name, true))
 }
 
-/// Deletes the namespace (waiting, bounded, until it is gone), or in a
+/// Deletes the namespace (with `wait`, waiting, bounded, until it is gone,
+/// so that the next scenario does not run beside its clean-up), or in a
 /// namespace this run does not own, what the run created there.
-async fn cleanup(ctx: &Ctx, ns: &str, owned: bool) -> Result<()> {
+async fn cleanup(ctx: &Ctx, ns: &str, owned: bool, wait: bool) -> Result<()> {
     let c = &ctx.client;
     if !owned {
         let sel = format!("labelSelector={LABEL}%3D{}", ctx.run_id);
@@ -299,6 +301,9 @@ async fn cleanup(ctx: &Ctx, ns: &str, owned: bool) -> Result<()> {
     let r = c.request(Method::DELETE, &path, None, Bytes::new()).await?;
     if !r.ok() && r.status != 404 {
         bail!("DELETE {path}: HTTP {}", r.status);
+    }
+    if !wait {
+        return Ok(());
     }
     let deadline = Instant::now() + ctx.timeout;
     loop {
@@ -325,7 +330,12 @@ async fn run_scenario(ctx: &Ctx, scenario: Scenario, ns: &str) -> Result<Vec<Ben
     }
 }
 
-async fn run_one(ctx: &Ctx, args: &BenchArgs, scenario: Scenario) -> Result<Vec<BenchResult>> {
+async fn run_one(
+    ctx: &Ctx,
+    args: &BenchArgs,
+    scenario: Scenario,
+    wait_cleanup: bool,
+) -> Result<Vec<BenchResult>> {
     let (ns, owned) = prepare_namespace(ctx, args.namespace.as_deref()).await?;
     let sampler = args.server_pid.map(RssSampler::start);
     let result = run_scenario(ctx, scenario, &ns)
@@ -335,7 +345,7 @@ async fn run_one(ctx: &Ctx, args: &BenchArgs, scenario: Scenario) -> Result<Vec<
         Some(s) => s.finish().await,
         None => None,
     };
-    if let Err(e) = cleanup(ctx, &ns, owned).await {
+    if let Err(e) = cleanup(ctx, &ns, owned, wait_cleanup).await {
         eprintln!("warning: clean-up of namespace {ns}: {e:#}");
     }
     let mut rows = result?;
@@ -373,8 +383,9 @@ pub async fn run(args: BenchArgs) -> Result<bool> {
     };
     let mut all_rows = Vec::new();
     let mut ok = true;
-    for s in scenarios {
-        match run_one(&ctx, &args, s).await {
+    let last = scenarios.len() - 1;
+    for (i, s) in scenarios.into_iter().enumerate() {
+        match run_one(&ctx, &args, s, i < last).await {
             Ok(rows) => {
                 if args.json {
                     for r in &rows {
