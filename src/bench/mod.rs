@@ -146,9 +146,9 @@ impl Sizes {
             list_count: pick(args.count, 10_000, 5_000),
             repeat: pick(args.repeat, 5, 5),
             watch_latency_count: pick(args.count, 1_000, 500),
-            fanout_watchers: pick(args.watchers, 1_000, 500),
-            fanout_count: pick(args.count, 10_000, 2_000),
-            replicas: pick(args.replicas, 1_000, 300),
+            fanout_watchers: pick(args.watchers, 1_000, 200),
+            fanout_count: pick(args.count, 10_000, 1_000),
+            replicas: pick(args.replicas, 1_000, 100),
             mixed_duration: Duration::from_secs_f64(
                 args.duration
                     .unwrap_or(if all { 10.0 } else { 30.0 })
