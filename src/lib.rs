@@ -5,6 +5,7 @@
 pub mod apimachinery;
 pub mod apiserver;
 pub mod auth;
+pub mod bench;
 pub mod controllers;
 pub mod openapi;
 pub mod registry;

@@ -58,6 +58,8 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         watch_history: usize,
     },
+    /// Load-test any Kubernetes API server reached through a kubeconfig.
+    Bench(ironkube::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -108,6 +110,14 @@ fn main() -> ExitCode {
                 },
             },
         })),
+        Command::Bench(args) => match runtime.block_on(ironkube::bench::run(args)) {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                eprintln!("error: some requests failed");
+                return ExitCode::FAILURE;
+            }
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
