@@ -2,93 +2,192 @@
 //! Upstream: `pkg/controller/deployment/deployment_controller.go`.
 //!
 //! Each sync reads the Deployment, the ReplicaSets it controls and (for
-//! Recreate) their pods with consistent lists, asks `plan` for one rollout
-//! step, and applies the resulting writes in order, stopping at the first
-//! failure. The writes change watched objects, which brings the next sync.
+//! Recreate) their pods from the shared informer caches (`informer.rs`),
+//! asks `plan` for one rollout step, and applies the resulting writes in
+//! order, stopping at the first failure. The writes change watched objects,
+//! which brings the next sync. As upstream, a stale cache is safe because
+//! every write is checked by the API: a ReplicaSet that already exists gets
+//! `AlreadyExists`, an update or status write made from an old version gets
+//! a conflict, and the key is queued again shortly. Deployment, ReplicaSet
+//! (by controller reference) and, for Recreate, pod deletion notifications
+//! queue the Deployment; a few workers take keys from a work queue.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use kube::runtime::controller::{Action as Requeue, Controller};
-use kube::runtime::watcher;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
 use super::deployment_logic as logic;
 use super::events::{Kind, Recorder};
+use super::informer::{Change, Informers, Key, key_of};
+use super::replicaset::AbortOnDrop;
+use super::workqueue::{Queue, run_workers};
+
+/// Upstream's `ConcurrentDeploymentSyncs` default.
+const WORKERS: usize = 5;
+const RESYNC: Duration = Duration::from_secs(30);
 
 struct Ctx {
     client: kube::Client,
     recorder: Recorder,
+    informers: Arc<Informers>,
 }
 
-pub async fn run(client: kube::Client) {
-    let deployments: Api<Deployment> = Api::all(client.clone());
-    let rs: Api<ReplicaSet> = Api::all(client.clone());
-    let recorder = Recorder::new(client.clone(), "deployment-controller");
-    let ctx = Arc::new(Ctx { client, recorder });
-    Controller::new(deployments, watcher::Config::default())
-        .owns(rs, watcher::Config::default())
-        .run(reconcile, error_policy, ctx)
-        .for_each(|_| async {})
-        .await;
+/// The Deployment controlling `meta` (kind and uid checked against the cache).
+fn owning_deployment(informers: &Informers, meta: &kube::api::ObjectMeta) -> Option<Key> {
+    let r = meta
+        .owner_references
+        .as_ref()?
+        .iter()
+        .find(|r| r.controller == Some(true))?;
+    if r.kind != "Deployment" || !r.api_version.starts_with("apps/") {
+        return None;
+    }
+    let ns = meta.namespace.clone().unwrap_or_default();
+    let d = informers.deployments.cache().get(&ns, &r.name)?;
+    (d.metadata.uid.as_deref() == Some(r.uid.as_str())).then(|| (ns, r.name.clone()))
 }
 
-fn error_policy(_d: Arc<Deployment>, err: &kube::Error, _ctx: Arc<Ctx>) -> Requeue {
-    tracing::debug!(error = %err, "deployment controller retry");
-    Requeue::requeue(super::RETRY)
-}
-
-fn controlled_by(meta: &kube::api::ObjectMeta, uid: &str) -> bool {
-    meta.owner_references.as_ref().is_some_and(|refs| {
-        refs.iter()
-            .any(|r| r.controller == Some(true) && r.uid == uid)
-    })
-}
-
-async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Requeue, kube::Error> {
-    let ns = d.namespace().unwrap_or_default();
-    let name = d.name_any();
-    let d_api: Api<Deployment> = Api::namespaced(ctx.client.clone(), &ns);
-    let Some(d) = d_api.get_opt(&name).await? else {
-        return Ok(Requeue::await_change());
-    };
-    let uid = d.metadata.uid.clone().unwrap_or_default();
-    let rs_api: Api<ReplicaSet> = Api::namespaced(ctx.client.clone(), &ns);
-    let owned: Vec<ReplicaSet> = rs_api
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter(|rs| controlled_by(&rs.metadata, &uid))
-        .collect();
-    let mut pods_by_rs: BTreeMap<String, Vec<Pod>> = BTreeMap::new();
-    if d.spec
+fn is_recreate(d: &Deployment) -> bool {
+    d.spec
         .as_ref()
         .and_then(|s| s.strategy.as_ref())
         .and_then(|s| s.type_.as_deref())
         == Some("Recreate")
-    {
-        let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
-        for p in pods.list(&ListParams::default()).await?.items {
-            if let Some(owner) = p
-                .metadata
-                .owner_references
-                .as_ref()
-                .and_then(|r| r.iter().find(|o| o.controller == Some(true)))
+}
+
+pub async fn run(client: kube::Client, informers: Arc<Informers>) {
+    let recorder = Recorder::new(client.clone(), "deployment-controller");
+    let queue: Arc<Queue<Key>> = Queue::new();
+    let ctx = Arc::new(Ctx {
+        client,
+        recorder,
+        informers: informers.clone(),
+    });
+    let mut d_changes = informers.deployments.subscribe();
+    let mut rs_changes = informers.replica_sets.subscribe();
+    let mut pod_changes = informers.pods.subscribe();
+    let q = queue.clone();
+    let _d_handler = AbortOnDrop(tokio::spawn(async move {
+        while let Some(change) = d_changes.recv().await {
+            match change.as_ref() {
+                Change::Added(d) | Change::Updated { new: d, .. } | Change::Deleted(d) => {
+                    q.add(key_of(&d.metadata))
+                }
+            }
+        }
+    }));
+    // A ReplicaSet change wakes its Deployment (old and new controller).
+    let (q, inf) = (queue.clone(), informers.clone());
+    let _rs_handler = AbortOnDrop(tokio::spawn(async move {
+        while let Some(change) = rs_changes.recv().await {
+            let (old, new) = match change.as_ref() {
+                Change::Added(rs) | Change::Deleted(rs) => (None, rs),
+                Change::Updated { old, new } => (Some(old), new),
+            };
+            if let Some(key) = owning_deployment(&inf, &new.metadata) {
+                q.add(key);
+            }
+            if let Some(key) = old.and_then(|o| owning_deployment(&inf, &o.metadata)) {
+                q.add(key);
+            }
+        }
+    }));
+    // Recreate waits for the old pods to be gone: a pod deletion wakes it.
+    let (q, inf) = (queue.clone(), informers.clone());
+    let _pod_handler = AbortOnDrop(tokio::spawn(async move {
+        while let Some(change) = pod_changes.recv().await {
+            let Change::Deleted(pod) = change.as_ref() else {
+                continue;
+            };
+            let Some(r) = super::replicaset_logic::controller_ref(&pod.metadata) else {
+                continue;
+            };
+            let ns = pod.metadata.namespace.clone().unwrap_or_default();
+            let Some(rs) = inf.replica_sets.cache().get(&ns, &r.name) else {
+                continue;
+            };
+            if let Some(key) = owning_deployment(&inf, &rs.metadata)
+                && inf
+                    .deployments
+                    .cache()
+                    .get(&key.0, &key.1)
+                    .is_some_and(|d| is_recreate(&d))
             {
-                pods_by_rs.entry(owner.uid.clone()).or_default().push(p);
+                q.add(key);
+            }
+        }
+    }));
+    let (q, inf) = (queue.clone(), informers.clone());
+    let _resync = AbortOnDrop(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(RESYNC).await;
+            for d in inf.deployments.cache().list() {
+                q.add(key_of(&d.metadata));
+            }
+        }
+    }));
+    informers.deployments.wait_synced().await;
+    informers.replica_sets.wait_synced().await;
+    informers.pods.wait_synced().await;
+    run_workers(queue, WORKERS, move |key: Key| {
+        let ctx = ctx.clone();
+        async move {
+            match reconcile(&ctx, &key).await {
+                Ok(again) => again,
+                Err(e) => {
+                    tracing::debug!(error = %e, deployment = %key.1, "deployment controller retry");
+                    Some(super::RETRY)
+                }
+            }
+        }
+    })
+    .await;
+}
+
+async fn reconcile(ctx: &Ctx, key: &Key) -> Result<Option<Duration>, kube::Error> {
+    let (ns, name) = key;
+    let Some(d) = ctx.informers.deployments.cache().get(ns, name) else {
+        return Ok(None);
+    };
+    let d: &Deployment = &d;
+    let name = name.clone();
+    let uid = d.metadata.uid.clone().unwrap_or_default();
+    let d_api: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
+    let rs_api: Api<ReplicaSet> = Api::namespaced(ctx.client.clone(), ns);
+    let owned: Vec<Arc<ReplicaSet>> = ctx
+        .informers
+        .replica_sets
+        .cache()
+        .controlled_by(&uid)
+        .into_iter()
+        .filter(|rs| rs.metadata.namespace.as_deref() == Some(ns.as_str()))
+        .collect();
+    let mut pods_by_rs: BTreeMap<String, Vec<Pod>> = BTreeMap::new();
+    if is_recreate(d) {
+        for rs in &owned {
+            let rs_uid = rs.metadata.uid.clone().unwrap_or_default();
+            let pods: Vec<Pod> = ctx
+                .informers
+                .pods
+                .cache()
+                .controlled_by(&rs_uid)
+                .iter()
+                .map(|p| (**p).clone())
+                .collect();
+            if !pods.is_empty() {
+                pods_by_rs.insert(rs_uid, pods);
             }
         }
     }
     let observed = logic::Observed {
-        deployment: &d,
-        replica_sets: owned.iter().collect(),
+        deployment: d,
+        replica_sets: owned.iter().map(|r| r.as_ref()).collect(),
         pods_by_rs_uid: &pods_by_rs,
     };
     let actions = logic::plan(&observed, chrono::Utc::now());
@@ -100,27 +199,27 @@ async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Requeue, kube::E
                     Ok(_) => {}
                     Err(kube::Error::Api(s)) if s.code == 409 => {
                         let existing = rs_api.get(&rs.name_any()).await?;
-                        if let Some(status) = logic::on_create_already_exists(&d, &existing) {
-                            write_status(&d_api, &d, status).await?;
+                        if let Some(status) = logic::on_create_already_exists(d, &existing) {
+                            write_status(&d_api, d, status).await?;
                         }
-                        return Ok(Requeue::requeue(Duration::from_millis(100)));
+                        return Ok(Some(Duration::from_millis(100)));
                     }
                     Err(e) => {
                         for a in logic::on_create_failed(
-                            &d,
+                            d,
                             &rs.name_any(),
                             &e.to_string(),
                             chrono::Utc::now(),
                         ) {
                             match a {
                                 logic::Action::UpdateDeploymentStatus(s) => {
-                                    write_status(&d_api, &d, s).await?
+                                    write_status(&d_api, d, s).await?
                                 }
                                 logic::Action::Event {
                                     type_,
                                     reason,
                                     message,
-                                } => event(&ctx, &d, &type_, &reason, &message).await,
+                                } => event(ctx, d, &type_, &reason, &message).await,
                                 _ => {}
                             }
                         }
@@ -134,7 +233,11 @@ async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Requeue, kube::E
                 min_ready_seconds,
                 annotations,
             } => {
-                let Some(mut rs) = owned.iter().find(|r| r.name_any() == rs_name).cloned() else {
+                let Some(mut rs) = owned
+                    .iter()
+                    .find(|r| r.name_any() == rs_name)
+                    .map(|r| (**r).clone())
+                else {
                     continue;
                 };
                 if let Some(spec) = rs.spec.as_mut() {
@@ -145,7 +248,7 @@ async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Requeue, kube::E
                 match rs_api.replace(&rs_name, &PostParams::default(), &rs).await {
                     Ok(_) => {}
                     Err(kube::Error::Api(s)) if s.code == 409 => {
-                        return Ok(Requeue::requeue(Duration::from_millis(100)));
+                        return Ok(Some(Duration::from_millis(100)));
                     }
                     Err(e) => return Err(e),
                 }
@@ -179,10 +282,10 @@ async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Requeue, kube::E
             }
             logic::Action::UpdateDeploymentStatus(status) => {
                 if d.status.as_ref() != Some(&status) {
-                    match write_status(&d_api, &d, status).await {
+                    match write_status(&d_api, d, status).await {
                         Ok(()) => {}
                         Err(kube::Error::Api(s)) if s.code == 409 => {
-                            return Ok(Requeue::requeue(Duration::from_millis(100)));
+                            return Ok(Some(Duration::from_millis(100)));
                         }
                         Err(e) => return Err(e),
                     }
@@ -192,7 +295,7 @@ async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Requeue, kube::E
                 type_,
                 reason,
                 message,
-            } => event(&ctx, &d, &type_, &reason, &message).await,
+            } => event(ctx, d, &type_, &reason, &message).await,
             logic::Action::RequeueAfter(after) => {
                 requeue = Some(if after.is_zero() {
                     Duration::from_millis(200)
@@ -206,19 +309,16 @@ async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Requeue, kube::E
             }
         }
     }
-    // Recreate waits for old pods to disappear, which changes no watched
-    // object: look again shortly while the rollout is not complete.
+    // While the rollout is not complete, look again shortly even without a
+    // notification (progress deadlines, Recreate waiting for old pods).
     let complete = d
         .status
         .as_ref()
-        .is_some_and(|s| logic::deployment_complete(&d, s));
+        .is_some_and(|s| logic::deployment_complete(d, s));
     if requeue.is_none() && !complete {
         requeue = Some(Duration::from_secs(1));
     }
-    Ok(match requeue {
-        Some(after) => Requeue::requeue(after),
-        None => Requeue::await_change(),
-    })
+    Ok(requeue)
 }
 
 async fn write_status(

@@ -7,6 +7,12 @@
 //! Kubernetes API request (authenticated, validated, admitted, watched), just
 //! without a socket. The pure decisions live in `*_logic.rs` files with unit
 //! tests; the files named after a controller hold only its I/O loop.
+//!
+//! Reads come from shared informers (`informer.rs`: one watch per kind, an
+//! indexed cache, add/update/delete notifications), as kube-controller-manager
+//! reads from its informer caches; `expectations.rs` and the scheduler's
+//! assumed pods keep controllers from acting on a cache that has not yet seen
+//! their own writes; `workqueue.rs` is client-go's work queue.
 
 use std::sync::Arc;
 
@@ -16,7 +22,9 @@ use tokio::task::JoinHandle;
 pub mod deployment;
 pub mod deployment_logic;
 pub mod events;
+pub mod expectations;
 pub mod gc;
+pub mod informer;
 pub mod namespace;
 pub mod nodesim;
 pub mod nodesim_logic;
@@ -26,6 +34,7 @@ pub mod scheduler;
 pub mod scheduler_logic;
 pub mod serviceaccount;
 pub mod tokens;
+pub mod workqueue;
 
 /// What `serve` configures the controllers with.
 #[derive(Debug, Clone)]
@@ -59,20 +68,27 @@ pub fn in_process_client(router: axum::Router, token: &str) -> kube::Client {
 /// Starts every controller; the returned tasks run until aborted.
 pub fn start(client: kube::Client, config: Config) -> Vec<JoinHandle<()>> {
     let config = Arc::new(config);
-    vec![
+    // One watch per kind, shared by the controllers that read it.
+    let (informers, mut tasks) = informer::Informers::start(&client);
+    tasks.extend([
         tokio::spawn(namespace::run(client.clone())),
         tokio::spawn(gc::run(client.clone())),
-        tokio::spawn(replicaset::run(client.clone())),
-        tokio::spawn(deployment::run(client.clone())),
-        tokio::spawn(scheduler::run(client.clone())),
-        tokio::spawn(nodesim::run(client.clone(), config.nodes.clone())),
+        tokio::spawn(replicaset::run(client.clone(), informers.clone())),
+        tokio::spawn(deployment::run(client.clone(), informers.clone())),
+        tokio::spawn(scheduler::run(client.clone(), informers.clone())),
+        tokio::spawn(nodesim::run(
+            client.clone(),
+            config.nodes.clone(),
+            informers.clone(),
+        )),
         tokio::spawn(tokens::run(
             client.clone(),
             config.sa_key.clone(),
             config.ca_cert_pem.clone(),
         )),
         tokio::spawn(serviceaccount::run(client.clone(), config.clone())),
-    ]
+    ]);
+    tasks
 }
 
 /// How long to wait before retrying after an error.

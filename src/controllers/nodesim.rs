@@ -7,9 +7,12 @@
 //! bound to one of its nodes through the stage table: a timer per pod fires
 //! at the step's time, the step is recomputed from the latest pod (it may
 //! have changed) and applied through the API (`pods/status`, or a delete with
-//! grace period 0 as a kubelet does).
+//! grace period 0 as a kubelet does). Nodes and pods are read from the shared
+//! informer caches (`informer.rs`); a pod version already acted on is not
+//! acted on again until the cache shows a newer one.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -18,10 +21,9 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
 
+use super::informer::{Cache, Informers};
 use super::nodesim_logic as logic;
 pub use super::nodesim_logic::SimConfig;
 
@@ -31,6 +33,9 @@ pub struct NodesConfig {
     pub count: usize,
     pub sim: SimConfig,
 }
+
+/// How many pod writes are in flight at once.
+const APPLY_CONCURRENCY: usize = 64;
 
 fn node_name(i: usize) -> String {
     format!("node-{i}")
@@ -117,7 +122,7 @@ fn our_index(name: &str, count: usize) -> Option<usize> {
 }
 
 /// Runs the simulated nodes until the task is aborted.
-pub async fn run(client: kube::Client, cfg: NodesConfig) {
+pub async fn run(client: kube::Client, cfg: NodesConfig, informers: Arc<Informers>) {
     if cfg.count == 0 {
         return;
     }
@@ -125,24 +130,10 @@ pub async fn run(client: kube::Client, cfg: NodesConfig) {
         tracing::debug!(error = %e, "registering nodes");
         tokio::time::sleep(super::RETRY).await;
     }
-    let (nodes, node_writer) = reflector::store::<Node>();
-    let (pods, pod_writer) = reflector::store::<Pod>();
-    let node_events = reflector::reflector(
-        node_writer,
-        watcher(
-            Api::<Node>::all(client.clone()),
-            watcher::Config::default().labels("type=ironkube"),
-        ),
-    )
-    .default_backoff()
-    .map(|_| ());
-    let pod_events = reflector::reflector(
-        pod_writer,
-        watcher(Api::<Pod>::all(client.clone()), watcher::Config::default()),
-    )
-    .default_backoff()
-    .map(|_| ());
-    let mut changes = futures::stream::select(node_events, pod_events).boxed();
+    let mut node_changes = informers.nodes.subscribe();
+    let mut pod_changes = informers.pods.subscribe();
+    informers.nodes.wait_synced().await;
+    informers.pods.wait_synced().await;
     let mut sim = Sim {
         client: client.clone(),
         cfg,
@@ -163,11 +154,14 @@ pub async fn run(client: kube::Client, cfg: NodesConfig) {
             None => Duration::from_secs(1),
         };
         tokio::select! {
-            c = changes.next() => if c.is_none() { return },
+            c = node_changes.recv() => if c.is_none() { return },
+            c = pod_changes.recv() => if c.is_none() { return },
             _ = tokio::time::sleep(wait) => {},
         }
-        while let Some(Some(())) = changes.next().now_or_never() {}
-        sim.tick(&nodes, &pods).await;
+        while let Some(Some(_)) = node_changes.recv().now_or_never() {}
+        while let Some(Some(_)) = pod_changes.recv().now_or_never() {}
+        sim.tick(informers.nodes.cache(), informers.pods.cache())
+            .await;
     }
 }
 
@@ -187,11 +181,15 @@ struct Sim {
 }
 
 impl Sim {
-    async fn tick(&mut self, nodes: &Store<Node>, pods: &Store<Pod>) {
+    async fn tick(&mut self, nodes: &Cache<Node>, pods: &Cache<Pod>) {
         let now = Utc::now();
-        let node_list = nodes.state();
+        let node_list = nodes.list();
         let by_name: HashMap<String, (usize, &Node)> = node_list
             .iter()
+            .filter(|n| {
+                n.labels().get(logic::SIM_NODE_LABEL.0).map(String::as_str)
+                    == Some(logic::SIM_NODE_LABEL.1)
+            })
             .filter_map(|n| {
                 our_index(&n.name_any(), self.cfg.count).map(|i| (n.name_any(), (i, n.as_ref())))
             })
@@ -199,7 +197,8 @@ impl Sim {
         self.heartbeats(&by_name, now).await;
         // Recompute every bound pod's next step; apply the due ones.
         self.timers.clear();
-        let all = pods.state();
+        let all = pods.list();
+        let mut due = Vec::new();
         for pod in &all {
             let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) else {
                 continue;
@@ -229,14 +228,28 @@ impl Sim {
                 self.timers.insert((step.at, key));
                 continue;
             }
-            let release = step.release_ip;
-            let applied = self.apply(pod, step.change).await;
+            due.push((pod.clone(), step.change, step.release_ip, uid, *idx));
+        }
+        // Decisions were made one by one (IPs); the writes go concurrently,
+        // as many kubelets would send them.
+        let results: Vec<(Arc<Pod>, bool, String, usize, bool)> =
+            futures::stream::iter(due.into_iter().map(|(pod, change, release, uid, idx)| {
+                let this = &*self;
+                async move {
+                    let applied = this.apply(&pod, change).await;
+                    (pod, release, uid, idx, applied)
+                }
+            }))
+            .buffer_unordered(APPLY_CONCURRENCY)
+            .collect()
+            .await;
+        for (pod, release, uid, idx, applied) in results {
             if applied && let Some(rv) = pod.metadata.resource_version.clone() {
                 self.acted.insert(uid.clone(), rv);
             }
             if applied
                 && release
-                && let Some(ips) = self.ips.get_mut(idx)
+                && let Some(ips) = self.ips.get_mut(&idx)
             {
                 ips.release(&uid);
             }

@@ -1,68 +1,233 @@
-//! The ReplicaSet controller's I/O loop (decisions in `replicaset_logic.rs`).
+//! The ReplicaSet controller's I/O loop (decisions in `replicaset_logic.rs`,
+//! expectations in `expectations.rs`).
 //! Upstream: `pkg/controller/replicaset/replica_set.go`.
 //!
-//! Each sync reads the ReplicaSet's pods with a consistent list (no
-//! `resourceVersion`), so it always sees its own earlier creates and deletes;
-//! together with the runtime never syncing one ReplicaSet twice at once, that
-//! gives what upstream's "expectations" give an informer-cache controller:
-//! no double creates or deletes.
+//! Reads come from the shared informer caches (`informer.rs`): the
+//! ReplicaSet, its pods (by controller uid) and the namespace's orphans, so a
+//! sync costs no API request unless it writes. Pod notifications are handled
+//! as upstream's `addPod`/`updatePod`/`deletePod`: they lower the owner's
+//! expectations and queue the owner (or, for an orphan, every ReplicaSet
+//! that selects it).
+//!
+//! Because the cache lags the API, a sync creates or deletes pods only when
+//! the owner's expectations are satisfied, i.e. the cache has shown every
+//! create and delete of the previous sync (or they expired after five
+//! minutes); otherwise it only updates status. Creates go in slow-start
+//! batches (1, 2, 4, …) of at most `BURST_REPLICAS` per sync. Writes (pods,
+//! adoption patches, status) are API requests; a status write made against
+//! a stale cached ReplicaSet gets a conflict and the key is queued again.
+//! Keys are processed by a few workers from a work queue that never hands
+//! one key to two workers at once.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use futures::StreamExt;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
-use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::{Resource, ResourceExt};
 
 use super::events::{Kind as EventType, Recorder};
+use super::expectations::Expectations;
+use super::informer::{Change, Informers, Key, key_of};
 use super::replicaset_logic as logic;
+use super::workqueue::{Queue, run_workers};
 
-const RESYNC: std::time::Duration = std::time::Duration::from_secs(30);
+const RESYNC: Duration = Duration::from_secs(30);
+/// Upstream's `ConcurrentRSSyncs` default.
+const WORKERS: usize = 5;
 
 struct Ctx {
     client: kube::Client,
     recorder: Recorder,
+    informers: Arc<Informers>,
+    expectations: Mutex<Expectations>,
+    queue: Arc<Queue<Key>>,
 }
 
-pub async fn run(client: kube::Client) {
-    let rs_api: Api<ReplicaSet> = Api::all(client.clone());
-    let pods: Api<Pod> = Api::all(client.clone());
+impl Ctx {
+    fn expectations(&self) -> std::sync::MutexGuard<'_, Expectations> {
+        self.expectations.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn key_string((ns, name): &Key) -> String {
+    format!("{ns}/{name}")
+}
+
+pub async fn run(client: kube::Client, informers: Arc<Informers>) {
     let recorder = Recorder::new(client.clone(), "replicaset-controller");
-    let ctx = Arc::new(Ctx { client, recorder });
-    let controller = Controller::new(rs_api, watcher::Config::default());
-    let store = controller.store();
-    // A pod change wakes its controller, or, for an orphan, every ReplicaSet
-    // of its namespace that selects it (adoption).
-    let mapper = move |pod: Pod| {
-        if let Some(owner) = logic::controller_ref(&pod.metadata) {
-            if owner.kind == "ReplicaSet" && owner.api_version == "apps/v1" {
-                let ns = pod.namespace().unwrap_or_default();
-                return vec![ObjectRef::<ReplicaSet>::new(&owner.name).within(&ns)];
+    let queue: Arc<Queue<Key>> = Queue::new();
+    let ctx = Arc::new(Ctx {
+        client,
+        recorder,
+        informers: informers.clone(),
+        expectations: Mutex::new(Expectations::new()),
+        queue: queue.clone(),
+    });
+    let mut rs_changes = informers.replica_sets.subscribe();
+    let mut pod_changes = informers.pods.subscribe();
+    let c = ctx.clone();
+    let _rs_handler = AbortOnDrop(tokio::spawn(async move {
+        while let Some(change) = rs_changes.recv().await {
+            match change.as_ref() {
+                Change::Added(rs) | Change::Updated { new: rs, .. } => {
+                    c.queue.add(key_of(&rs.metadata))
+                }
+                Change::Deleted(rs) => {
+                    let key = key_of(&rs.metadata);
+                    c.expectations().delete(&key_string(&key));
+                    c.queue.add(key);
+                }
             }
-            return Vec::new();
         }
-        store
-            .state()
-            .iter()
-            .filter(|rs| rs.namespace() == pod.namespace() && logic::rs_selects(rs, &pod))
-            .map(|rs| ObjectRef::from_obj(rs.as_ref()))
-            .collect()
-    };
-    controller
-        .watches(pods, watcher::Config::default(), mapper)
-        .run(reconcile, error_policy, ctx)
-        .for_each(|_| async {})
-        .await;
+    }));
+    let c = ctx.clone();
+    let _pod_handler = AbortOnDrop(tokio::spawn(async move {
+        while let Some(change) = pod_changes.recv().await {
+            match change.as_ref() {
+                Change::Added(p) => add_pod(&c, p),
+                Change::Updated { old, new } => update_pod(&c, old, new),
+                Change::Deleted(p) => delete_pod(&c, p),
+            }
+        }
+    }));
+    // Informer resync: look at every ReplicaSet now and then, which bounds
+    // the effect of anything missed.
+    let c = ctx.clone();
+    let _resync = AbortOnDrop(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(RESYNC).await;
+            for rs in c.informers.replica_sets.cache().list() {
+                c.queue.add(key_of(&rs.metadata));
+            }
+        }
+    }));
+    informers.pods.wait_synced().await;
+    informers.replica_sets.wait_synced().await;
+    run_workers(queue, WORKERS, move |key| {
+        let ctx = ctx.clone();
+        async move {
+            match sync(&ctx, &key).await {
+                Ok(again) => again,
+                Err(e) => {
+                    tracing::debug!(error = %e, rs = %key_string(&key), "replicaset controller retry");
+                    Some(super::RETRY)
+                }
+            }
+        }
+    })
+    .await;
 }
 
-fn error_policy(_rs: Arc<ReplicaSet>, err: &kube::Error, _ctx: Arc<Ctx>) -> Action {
-    tracing::debug!(error = %err, "replicaset controller retry");
-    Action::requeue(super::RETRY)
+pub(crate) struct AbortOnDrop(pub(crate) tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Upstream `resolveControllerRef`: the cached ReplicaSet a pod's controller
+/// reference names, if it is one and the uid matches.
+fn resolve_owner(ctx: &Ctx, pod: &Pod) -> Option<Key> {
+    let r = logic::controller_ref(&pod.metadata)?;
+    if r.kind != "ReplicaSet" || !r.api_version.starts_with("apps/") {
+        return None;
+    }
+    let ns = pod.metadata.namespace.clone().unwrap_or_default();
+    let rs = ctx.informers.replica_sets.cache().get(&ns, &r.name)?;
+    (rs.metadata.uid.as_deref() == Some(r.uid.as_str())).then(|| (ns, r.name.clone()))
+}
+
+/// Queues every ReplicaSet of the pod's namespace that selects it (orphans).
+fn enqueue_selecting(ctx: &Ctx, pod: &Pod) {
+    let ns = pod.metadata.namespace.clone().unwrap_or_default();
+    for rs in ctx.informers.replica_sets.cache().list_namespace(&ns) {
+        if logic::rs_selects(&rs, pod) {
+            ctx.queue.add(key_of(&rs.metadata));
+        }
+    }
+}
+
+fn pod_key(pod: &Pod) -> String {
+    key_string(&key_of(&pod.metadata))
+}
+
+/// Upstream `addPod`.
+fn add_pod(ctx: &Ctx, pod: &Pod) {
+    if pod.metadata.deletion_timestamp.is_some() {
+        // Seen for the first time already being deleted (e.g. after a relist).
+        delete_pod(ctx, pod);
+        return;
+    }
+    if logic::controller_ref(&pod.metadata).is_some() {
+        if let Some(key) = resolve_owner(ctx, pod) {
+            ctx.expectations().creation_observed(&key_string(&key));
+            ctx.queue.add(key);
+        }
+        return;
+    }
+    enqueue_selecting(ctx, pod);
+}
+
+/// Upstream `updatePod`.
+fn update_pod(ctx: &Ctx, old: &Pod, cur: &Pod) {
+    if old.metadata.resource_version == cur.metadata.resource_version {
+        return;
+    }
+    let labels_changed = old.metadata.labels != cur.metadata.labels;
+    if cur.metadata.deletion_timestamp.is_some() {
+        // A graceful deletion counts as observed now, as upstream.
+        delete_pod(ctx, cur);
+        if labels_changed {
+            delete_pod(ctx, old);
+        }
+        return;
+    }
+    let old_ref = logic::controller_ref(&old.metadata);
+    let cur_ref = logic::controller_ref(&cur.metadata);
+    let ref_changed = old_ref != cur_ref;
+    if ref_changed
+        && old_ref.is_some()
+        && let Some(key) = resolve_owner(ctx, old)
+    {
+        ctx.queue.add(key);
+    }
+    if cur_ref.is_some() {
+        if let Some(key) = resolve_owner(ctx, cur) {
+            let min_ready = ctx
+                .informers
+                .replica_sets
+                .cache()
+                .get(&key.0, &key.1)
+                .and_then(|rs| rs.spec.as_ref().and_then(|s| s.min_ready_seconds))
+                .unwrap_or(0);
+            if min_ready > 0 && !logic::is_pod_ready(old) && logic::is_pod_ready(cur) {
+                // Available only minReadySeconds later: look again then.
+                ctx.queue.add_after(
+                    key.clone(),
+                    Duration::from_secs(u64::from(min_ready.unsigned_abs()))
+                        + Duration::from_secs(1),
+                );
+            }
+            ctx.queue.add(key);
+        }
+        return;
+    }
+    if labels_changed || ref_changed {
+        enqueue_selecting(ctx, cur);
+    }
+}
+
+/// Upstream `deletePod`.
+fn delete_pod(ctx: &Ctx, pod: &Pod) {
+    if let Some(key) = resolve_owner(ctx, pod) {
+        ctx.expectations()
+            .deletion_observed(&key_string(&key), &pod_key(pod));
+        ctx.queue.add(key);
+    }
 }
 
 async fn event(ctx: &Ctx, rs: &ReplicaSet, type_: EventType, reason: &str, note: String) {
@@ -71,22 +236,30 @@ async fn event(ctx: &Ctx, rs: &ReplicaSet, type_: EventType, reason: &str, note:
         .await;
 }
 
-async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, kube::Error> {
-    let ns = rs.namespace().unwrap_or_default();
-    let name = rs.name_any();
-    let rs_api: Api<ReplicaSet> = Api::namespaced(ctx.client.clone(), &ns);
-    // Work on the latest version, not the cache's.
-    let Some(rs) = rs_api.get_opt(&name).await? else {
-        return Ok(Action::await_change());
+/// Upstream `syncReplicaSet`; the result asks for the key again after a delay.
+async fn sync(ctx: &Ctx, key: &Key) -> Result<Option<Duration>, kube::Error> {
+    let (ns, name) = key;
+    let exp_key = key_string(key);
+    let Some(rs) = ctx.informers.replica_sets.cache().get(ns, name) else {
+        ctx.expectations().delete(&exp_key);
+        return Ok(None);
     };
-    let pods_api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
-    let all_pods = pods_api.list(&ListParams::default()).await?.items;
+    // Read before the pods: an add observed after this point is in the cache.
+    let needs_sync = ctx.expectations().satisfied(&exp_key, Instant::now());
+    let rs_api: Api<ReplicaSet> = Api::namespaced(ctx.client.clone(), ns);
+    let pods_api: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
     let now = Utc::now();
 
+    // Candidates: the pods it controls and the namespace's orphans.
+    let uid = rs.metadata.uid.clone().unwrap_or_default();
+    let pods_cache = ctx.informers.pods.cache();
+    let mut candidates = pods_cache.controlled_by(&uid);
+    candidates.extend(pods_cache.orphans(ns));
+
     // Claim: adopt matching orphans, release owned pods that stopped matching.
-    let mut owned: Vec<Pod> = Vec::new();
+    let mut owned: Vec<Arc<Pod>> = Vec::new();
     if rs.metadata.deletion_timestamp.is_none() {
-        for pod in &all_pods {
+        for pod in &candidates {
             match logic::claim_decision(&rs, pod) {
                 logic::ClaimDecision::Owned => owned.push(pod.clone()),
                 logic::ClaimDecision::Adopt => {
@@ -99,7 +272,7 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, kube::E
                         )
                         .await
                     {
-                        Ok(p) => owned.push(p),
+                        Ok(p) => owned.push(Arc::new(p)),
                         Err(kube::Error::Api(s)) if s.code == 404 || s.code == 422 => {}
                         Err(e) => return Err(e),
                     }
@@ -123,153 +296,183 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, kube::E
             }
         }
     }
-    let active: Vec<Pod> = logic::filter_active_pods(&owned)
+    let active: Vec<Arc<Pod>> = logic::filter_active_pods(&owned)
         .into_iter()
         .filter_map(|i| owned.get(i).cloned())
         .collect();
 
     let mut manage_error: Option<String> = None;
-    if rs.metadata.deletion_timestamp.is_none() {
-        let (creates, deletes) = logic::manage_diff(active.len(), logic::desired_replicas(&rs));
-        if creates > 0 {
-            let template = logic::pod_from_template(&rs, "");
-            let pp = PostParams::default();
-            if template
-                .metadata
-                .labels
-                .as_ref()
-                .is_none_or(|l| l.is_empty())
-            {
-                manage_error = Some(logic::NO_LABELS_ERROR.to_string());
-            } else {
-                'batches: for batch in
-                    logic::slow_start_batches(creates, logic::SLOW_START_INITIAL_BATCH_SIZE)
-                {
-                    let results = futures::future::join_all(
-                        (0..batch).map(|_| pods_api.create(&pp, &template)),
-                    )
-                    .await;
-                    let mut failed = false;
-                    for r in results {
-                        match r {
-                            Ok(p) => {
-                                event(
-                                    &ctx,
-                                    &rs,
-                                    EventType::Normal,
-                                    logic::SUCCESSFUL_CREATE_POD_REASON,
-                                    logic::created_pod_event_message(&p.name_any()),
-                                )
-                                .await;
-                            }
-                            Err(e) => {
-                                let msg = e.to_string();
-                                event(
-                                    &ctx,
-                                    &rs,
-                                    EventType::Warning,
-                                    logic::FAILED_CREATE_POD_REASON,
-                                    logic::error_creating_event_message(&msg),
-                                )
-                                .await;
-                                manage_error = Some(msg);
-                                failed = true;
-                            }
-                        }
-                    }
-                    if failed {
-                        break 'batches;
-                    }
-                }
+    if needs_sync && rs.metadata.deletion_timestamp.is_none() {
+        manage_error = manage(ctx, &rs, &exp_key, &active, &pods_api, now).await;
+    }
+
+    let status = logic::calculate_status(&rs, &active, manage_error.as_deref(), now);
+    if logic::needs_status_update(&rs, &status) {
+        let mut updated = (*rs).clone();
+        updated.status = Some(status.clone());
+        match rs_api
+            .replace_status(name, &PostParams::default(), &updated)
+            .await
+        {
+            Ok(_) => {}
+            // The cache was behind; the newer version's event brings us back,
+            // and a short requeue covers the case where it already came.
+            Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => {
+                return Ok(Some(Duration::from_millis(100)));
             }
-        } else if deletes > 0 {
-            let all_rs = rs_api.list(&ListParams::default()).await?.items;
-            let related: Vec<Pod> = logic::indirectly_related_pods(&rs, &all_rs, &all_pods)
-                .into_iter()
-                .filter_map(|i| all_pods.get(i).cloned())
-                .collect();
-            let related = if related.is_empty() {
-                active.clone()
-            } else {
-                related
-            };
-            let victims = logic::pods_to_delete(&active, &related, deletes, now);
+            Err(e) => return Err(e),
+        }
+    }
+    if manage_error.is_some() {
+        return Ok(Some(super::RETRY));
+    }
+    Ok(logic::min_ready_requeue_after(&rs, &status, false))
+}
+
+/// Upstream `manageReplicas`: creates or deletes pods, with expectations
+/// recorded first. Returns the error to put in the status, if any.
+async fn manage(
+    ctx: &Ctx,
+    rs: &ReplicaSet,
+    exp_key: &str,
+    active: &[Arc<Pod>],
+    pods_api: &Api<Pod>,
+    now: chrono::DateTime<Utc>,
+) -> Option<String> {
+    let (creates, deletes) = logic::manage_diff(active.len(), logic::desired_replicas(rs));
+    let mut manage_error: Option<String> = None;
+    if creates > 0 {
+        let template = logic::pod_from_template(rs, "");
+        if template
+            .metadata
+            .labels
+            .as_ref()
+            .is_none_or(|l| l.is_empty())
+        {
+            return Some(logic::NO_LABELS_ERROR.to_string());
+        }
+        ctx.expectations()
+            .expect_creations(exp_key, creates, Instant::now());
+        let pp = PostParams::default();
+        let mut succeeded = 0usize;
+        'batches: for batch in
+            logic::slow_start_batches(creates, logic::SLOW_START_INITIAL_BATCH_SIZE)
+        {
             let results =
-                futures::future::join_all(victims.iter().filter_map(|i| active.get(*i)).map(|p| {
-                    let dp = DeleteParams {
-                        preconditions: Some(Preconditions {
-                            uid: p.metadata.uid.clone(),
-                            resource_version: None,
-                        }),
-                        ..Default::default()
-                    };
-                    let name = p.name_any();
-                    let api = pods_api.clone();
-                    async move { (name.clone(), api.delete(&name, &dp).await) }
-                }))
-                .await;
-            for (pod_name, r) in results {
+                futures::future::join_all((0..batch).map(|_| pods_api.create(&pp, &template)))
+                    .await;
+            let mut failed = false;
+            for r in results {
                 match r {
-                    Ok(_) => {
+                    Ok(p) => {
+                        succeeded += 1;
                         event(
-                            &ctx,
-                            &rs,
+                            ctx,
+                            rs,
                             EventType::Normal,
-                            logic::SUCCESSFUL_DELETE_POD_REASON,
-                            logic::deleted_pod_event_message(&pod_name),
-                        )
-                        .await;
-                    }
-                    Err(kube::Error::Api(s)) if s.code == 404 => {
-                        event(
-                            &ctx,
-                            &rs,
-                            EventType::Normal,
-                            logic::SUCCESSFUL_DELETE_POD_REASON,
-                            logic::deleted_pod_event_message(&pod_name),
+                            logic::SUCCESSFUL_CREATE_POD_REASON,
+                            logic::created_pod_event_message(&p.name_any()),
                         )
                         .await;
                     }
                     Err(e) => {
                         let msg = e.to_string();
                         event(
-                            &ctx,
-                            &rs,
+                            ctx,
+                            rs,
                             EventType::Warning,
-                            logic::FAILED_DELETE_POD_REASON,
-                            logic::error_deleting_event_message(&msg),
+                            logic::FAILED_CREATE_POD_REASON,
+                            logic::error_creating_event_message(&msg),
                         )
                         .await;
-                        manage_error = Some(logic::unable_to_delete_error(&msg));
+                        manage_error = Some(msg);
+                        failed = true;
                     }
+                }
+            }
+            if failed {
+                break 'batches;
+            }
+        }
+        // Failed and never attempted creates will not be observed.
+        let mut exp = ctx.expectations();
+        for _ in succeeded..creates {
+            exp.creation_observed(exp_key);
+        }
+    } else if deletes > 0 {
+        let ns = rs.metadata.namespace.clone().unwrap_or_default();
+        let victims: Vec<Arc<Pod>> = {
+            let all_rs = ctx.informers.replica_sets.cache().list_namespace(&ns);
+            let all_pods = ctx.informers.pods.cache().list_namespace(&ns);
+            let related: Vec<Arc<Pod>> = logic::indirectly_related_pods(rs, &all_rs, &all_pods)
+                .into_iter()
+                .filter_map(|i| all_pods.get(i).cloned())
+                .collect();
+            let related = if related.is_empty() {
+                active.to_vec()
+            } else {
+                related
+            };
+            logic::pods_to_delete(active, &related, deletes, now)
+                .into_iter()
+                .filter_map(|i| active.get(i).cloned())
+                .collect()
+        };
+        let keys: Vec<String> = victims.iter().map(|p| pod_key(p)).collect();
+        ctx.expectations()
+            .expect_deletions(exp_key, &keys, Instant::now());
+        let results = futures::future::join_all(victims.iter().map(|p| {
+            let dp = DeleteParams {
+                preconditions: Some(Preconditions {
+                    uid: p.metadata.uid.clone(),
+                    resource_version: None,
+                }),
+                ..Default::default()
+            };
+            let name = p.name_any();
+            let key = pod_key(p);
+            async move { (name.clone(), key, pods_api.delete(&name, &dp).await) }
+        }))
+        .await;
+        for (pod_name, key, r) in results {
+            match r {
+                Ok(_) => {
+                    event(
+                        ctx,
+                        rs,
+                        EventType::Normal,
+                        logic::SUCCESSFUL_DELETE_POD_REASON,
+                        logic::deleted_pod_event_message(&pod_name),
+                    )
+                    .await;
+                }
+                Err(kube::Error::Api(s)) if s.code == 404 => {
+                    // Already gone: the cache will not show a deletion by us.
+                    ctx.expectations().deletion_observed(exp_key, &key);
+                    event(
+                        ctx,
+                        rs,
+                        EventType::Normal,
+                        logic::SUCCESSFUL_DELETE_POD_REASON,
+                        logic::deleted_pod_event_message(&pod_name),
+                    )
+                    .await;
+                }
+                Err(e) => {
+                    ctx.expectations().deletion_observed(exp_key, &key);
+                    let msg = e.to_string();
+                    event(
+                        ctx,
+                        rs,
+                        EventType::Warning,
+                        logic::FAILED_DELETE_POD_REASON,
+                        logic::error_deleting_event_message(&msg),
+                    )
+                    .await;
+                    manage_error = Some(logic::unable_to_delete_error(&msg));
                 }
             }
         }
     }
-
-    let status = logic::calculate_status(&rs, &active, manage_error.as_deref(), now);
-    if logic::needs_status_update(&rs, &status) {
-        let mut updated = rs.clone();
-        updated.status = Some(status.clone());
-        match rs_api
-            .replace_status(&name, &PostParams::default(), &updated)
-            .await
-        {
-            Ok(_) => {}
-            // A newer version exists; its own event brings us back.
-            Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => {
-                return Ok(Action::requeue(std::time::Duration::from_millis(100)));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    if manage_error.is_some() {
-        return Ok(Action::requeue(super::RETRY));
-    }
-    // Besides events, look again now and then: a periodic resync bounds the
-    // effect of any missed notification, as informer resyncs do upstream.
-    Ok(match logic::min_ready_requeue_after(&rs, &status, false) {
-        Some(d) => Action::requeue(d),
-        None => Action::requeue(RESYNC),
-    })
+    manage_error
 }

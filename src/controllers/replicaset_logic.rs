@@ -15,6 +15,7 @@
 //! `LogarithmicScaleDown` and `PodDeletionCost` on, `DeploymentReplicaSetTerminatingReplicas` off
 //! (alpha, default false in 1.33), so `status.terminatingReplicas` is never set.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -158,10 +159,10 @@ pub fn is_pod_active(pod: &Pod) -> bool {
 }
 
 /// Upstream `controller.FilterActivePods`; returns indices into `pods`, in order.
-pub fn filter_active_pods(pods: &[Pod]) -> Vec<usize> {
+pub fn filter_active_pods<P: Borrow<Pod>>(pods: &[P]) -> Vec<usize> {
     pods.iter()
         .enumerate()
-        .filter(|(_, p)| is_pod_active(p))
+        .filter(|(_, p)| is_pod_active((*p).borrow()))
         .map(|(i, _)| i)
         .collect()
 }
@@ -377,31 +378,35 @@ fn merge_sort_by(idx: &mut Vec<usize>, less: &dyn Fn(usize, usize) -> bool) {
 
 /// Upstream `getPodsRankedByRelatedPodsOnSameNode`: each pod's rank is the number of *active*
 /// pods in `related_pods` on the same node name (unassigned pods share the node name "").
-pub fn ranks_by_related_pods_on_same_node(
-    pods_to_rank: &[Pod],
-    related_pods: &[Pod],
+pub fn ranks_by_related_pods_on_same_node<P: Borrow<Pod>, Q: Borrow<Pod>>(
+    pods_to_rank: &[P],
+    related_pods: &[Q],
 ) -> Vec<usize> {
     let mut on_node: HashMap<&str, usize> = HashMap::new();
-    for p in related_pods.iter().filter(|p| is_pod_active(p)) {
+    for p in related_pods
+        .iter()
+        .map(|p| p.borrow())
+        .filter(|p| is_pod_active(p))
+    {
         *on_node.entry(pod_node_name(p)).or_insert(0) += 1;
     }
     pods_to_rank
         .iter()
-        .map(|p| on_node.get(pod_node_name(p)).copied().unwrap_or(0))
+        .map(|p| on_node.get(pod_node_name(p.borrow())).copied().unwrap_or(0))
         .collect()
 }
 
 /// Indices of `pods` sorted by upstream `ActivePodsWithRanks.Less` (deletion preference first).
 /// `ranks[i]` belongs to `pods[i]`; a missing rank counts as 0.
-pub fn sort_active_pods_with_ranks(
-    pods: &[Pod],
+pub fn sort_active_pods_with_ranks<P: Borrow<Pod>>(
+    pods: &[P],
     ranks: &[usize],
     now: DateTime<Utc>,
 ) -> Vec<usize> {
     let keys: Vec<RankKey<'_>> = pods
         .iter()
         .enumerate()
-        .map(|(i, p)| RankKey::new(p, ranks.get(i).copied().unwrap_or(0)))
+        .map(|(i, p)| RankKey::new(p.borrow(), ranks.get(i).copied().unwrap_or(0)))
         .collect();
     let now_ns = chrono_nanos(now);
     let mut idx: Vec<usize> = (0..pods.len()).collect();
@@ -416,9 +421,9 @@ pub fn sort_active_pods_with_ranks(
 /// `filtered_pods`. When all of them go (`diff >= len`) no sorting happens and the original order
 /// is kept; otherwise pods are ranked by related active pods on the same node and sorted with
 /// `ActivePodsWithRanks.Less` (evaluated at `now`, upstream's `metav1.Now()`).
-pub fn pods_to_delete(
-    filtered_pods: &[Pod],
-    related_pods: &[Pod],
+pub fn pods_to_delete<P: Borrow<Pod>, Q: Borrow<Pod>>(
+    filtered_pods: &[P],
+    related_pods: &[Q],
     diff: usize,
     now: DateTime<Utc>,
 ) -> Vec<usize> {
@@ -435,24 +440,24 @@ pub fn pods_to_delete(
 /// of the ReplicaSet's namespace) selected by any ReplicaSet in `all_replica_sets` that has the
 /// same controller (owner UID) as `rs`, each pod counted once. Empty when `rs` has no controller.
 /// A ReplicaSet with an invalid selector selects nothing.
-pub fn indirectly_related_pods(
+pub fn indirectly_related_pods<R: Borrow<ReplicaSet>, P: Borrow<Pod>>(
     rs: &ReplicaSet,
-    all_replica_sets: &[ReplicaSet],
-    pods: &[Pod],
+    all_replica_sets: &[R],
+    pods: &[P],
 ) -> Vec<usize> {
     let Some(owner) = controller_ref(&rs.metadata) else {
         return Vec::new();
     };
     let mut seen: HashSet<usize> = HashSet::new();
     let mut out = Vec::new();
-    for other in all_replica_sets {
+    for other in all_replica_sets.iter().map(|r| r.borrow()) {
         if controller_ref(&other.metadata).map(|r| r.uid.as_str()) != Some(owner.uid.as_str()) {
             continue;
         }
         if other.metadata.namespace != rs.metadata.namespace {
             continue;
         }
-        for (i, pod) in pods.iter().enumerate() {
+        for (i, pod) in pods.iter().map(|p| p.borrow()).enumerate() {
             if pod.metadata.namespace == other.metadata.namespace
                 && rs_selects(other, pod)
                 && seen.insert(i)
@@ -732,9 +737,9 @@ fn non_zero_i32(v: usize) -> Option<i32> {
 ///   when `manage_error` is `None`.
 /// - `terminatingReplicas` is always cleared (feature gate off in 1.33).
 /// - Zero counters are `None`, as Go's `omitempty` omits them on the wire.
-pub fn calculate_status(
+pub fn calculate_status<P: Borrow<Pod>>(
     rs: &ReplicaSet,
-    filtered_pods: &[Pod],
+    filtered_pods: &[P],
     manage_error: Option<&str>,
     now: DateTime<Utc>,
 ) -> ReplicaSetStatus {
@@ -747,7 +752,7 @@ pub fn calculate_status(
         .and_then(|m| m.labels.as_ref());
     let min_ready = min_ready_seconds(rs);
     let (mut fully, mut ready, mut available) = (0usize, 0usize, 0usize);
-    for pod in filtered_pods {
+    for pod in filtered_pods.iter().map(|p| p.borrow()) {
         let fully_labeled = template_labels.is_none_or(|tl| {
             let pl = pod.metadata.labels.as_ref();
             tl.iter().all(|(k, v)| pl.and_then(|l| l.get(k)) == Some(v))
@@ -1828,7 +1833,7 @@ mod tests {
             terminating_replicas: Some(3),
             ..Default::default()
         });
-        let s = calculate_status(&rs, &[], None, now());
+        let s = calculate_status::<Pod>(&rs, &[], None, now());
         assert_eq!(s.conditions, Some(vec![other]));
         assert_eq!(s.terminating_replicas, None);
         assert_eq!(s.replicas, 0);

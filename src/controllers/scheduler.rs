@@ -2,57 +2,56 @@
 //! pending pods through `pods/{name}/binding`, as upstream's scheduler does.
 //! Upstream: `pkg/scheduler/schedule_one.go`.
 //!
-//! Caches of nodes and pods are kept by reflectors; every change (and a
-//! periodic tick, for pods that are waiting) triggers a pass over the pending
-//! pods in priority then creation order. Pods bound during a pass count as
-//! "assumed" on their node for the rest of the pass.
+//! Nodes and pods come from the shared informer caches (`informer.rs`);
+//! every notification (and a periodic tick, for pods that are waiting)
+//! triggers a pass over the pending pods in priority then creation order.
+//! As upstream's scheduler cache, a pod is *assumed* on its node as soon as
+//! it is chosen: it counts there, and is not scheduled again, until the cache
+//! shows it bound (or gone), the binding fails, or the assumption expires
+//! ([`logic::AssumedPods`]). So a pass never places pods on a stale view of
+//! the previous pass's bindings. Bindings of one pass are sent concurrently.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
 use super::events::{Kind, Recorder};
+use super::informer::Informers;
 use super::scheduler_logic as logic;
 
+/// How many bindings are in flight at once.
+const BIND_CONCURRENCY: usize = 64;
+
 /// Runs the scheduler until the task is aborted.
-pub async fn run(client: kube::Client) {
-    let (nodes, node_writer) = reflector::store::<Node>();
-    let (pods, pod_writer) = reflector::store::<Pod>();
-    let node_events = reflector::reflector(
-        node_writer,
-        watcher(Api::<Node>::all(client.clone()), watcher::Config::default()),
-    )
-    .default_backoff()
-    .map(|_| ());
-    let pod_events = reflector::reflector(
-        pod_writer,
-        watcher(Api::<Pod>::all(client.clone()), watcher::Config::default()),
-    )
-    .default_backoff()
-    .map(|_| ());
-    let mut changes = futures::stream::select(node_events, pod_events).boxed();
+pub async fn run(client: kube::Client, informers: Arc<Informers>) {
+    let mut node_changes = informers.nodes.subscribe();
+    let mut pod_changes = informers.pods.subscribe();
     let recorder = Recorder::new(client.clone(), logic::DEFAULT_SCHEDULER_NAME);
     // What we last told each unschedulable pod, so the status is written once.
     let mut told: HashMap<String, String> = HashMap::new();
+    let mut assumed = logic::AssumedPods::default();
+    informers.nodes.wait_synced().await;
+    informers.pods.wait_synced().await;
     loop {
         tokio::select! {
-            c = changes.next() => if c.is_none() { return },
+            c = node_changes.recv() => if c.is_none() { return },
+            c = pod_changes.recv() => if c.is_none() { return },
             _ = tokio::time::sleep(Duration::from_secs(2)) => {},
         }
         // Drain what else has arrived, then do one pass.
-        while let Some(Some(())) = changes.next().now_or_never() {}
-        if nodes.is_empty() && pods.is_empty() {
+        while let Some(Some(_)) = node_changes.recv().now_or_never() {}
+        while let Some(Some(_)) = pod_changes.recv().now_or_never() {}
+        if informers.nodes.cache().is_empty() && informers.pods.cache().is_empty() {
             continue;
         }
-        pass(&client, &nodes, &pods, &recorder, &mut told).await;
+        pass(&client, &informers, &recorder, &mut told, &mut assumed).await;
     }
 }
 
@@ -60,18 +59,29 @@ fn priority(p: &Pod) -> i32 {
     p.spec.as_ref().and_then(|s| s.priority).unwrap_or(0)
 }
 
+fn pod_key(p: &Pod) -> String {
+    format!("{}/{}", p.namespace().unwrap_or_default(), p.name_any())
+}
+
 async fn pass(
     client: &kube::Client,
-    nodes: &Store<Node>,
-    pods: &Store<Pod>,
+    informers: &Informers,
     recorder: &Recorder,
     told: &mut HashMap<String, String>,
+    assumed: &mut logic::AssumedPods,
 ) {
-    let all_pods = pods.state();
-    let mut pending: Vec<_> = all_pods
+    let all_pods = informers.pods.cache().list();
+    let now = std::time::Instant::now();
+    // Forget assumptions the cache has caught up with (or that expired).
+    assumed.reconcile(
+        all_pods.iter().map(|p| p.as_ref()),
+        now,
+        logic::ASSUMED_POD_TTL,
+    );
+    let mut pending: Vec<&Arc<Pod>> = all_pods
         .iter()
         .filter(|p| logic::is_schedulable_candidate(p, logic::DEFAULT_SCHEDULER_NAME))
-        .cloned()
+        .filter(|p| !assumed.contains(p.metadata.uid.as_deref().unwrap_or_default()))
         .collect();
     if pending.is_empty() {
         return;
@@ -83,63 +93,38 @@ async fn pass(
                 .cmp(&b.metadata.creation_timestamp)
         })
     });
-    let node_list = nodes.state();
-    // Pods by node, once per pass; pods bound during the pass are added.
-    let mut by_node: HashMap<String, Vec<Pod>> = HashMap::new();
+    let node_list = informers.nodes.cache().list();
+    // Pods by node, once per pass: bound ones from the cache, then assumed ones.
+    let mut by_node: HashMap<&str, Vec<&Pod>> = HashMap::new();
     for p in all_pods.iter() {
         if let Some(n) = p.spec.as_ref().and_then(|s| s.node_name.as_deref()) {
-            by_node
-                .entry(n.to_string())
-                .or_default()
-                .push((**p).clone());
+            by_node.entry(n).or_default().push(p);
         }
     }
+    for (node, pod) in assumed.pods() {
+        by_node.entry(node).or_default().push(pod);
+    }
+    let infos: Vec<logic::NodeInfo> = node_list
+        .iter()
+        .map(|n| logic::NodeInfo {
+            node: n.as_ref(),
+            pods: by_node
+                .remove(n.metadata.name.as_deref().unwrap_or_default())
+                .unwrap_or_default(),
+        })
+        .collect();
+    let mut snapshot = logic::Snapshot::new(&infos);
+    let mut binds: Vec<(Arc<Pod>, String)> = Vec::new();
     for (i, pod) in pending.iter().enumerate() {
-        let infos: Vec<logic::NodeInfo> = node_list
-            .iter()
-            .map(|n| logic::NodeInfo {
-                node: n.as_ref(),
-                pods: by_node
-                    .get(&n.name_any())
-                    .map(|v| v.iter().collect())
-                    .unwrap_or_default(),
-            })
-            .collect();
-        let decision = logic::schedule(pod, &infos, i as u64);
+        let decision = snapshot.schedule(pod, i as u64);
         let ns = pod.namespace().unwrap_or_default();
-        let name = pod.name_any();
-        let key = format!("{ns}/{name}");
         let api: Api<Pod> = Api::namespaced(client.clone(), &ns);
         match decision {
             logic::Decision::Bind { node } => {
-                let binding = logic::binding_for(pod, &node);
-                match api
-                    .create_subresource::<_, serde_json::Value>(
-                        "binding",
-                        &name,
-                        &PostParams::default(),
-                        &binding,
-                    )
-                    .await
-                {
-                    Ok(_) => {
-                        told.remove(&key);
-                        let mut bound = (**pod).clone();
-                        if let Some(spec) = bound.spec.as_mut() {
-                            spec.node_name = Some(node.clone());
-                        }
-                        by_node.entry(node.clone()).or_default().push(bound);
-                        recorder
-                            .publish(
-                                &pod.object_ref(&()),
-                                Kind::Normal,
-                                "Scheduled",
-                                &format!("Successfully assigned {key} to {node}"),
-                            )
-                            .await;
-                    }
-                    Err(e) => tracing::debug!(error = %e, pod = %key, "binding failed"),
-                }
+                // Counted on the node for the rest of the pass (only the
+                // node's sums and pod list matter, not the pod's nodeName).
+                snapshot.assume(&node, pod);
+                binds.push(((*pod).clone(), node));
             }
             logic::Decision::Unschedulable { message } => {
                 unschedulable(&api, pod, &message, None, recorder, told).await;
@@ -176,6 +161,57 @@ async fn pass(
                         )
                         .await;
                 }
+            }
+        }
+    }
+    drop(snapshot);
+    drop(infos);
+    for (pod, node) in &binds {
+        assumed.assume(
+            pod.metadata.uid.clone().unwrap_or_default(),
+            node,
+            pod.clone(),
+            now,
+        );
+    }
+    // The binding cycles, concurrently.
+    let results: Vec<(Arc<Pod>, String, Result<serde_json::Value, kube::Error>)> =
+        futures::stream::iter(binds.into_iter().map(|(pod, node)| {
+            let api: Api<Pod> =
+                Api::namespaced(client.clone(), &pod.namespace().unwrap_or_default());
+            async move {
+                let binding = logic::binding_for(&pod, &node);
+                let r = api
+                    .create_subresource::<_, serde_json::Value>(
+                        "binding",
+                        &pod.name_any(),
+                        &PostParams::default(),
+                        &binding,
+                    )
+                    .await;
+                (pod, node, r)
+            }
+        }))
+        .buffer_unordered(BIND_CONCURRENCY)
+        .collect()
+        .await;
+    for (pod, node, r) in results {
+        let key = pod_key(&pod);
+        match r {
+            Ok(_) => {
+                told.remove(&key);
+                recorder
+                    .publish(
+                        &pod.object_ref(&()),
+                        Kind::Normal,
+                        "Scheduled",
+                        &format!("Successfully assigned {key} to {node}"),
+                    )
+                    .await;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, pod = %key, "binding failed");
+                assumed.forget(pod.metadata.uid.as_deref().unwrap_or_default());
             }
         }
     }

@@ -1329,23 +1329,58 @@ fn eligible_to_preempt(pod: &Pod, nodes: &[NodeState]) -> Result<(), String> {
 /// One scheduling cycle for `pod` over `nodes` (upstream `schedulingCycle` + DefaultBinder
 /// target choice). `tie_break` picks among the best-scoring nodes (upstream picks randomly).
 pub fn schedule(pod: &Pod, nodes: &[NodeInfo], tie_break: u64) -> Decision {
-    if nodes.is_empty() {
+    Snapshot::new(nodes).schedule(pod, tie_break)
+}
+
+/// The nodes with their pods' summed requests computed once, as upstream's
+/// scheduler cache snapshot: scheduling many pods in one pass costs one sum
+/// per node, not one per node and pod. [`Snapshot::assume`] adds a pod just
+/// placed, so the next decision sees it.
+pub struct Snapshot<'a> {
+    states: Vec<NodeState<'a>>,
+}
+
+impl<'a> Snapshot<'a> {
+    pub fn new(nodes: &[NodeInfo<'a>]) -> Self {
+        let states = nodes
+            .iter()
+            .map(|ni| {
+                let pods = ni
+                    .pods
+                    .iter()
+                    .copied()
+                    .filter(|p| !pod_is_terminal(p))
+                    .collect();
+                NodeState::new(ni.node, pods)
+            })
+            .collect();
+        Snapshot { states }
+    }
+
+    /// Same as [`schedule`] on the nodes this snapshot was made of (plus assumed pods).
+    pub fn schedule(&self, pod: &Pod, tie_break: u64) -> Decision {
+        schedule_states(pod, &self.states, tie_break)
+    }
+
+    /// Counts `pod` on the node named `node` from now on.
+    pub fn assume(&mut self, node: &str, pod: &'a Pod) {
+        if pod_is_terminal(pod) {
+            return;
+        }
+        if let Some(ns) = self.states.iter_mut().find(|s| node_name(s.node) == node) {
+            ns.requested.add(&pod_requests(pod, false));
+            ns.non_zero_requested.add(&pod_requests(pod, true));
+            ns.pods.push(pod);
+        }
+    }
+}
+
+fn schedule_states(pod: &Pod, states: &[NodeState], tie_break: u64) -> Decision {
+    if states.is_empty() {
         return Decision::Unschedulable {
             message: ERR_NO_NODES.to_string(),
         };
     }
-    let states: Vec<NodeState> = nodes
-        .iter()
-        .map(|ni| {
-            let pods = ni
-                .pods
-                .iter()
-                .copied()
-                .filter(|p| !pod_is_terminal(p))
-                .collect();
-            NodeState::new(ni.node, pods)
-        })
-        .collect();
     let req = pod_requests(pod, false);
     let total = states.len();
 
@@ -1356,7 +1391,7 @@ pub fn schedule(pod: &Pod, nodes: &[NodeInfo], tie_break: u64) -> Decision {
         let statuses = vec![status; total];
         return failure(
             pod,
-            &states,
+            states,
             &req,
             Some(ERR_NODE_AFFINITY_CONFLICT),
             &statuses,
@@ -1405,11 +1440,11 @@ pub fn schedule(pod: &Pod, nodes: &[NodeInfo], tie_break: u64) -> Decision {
 
     if feasible.is_empty() {
         let statuses: Vec<FilterStatus> = statuses.into_iter().flatten().collect();
-        return failure(pod, &states, &req, None, &statuses);
+        return failure(pod, states, &req, None, &statuses);
     }
 
     // Score and select.
-    let scores = score_nodes(pod, &states, &feasible);
+    let scores = score_nodes(pod, states, &feasible);
     let best = scores.iter().copied().max().unwrap_or(0);
     let tied: Vec<usize> = feasible
         .iter()
@@ -1504,6 +1539,87 @@ fn failure(
                 },
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assumed pods (the scheduler cache's AssumePod / ForgetPod / expiry)
+// ---------------------------------------------------------------------------------------------
+
+/// How long a pod stays assumed when the cache never shows it bound.
+pub const ASSUMED_POD_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Pods chosen for a node whose binding the pod cache has not shown yet
+/// (upstream `internal/cache` `AssumePod`): they count on their node and are
+/// not scheduled again. Time is passed in.
+#[derive(Debug, Default)]
+pub struct AssumedPods {
+    /// pod uid → (node, the pod as it was chosen, when assumed)
+    pods: std::collections::HashMap<String, (String, std::sync::Arc<Pod>, std::time::Instant)>,
+}
+
+impl AssumedPods {
+    pub fn assume(
+        &mut self,
+        uid: String,
+        node: &str,
+        pod: std::sync::Arc<Pod>,
+        now: std::time::Instant,
+    ) {
+        self.pods.insert(uid, (node.to_string(), pod, now));
+    }
+
+    /// Upstream `ForgetPod`: the binding failed.
+    pub fn forget(&mut self, uid: &str) {
+        self.pods.remove(uid);
+    }
+
+    pub fn contains(&self, uid: &str) -> bool {
+        self.pods.contains_key(uid)
+    }
+
+    pub fn len(&self) -> usize {
+        self.pods.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pods.is_empty()
+    }
+
+    /// (node, pod) of every assumed pod.
+    pub fn pods(&self) -> impl Iterator<Item = (&str, &std::sync::Arc<Pod>)> {
+        self.pods.values().map(|(n, p, _)| (n.as_str(), p))
+    }
+
+    /// Given every cached pod: drops the assumptions the cache has caught up
+    /// with (the pod shows a node, or is gone) and those older than `ttl`.
+    pub fn reconcile<'a>(
+        &mut self,
+        cached: impl Iterator<Item = &'a Pod>,
+        now: std::time::Instant,
+        ttl: std::time::Duration,
+    ) {
+        if self.pods.is_empty() {
+            return;
+        }
+        let mut bound: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
+        for p in cached {
+            if let Some(uid) = p.metadata.uid.as_deref()
+                && self.pods.contains_key(uid)
+            {
+                let has_node = p
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.node_name.as_deref())
+                    .is_some_and(|n| !n.is_empty());
+                bound.insert(uid, has_node);
+            }
+        }
+        self.pods
+            .retain(|uid, (_, _, at)| match bound.get(uid.as_str()) {
+                Some(false) => now.saturating_duration_since(*at) <= ttl,
+                _ => false,
+            });
     }
 }
 
@@ -2522,5 +2638,36 @@ mod tests {
             conds.first().and_then(|c| c.last_transition_time.clone()),
             unschedulable_condition("m1", now()).last_transition_time
         );
+    }
+
+    #[test]
+    fn assumed_pods_last_until_the_cache_shows_them_bound_gone_or_expired() {
+        let now = std::time::Instant::now();
+        let pending = |uid: &str| {
+            let mut p = Pod::default();
+            p.metadata.uid = Some(uid.to_string());
+            p.spec = Some(Default::default());
+            p
+        };
+        let bound = |uid: &str| {
+            let mut p = pending(uid);
+            if let Some(s) = p.spec.as_mut() {
+                s.node_name = Some("n1".to_string());
+            }
+            p
+        };
+        let mut a = AssumedPods::default();
+        for uid in ["a", "b", "c", "d"] {
+            a.assume(uid.to_string(), "n1", std::sync::Arc::new(bound(uid)), now);
+        }
+        a.forget("d");
+        // "a" still pending in the cache, "b" bound, "c" gone.
+        let cache = [pending("a"), bound("b")];
+        a.reconcile(cache.iter(), now, ASSUMED_POD_TTL);
+        assert!(a.contains("a") && !a.contains("b") && !a.contains("c") && !a.contains("d"));
+        assert_eq!(a.pods().map(|(n, _)| n).collect::<Vec<_>>(), vec!["n1"]);
+        let later = now + ASSUMED_POD_TTL + std::time::Duration::from_millis(1);
+        a.reconcile(cache.iter(), later, ASSUMED_POD_TTL);
+        assert!(a.is_empty());
     }
 }
