@@ -242,7 +242,14 @@ where
         });
         let weak = Arc::downgrade(&informer);
         let task = tokio::spawn(async move {
-            let mut stream = watcher(api, config).default_backoff().boxed();
+            // managedFields are never read by controllers and are the
+            // bulk of a cached object, so they are dropped on arrival, as
+            // kube-controller-manager's and the scheduler's informers do
+            // (client-go `cache.TransformStripManagedFields`).
+            let mut stream = watcher(api, config)
+                .default_backoff()
+                .modify(|o| o.meta_mut().managed_fields = None)
+                .boxed();
             let mut relist: Option<Vec<K>> = None;
             while let Some(ev) = stream.next().await {
                 let Some(informer) = weak.upgrade() else {
