@@ -401,8 +401,13 @@ fn encode(res: &ResourceInfo, obj: &Value) -> ApiResult<Bytes> {
         m.shift_remove("selfLink");
     }
     canonicalize(&mut obj);
+    // The encoder grows its buffer by doubling; the stored copy lives as
+    // long as the object (and in the change history), so it is trimmed.
     serde_json::to_vec(&obj)
-        .map(Bytes::from)
+        .map(|mut v| {
+            v.shrink_to_fit();
+            Bytes::from(v)
+        })
         .map_err(|e| ApiError::internal(e.to_string()))
 }
 
