@@ -402,9 +402,9 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
     });
     let router = apiserver::app(state);
     let controllers = if cfg.controllers {
-        let client = crate::controllers::in_process_client(router.clone(), &controller_token);
         crate::controllers::start(
-            client,
+            router.clone(),
+            &controller_token,
             crate::controllers::Config {
                 ca_cert_pem: data.ca_cert_pem.clone(),
                 nodes: cfg.nodes.clone(),

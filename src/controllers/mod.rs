@@ -47,11 +47,21 @@ pub struct Config {
     pub sa_key: Arc<crate::auth::satokens::SigningKey>,
 }
 
+/// The User-Agent of each component, as upstream's binaries send it: the
+/// server derives the default field manager from it (the part before `/`),
+/// so status written by the controllers shows up in `managedFields` as
+/// `kube-controller-manager`, `kube-scheduler` and `kubelet`, as upstream.
+const CONTROLLER_MANAGER_UA: &str = "kube-controller-manager/v1.33.0 (linux/amd64) ironkube";
+const SCHEDULER_UA: &str = "kube-scheduler/v1.33.0 (linux/amd64) ironkube";
+const KUBELET_UA: &str = "kubelet/v1.33.0 (linux/amd64) ironkube";
+
 /// A `kube::Client` whose requests go straight into `router`, authenticated
-/// with `token`.
-pub fn in_process_client(router: axum::Router, token: &str) -> kube::Client {
+/// with `token`, sent as `user_agent`.
+pub fn in_process_client(router: axum::Router, token: &str, user_agent: &str) -> kube::Client {
     let value = HeaderValue::from_str(&format!("Bearer {token}"))
         .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid"));
+    let agent =
+        HeaderValue::from_str(user_agent).unwrap_or_else(|_| HeaderValue::from_static("ironkube"));
     // A response (not its body: watches stream for long) that takes this long
     // is an error the controller retries, never a stuck controller.
     let service = tower::ServiceBuilder::new()
@@ -59,6 +69,8 @@ pub fn in_process_client(router: axum::Router, token: &str) -> kube::Client {
         .map_request(move |mut req: http::Request<kube::client::Body>| {
             req.headers_mut()
                 .insert(http::header::AUTHORIZATION, value.clone());
+            req.headers_mut()
+                .insert(http::header::USER_AGENT, agent.clone());
             req
         })
         .service(router);
@@ -66,7 +78,10 @@ pub fn in_process_client(router: axum::Router, token: &str) -> kube::Client {
 }
 
 /// Starts every controller; the returned tasks run until aborted.
-pub fn start(client: kube::Client, config: Config) -> Vec<JoinHandle<()>> {
+pub fn start(router: axum::Router, token: &str, config: Config) -> Vec<JoinHandle<()>> {
+    let client = in_process_client(router.clone(), token, CONTROLLER_MANAGER_UA);
+    let scheduler_client = in_process_client(router.clone(), token, SCHEDULER_UA);
+    let kubelet_client = in_process_client(router, token, KUBELET_UA);
     let config = Arc::new(config);
     // One watch per kind, shared by the controllers that read it.
     let (informers, mut tasks) = informer::Informers::start(&client);
@@ -75,9 +90,9 @@ pub fn start(client: kube::Client, config: Config) -> Vec<JoinHandle<()>> {
         tokio::spawn(gc::run(client.clone())),
         tokio::spawn(replicaset::run(client.clone(), informers.clone())),
         tokio::spawn(deployment::run(client.clone(), informers.clone())),
-        tokio::spawn(scheduler::run(client.clone(), informers.clone())),
+        tokio::spawn(scheduler::run(scheduler_client, informers.clone())),
         tokio::spawn(nodesim::run(
-            client.clone(),
+            kubelet_client,
             config.nodes.clone(),
             informers.clone(),
         )),
