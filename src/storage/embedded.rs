@@ -24,6 +24,7 @@ const CACHE_BYTES: usize = 16 << 20;
 /// A redb database file used as the engine's durable log.
 pub struct RedbLog {
     db: Database,
+    path: std::path::PathBuf,
 }
 
 fn internal(e: impl std::fmt::Display) -> StorageError {
@@ -33,13 +34,10 @@ fn internal(e: impl std::fmt::Display) -> StorageError {
 impl RedbLog {
     /// Opens (or creates) `path`.
     pub fn open(path: &Path) -> Result<Self> {
-        // The engine keeps everything in memory and reads the file only at
-        // start-up, so redb's page cache (1 GiB by default) only needs the
-        // interior pages that writes walk.
-        let db = redb::Builder::new()
-            .set_cache_size(CACHE_BYTES)
-            .create(path)
-            .map_err(|e| StorageError::Internal(format!("cannot open {}: {e}", path.display())))?;
+        // Opened without a page cache for the one full read at start-up
+        // (filling and evicting an LRU cache page by page costs more than
+        // the reads); `load` reopens it with a cache for the writes.
+        let db = open_db(path, 0)?;
         // Make sure both tables exist so later read transactions find them.
         let tx = db.begin_write().map_err(internal)?;
         {
@@ -47,8 +45,21 @@ impl RedbLog {
             tx.open_table(META).map_err(internal)?;
         }
         tx.commit().map_err(internal)?;
-        Ok(RedbLog { db })
+        Ok(RedbLog {
+            db,
+            path: path.to_path_buf(),
+        })
     }
+}
+
+/// The engine keeps everything in memory and reads the file only at
+/// start-up, so redb's page cache (1 GiB by default) only needs to hold the
+/// pages that writes walk.
+fn open_db(path: &Path, cache_bytes: usize) -> Result<Database> {
+    redb::Builder::new()
+        .set_cache_size(cache_bytes)
+        .create(path)
+        .map_err(|e| StorageError::Internal(format!("cannot open {}: {e}", path.display())))
 }
 
 fn encode(kv: &KeyValue) -> Vec<u8> {
@@ -161,13 +172,24 @@ impl Persistence for RedbLog {
                 .rev()
                 .filter(|kv| last.as_ref().is_none_or(|l| kv.key > *l)),
         );
-        let tx = self.db.begin_read().map_err(internal)?;
-        let meta = tx.open_table(META).map_err(internal)?;
-        let revision = meta
-            .get("revision")
-            .map_err(internal)?
-            .map(|g| g.value())
-            .unwrap_or(0);
+        let revision = {
+            let tx = self.db.begin_read().map_err(internal)?;
+            let meta = tx.open_table(META).map_err(internal)?;
+            meta.get("revision")
+                .map_err(internal)?
+                .map(|g| g.value())
+                .unwrap_or(0)
+        };
+        // Reopen with a page cache for the writes: the file lock is
+        // released when the cacheless handle is dropped.
+        let uncached = std::mem::replace(
+            &mut self.db,
+            Database::builder()
+                .create_with_backend(redb::backends::InMemoryBackend::new())
+                .map_err(internal)?,
+        );
+        drop(uncached);
+        self.db = open_db(&self.path, CACHE_BYTES)?;
         Ok((items, revision))
     }
 
