@@ -176,17 +176,7 @@ impl<K: Resource> Cache<K> {
     /// Every object of a namespace.
     pub fn list_namespace(&self, namespace: &str) -> Vec<Arc<K>> {
         let idx = self.read();
-        let Some(names) = idx.by_namespace.get(namespace) else {
-            return Vec::new();
-        };
-        names
-            .iter()
-            .filter_map(|n| {
-                idx.objects
-                    .get(&(namespace.to_string(), n.clone()))
-                    .cloned()
-            })
-            .collect()
+        named_in(&idx, &idx.by_namespace, namespace)
     }
 
     /// Objects whose controlling ownerReference has this uid.
@@ -205,18 +195,26 @@ impl<K: Resource> Cache<K> {
     /// Objects of a namespace without a controlling ownerReference.
     pub fn orphans(&self, namespace: &str) -> Vec<Arc<K>> {
         let idx = self.read();
-        let Some(names) = idx.orphans.get(namespace) else {
-            return Vec::new();
-        };
-        names
-            .iter()
-            .filter_map(|n| {
-                idx.objects
-                    .get(&(namespace.to_string(), n.clone()))
-                    .cloned()
-            })
-            .collect()
+        named_in(&idx, &idx.orphans, namespace)
     }
+}
+
+/// The cached objects of `namespace` whose names `names` lists for it.
+fn named_in<K>(
+    idx: &Index<K>,
+    names: &HashMap<String, HashSet<String>>,
+    namespace: &str,
+) -> Vec<Arc<K>> {
+    names
+        .get(namespace)
+        .into_iter()
+        .flatten()
+        .filter_map(|n| {
+            idx.objects
+                .get(&(namespace.to_string(), n.clone()))
+                .cloned()
+        })
+        .collect()
 }
 
 /// One watch of a kind, its cache and its subscribers.
