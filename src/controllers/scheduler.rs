@@ -17,13 +17,13 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
 use super::events::{Kind, Recorder};
-use super::informer::Informers;
+use super::informer::{Change, Informers};
 use super::scheduler_logic as logic;
 
 /// How many bindings are in flight at once.
@@ -37,21 +37,68 @@ pub async fn run(client: kube::Client, informers: Arc<Informers>) {
     // What we last told each unschedulable pod, so the status is written once.
     let mut told: HashMap<String, String> = HashMap::new();
     let mut assumed = logic::AssumedPods::default();
+    let mut parked = logic::UnschedulablePods::default();
     informers.nodes.wait_synced().await;
     informers.pods.wait_synced().await;
     loop {
         tokio::select! {
-            c = node_changes.recv() => if c.is_none() { return },
-            c = pod_changes.recv() => if c.is_none() { return },
+            c = node_changes.recv() => match c {
+                Some(c) => node_changed(&c, &mut parked),
+                None => return,
+            },
+            c = pod_changes.recv() => match c {
+                Some(c) => pod_changed(&c, &mut parked, &mut told),
+                None => return,
+            },
             _ = tokio::time::sleep(Duration::from_secs(2)) => {},
         }
-        // Drain what else has arrived, then do one pass.
-        while let Some(Some(_)) = node_changes.recv().now_or_never() {}
-        while let Some(Some(_)) = pod_changes.recv().now_or_never() {}
+        // Take in what else has arrived, then do one pass.
+        while let Some(Some(c)) = node_changes.recv().now_or_never() {
+            node_changed(&c, &mut parked);
+        }
+        while let Some(Some(c)) = pod_changes.recv().now_or_never() {
+            pod_changed(&c, &mut parked, &mut told);
+        }
         if informers.nodes.cache().is_empty() && informers.pods.cache().is_empty() {
             continue;
         }
-        pass(&client, &informers, &recorder, &mut told, &mut assumed).await;
+        let mut state = PassState {
+            told: &mut told,
+            assumed: &mut assumed,
+            parked: &mut parked,
+        };
+        pass(&client, &informers, &recorder, &mut state).await;
+    }
+}
+
+/// What the scheduler remembers between passes.
+struct PassState<'a> {
+    /// What we last told each unschedulable pod (`ns/name` → message).
+    told: &'a mut HashMap<String, String>,
+    assumed: &'a mut logic::AssumedPods,
+    parked: &'a mut logic::UnschedulablePods,
+}
+
+fn node_changed(c: &Change<Node>, parked: &mut logic::UnschedulablePods) {
+    match c {
+        Change::Added(n) => parked.node_changed(None, Some(n)),
+        Change::Updated { old, new } => parked.node_changed(Some(old), Some(new)),
+        Change::Deleted(n) => parked.node_changed(Some(n), None),
+    }
+}
+
+fn pod_changed(
+    c: &Change<Pod>,
+    parked: &mut logic::UnschedulablePods,
+    told: &mut HashMap<String, String>,
+) {
+    match c {
+        Change::Added(p) => parked.pod_changed(None, Some(p)),
+        Change::Updated { old, new } => parked.pod_changed(Some(old), Some(new)),
+        Change::Deleted(p) => {
+            told.remove(&pod_key(p));
+            parked.pod_changed(Some(p), None);
+        }
     }
 }
 
@@ -67,9 +114,13 @@ async fn pass(
     client: &kube::Client,
     informers: &Informers,
     recorder: &Recorder,
-    told: &mut HashMap<String, String>,
-    assumed: &mut logic::AssumedPods,
+    state: &mut PassState<'_>,
 ) {
+    let PassState {
+        told,
+        assumed,
+        parked,
+    } = state;
     let all_pods = informers.pods.cache().list();
     let now = std::time::Instant::now();
     // Forget assumptions the cache has caught up with (or that expired).
@@ -81,7 +132,10 @@ async fn pass(
     let mut pending: Vec<&Arc<Pod>> = all_pods
         .iter()
         .filter(|p| logic::is_schedulable_candidate(p, logic::DEFAULT_SCHEDULER_NAME))
-        .filter(|p| !assumed.contains(p.metadata.uid.as_deref().unwrap_or_default()))
+        .filter(|p| {
+            let uid = p.metadata.uid.as_deref().unwrap_or_default();
+            !assumed.contains(uid) && !parked.is_parked(uid, now)
+        })
         .collect();
     if pending.is_empty() {
         return;
@@ -115,10 +169,11 @@ async fn pass(
         .collect();
     let mut snapshot = logic::Snapshot::new(&infos);
     let mut binds: Vec<(Arc<Pod>, String)> = Vec::new();
+    // Pods to tell they cannot be scheduled: (pod, message, nominated node).
+    let mut failures: Vec<(&Arc<Pod>, String, Option<String>)> = Vec::new();
     for (i, pod) in pending.iter().enumerate() {
         let decision = snapshot.schedule(pod, i as u64);
-        let ns = pod.namespace().unwrap_or_default();
-        let api: Api<Pod> = Api::namespaced(client.clone(), &ns);
+        let uid = pod.metadata.uid.as_deref().unwrap_or_default();
         match decision {
             logic::Decision::Bind { node } => {
                 // Counted on the node for the rest of the pass (only the
@@ -127,13 +182,18 @@ async fn pass(
                 binds.push(((*pod).clone(), node));
             }
             logic::Decision::Unschedulable { message } => {
-                unschedulable(&api, pod, &message, None, recorder, told).await;
+                parked.park(uid, now);
+                failures.push((pod, message, None));
             }
             logic::Decision::Preempt {
                 node,
                 victims,
                 message,
             } => {
+                // Retried when the victims are gone (they free room).
+                parked.park(uid, now);
+                let api: Api<Pod> =
+                    Api::namespaced(client.clone(), &pod.namespace().unwrap_or_default());
                 unschedulable(&api, pod, &message, Some(&node), recorder, told).await;
                 for v in victims {
                     let vapi: Api<Pod> = Api::namespaced(client.clone(), &v.namespace);
@@ -166,6 +226,26 @@ async fn pass(
     }
     drop(snapshot);
     drop(infos);
+    // Told concurrently: thousands of pods can find no room in one pass.
+    let to_tell: Vec<(Arc<Pod>, String, Option<String>)> = failures
+        .into_iter()
+        .filter(|(pod, message, _)| told.get(&pod_key(pod)) != Some(message))
+        .map(|(pod, message, nominated)| (pod.clone(), message, nominated))
+        .collect();
+    let told_now: Vec<Option<(String, String)>> =
+        futures::stream::iter(to_tell.into_iter().map(|(pod, message, nominated)| {
+            let api: Api<Pod> =
+                Api::namespaced(client.clone(), &pod.namespace().unwrap_or_default());
+            async move {
+                tell_unschedulable(&api, &pod, &message, nominated.as_deref(), recorder)
+                    .await
+                    .then(|| (pod_key(&pod), message))
+            }
+        }))
+        .buffer_unordered(BIND_CONCURRENCY)
+        .collect()
+        .await;
+    told.extend(told_now.into_iter().flatten());
     for (pod, node) in &binds {
         assumed.assume(
             pod.metadata.uid.clone().unwrap_or_default(),
@@ -212,6 +292,8 @@ async fn pass(
             Err(e) => {
                 tracing::debug!(error = %e, pod = %key, "binding failed");
                 assumed.forget(pod.metadata.uid.as_deref().unwrap_or_default());
+                // The room it held in this pass may fit a parked pod.
+                parked.move_all();
             }
         }
     }
@@ -225,10 +307,24 @@ async fn unschedulable(
     recorder: &Recorder,
     told: &mut HashMap<String, String>,
 ) {
-    let key = format!("{}/{}", pod.namespace().unwrap_or_default(), pod.name_any());
+    let key = pod_key(pod);
     if told.get(&key).map(String::as_str) == Some(message) {
         return;
     }
+    if tell_unschedulable(api, pod, message, nominated, recorder).await {
+        told.insert(key, message.to_string());
+    }
+}
+
+/// Sets the pod's PodScheduled=False condition and records a
+/// FailedScheduling event; whether the status was written.
+async fn tell_unschedulable(
+    api: &Api<Pod>,
+    pod: &Pod,
+    message: &str,
+    nominated: Option<&str>,
+    recorder: &Recorder,
+) -> bool {
     let cond = logic::unschedulable_condition(message, Utc::now());
     let mut status = json!({"conditions": [cond]});
     if let Some(n) = nominated {
@@ -241,16 +337,17 @@ async fn unschedulable(
             &Patch::Strategic(json!({"status": status})),
         )
         .await
-        .is_ok()
+        .is_err()
     {
-        told.insert(key, message.to_string());
-        recorder
-            .publish(
-                &pod.object_ref(&()),
-                Kind::Warning,
-                "FailedScheduling",
-                message,
-            )
-            .await;
+        return false;
     }
+    recorder
+        .publish(
+            &pod.object_ref(&()),
+            Kind::Warning,
+            "FailedScheduling",
+            message,
+        )
+        .await;
+    true
 }

@@ -1623,6 +1623,99 @@ impl AssumedPods {
     }
 }
 
+/// Upstream `podMaxInUnschedulablePodsDuration`: a parked pod is retried
+/// after this long even if no change seemed to help it.
+pub const MAX_UNSCHEDULABLE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Pods found unschedulable, parked until a change in the cluster may help
+/// them (upstream's `unschedulablePods` in
+/// `pkg/scheduler/backend/queue/scheduling_queue.go`), so that thousands of
+/// pods waiting for room cost nothing per pass. As upstream's queueing hints
+/// for the plugins this scheduler runs (none looks at other pods' labels):
+/// a node added, removed or changed in what the filters read moves every
+/// parked pod; so does an assigned pod that goes away or ends, freeing room
+/// and ports; a parked pod whose own spec or labels change is retried.
+/// Time is passed in.
+#[derive(Debug, Default)]
+pub struct UnschedulablePods {
+    /// pod uid → when it was parked
+    parked: std::collections::HashMap<String, std::time::Instant>,
+}
+
+impl UnschedulablePods {
+    pub fn park(&mut self, uid: &str, now: std::time::Instant) {
+        self.parked.insert(uid.to_string(), now);
+    }
+
+    /// Whether the pod waits for a change (and has not waited too long).
+    pub fn is_parked(&self, uid: &str, now: std::time::Instant) -> bool {
+        self.parked
+            .get(uid)
+            .is_some_and(|at| now.saturating_duration_since(*at) < MAX_UNSCHEDULABLE)
+    }
+
+    pub fn len(&self) -> usize {
+        self.parked.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.parked.is_empty()
+    }
+
+    /// Upstream `MoveAllToActiveOrBackoffQueue`.
+    pub fn move_all(&mut self) {
+        self.parked.clear();
+    }
+
+    /// A pod was added (`old` none), changed, or deleted (`new` none).
+    pub fn pod_changed(&mut self, old: Option<&Pod>, new: Option<&Pod>) {
+        let assigned_live = |p: &Pod| pod_node_name(p).is_some() && !pod_is_terminal(p);
+        if old.is_some_and(assigned_live) && !new.is_some_and(assigned_live) {
+            // Room, ports and a preemptor's nomination are freed.
+            self.move_all();
+            return;
+        }
+        match (old, new) {
+            (_, None) => {
+                if let Some(uid) = old.and_then(|p| p.metadata.uid.as_deref()) {
+                    self.parked.remove(uid);
+                }
+            }
+            (Some(old), Some(new)) => {
+                if (old.spec != new.spec || old.metadata.labels != new.metadata.labels)
+                    && let Some(uid) = new.metadata.uid.as_deref()
+                {
+                    self.parked.remove(uid);
+                }
+            }
+            (None, Some(_)) => {}
+        }
+    }
+
+    /// A node was added (`old` none), changed, or deleted (`new` none).
+    pub fn node_changed(&mut self, old: Option<&Node>, new: Option<&Node>) {
+        let (Some(old), Some(new)) = (old, new) else {
+            self.move_all();
+            return;
+        };
+        // Heartbeats (condition times) change nothing the filters read.
+        let allocatable = |n: &Node| n.status.as_ref().and_then(|s| s.allocatable.clone());
+        if old.metadata.labels != new.metadata.labels
+            || old.spec != new.spec
+            || allocatable(old) != allocatable(new)
+        {
+            self.move_all();
+        }
+    }
+}
+
+fn pod_node_name(pod: &Pod) -> Option<&str> {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.node_name.as_deref())
+        .filter(|n| !n.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2669,5 +2762,73 @@ mod tests {
         let later = now + ASSUMED_POD_TTL + std::time::Duration::from_millis(1);
         a.reconcile(cache.iter(), later, ASSUMED_POD_TTL);
         assert!(a.is_empty());
+    }
+
+    #[test]
+    fn parked_pods_wait_for_a_change_that_may_help() {
+        let now = std::time::Instant::now();
+        let waiting = pod("w", Some("1"), None);
+        let other = pod("o", Some("1"), None);
+        let mut q = UnschedulablePods::default();
+        q.park("uid-w", now);
+        q.park("uid-o", now);
+        assert!(q.is_parked("uid-w", now));
+        // A new pod, or one being bound, frees nothing.
+        let bound: Pod = from(with(
+            pod_json("b", Some("1"), None),
+            &["spec", "nodeName"],
+            json!("n1"),
+        ));
+        q.pod_changed(None, Some(&bound));
+        q.pod_changed(Some(&other), Some(&bound));
+        assert_eq!(q.len(), 2);
+        // Our own status write on a parked pod does not retry it...
+        let with_status: Pod = from(with(
+            pod_json("w", Some("1"), None),
+            &["status", "phase"],
+            json!("Pending"),
+        ));
+        q.pod_changed(Some(&waiting), Some(&with_status));
+        assert!(q.is_parked("uid-w", now));
+        // ...a change of its spec does.
+        let smaller = pod("w", Some("100m"), None);
+        q.pod_changed(Some(&waiting), Some(&smaller));
+        assert!(!q.is_parked("uid-w", now) && q.is_parked("uid-o", now));
+        // A deleted parked pod is forgotten.
+        q.pod_changed(Some(&other), None);
+        assert!(q.is_empty());
+        // An assigned pod that ends or goes away moves every parked pod.
+        q.park("uid-w", now);
+        let ended: Pod = from(with(
+            with(
+                pod_json("b", Some("1"), None),
+                &["spec", "nodeName"],
+                json!("n1"),
+            ),
+            &["status", "phase"],
+            json!("Succeeded"),
+        ));
+        q.pod_changed(Some(&bound), Some(&ended));
+        assert!(q.is_empty());
+        q.park("uid-w", now);
+        q.pod_changed(Some(&bound), None);
+        assert!(q.is_empty());
+        // Node heartbeats do not; new room does.
+        q.park("uid-w", now);
+        let n1 = node("n1", "4", "8Gi", "110");
+        let mut beat = n1.clone();
+        if let Some(st) = beat.status.as_mut() {
+            st.conditions = Some(vec![Default::default()]);
+        }
+        q.node_changed(Some(&n1), Some(&beat));
+        assert!(q.is_parked("uid-w", now));
+        q.node_changed(Some(&n1), Some(&node("n1", "8", "8Gi", "110")));
+        assert!(q.is_empty());
+        q.park("uid-w", now);
+        q.node_changed(None, Some(&n1));
+        assert!(q.is_empty());
+        // Nobody waits forever.
+        q.park("uid-w", now);
+        assert!(!q.is_parked("uid-w", now + MAX_UNSCHEDULABLE));
     }
 }
