@@ -49,6 +49,8 @@ pub struct ServeConfig {
     pub nodes: crate::controllers::nodesim::NodesConfig,
     /// Changes kept for watches and past-revision reads (older: 410 Expired).
     pub watch_history: usize,
+    /// Most bytes of object data those changes may hold.
+    pub watch_history_bytes: usize,
 }
 
 /// Files kept in the data directory.
@@ -282,6 +284,7 @@ pub async fn memory_state_with(admin_token: &str, config: MvccConfig) -> Result<
 pub fn open_storage(cfg: &ServeConfig) -> Result<Arc<dyn Storage>> {
     let mvcc_config = MvccConfig {
         history: cfg.watch_history.max(1),
+        history_bytes: cfg.watch_history_bytes,
         ..MvccConfig::default()
     };
     Ok(match cfg.storage {

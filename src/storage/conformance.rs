@@ -229,6 +229,35 @@ async fn watch_too_old_is_expired() {
 }
 
 #[tokio::test]
+async fn history_is_bounded_by_bytes() {
+    // Each change of a 1000-byte value costs a little over 1000 bytes, so a
+    // 3500-byte budget keeps the last three.
+    let config = Config {
+        history_bytes: 3500,
+        ..Config::default()
+    };
+    for_each(config, async |name, s| {
+        let big = Bytes::from(vec![b'x'; 1000]);
+        for i in 0..6 {
+            s.create(&format!("/h/{i}"), big.clone()).await.unwrap();
+        }
+        assert_eq!(s.oldest_revision(), 3, "{name}");
+        assert!(
+            matches!(s.watch("/h/", 2), Err(StorageError::Expired { .. })),
+            "{name}"
+        );
+        let mut w = s.watch("/h/", 3).unwrap();
+        let first = tokio::time::timeout(Duration::from_secs(5), w.next())
+            .await
+            .expect("event in time")
+            .expect("stream open")
+            .expect("no error");
+        assert_eq!(first.revision, 4, "{name}");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn slow_watcher_is_closed_not_blocking() {
     let config = Config {
         watch_buffer: 16,

@@ -55,6 +55,9 @@ impl Persistence for NoPersistence {
 pub struct Config {
     /// Changes kept for watches and past-revision reads.
     pub history: usize,
+    /// Most bytes of object data the kept changes may hold: a bound on
+    /// memory whatever the size of the objects (the oldest changes go first).
+    pub history_bytes: usize,
     /// Events buffered per watcher before it is dropped as too slow.
     pub watch_buffer: usize,
     /// Most writes committed together.
@@ -65,6 +68,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             history: 100_000,
+            history_bytes: 64 << 20,
             watch_buffer: 16_384,
             max_batch: 1024,
         }
@@ -94,6 +98,8 @@ struct State {
     revision: Revision,
     /// Changes with revision > `oldest`, in revision order.
     history: VecDeque<Arc<Event>>,
+    /// What `history` holds, as counted by [`history_cost`].
+    history_bytes: usize,
     oldest: Revision,
 }
 
@@ -103,6 +109,13 @@ struct Shared {
     revision: AtomicU64,
     oldest: AtomicU64,
     config: Config,
+}
+
+/// What one kept change costs against [`Config::history_bytes`]: its value
+/// (the previous value is the previous change's, or the live object's),
+/// key and bookkeeping.
+fn history_cost(ev: &Event) -> usize {
+    ev.value.len() + ev.key.len() + 128
 }
 
 enum Op {
@@ -159,6 +172,7 @@ impl MvccStore {
                 map,
                 revision,
                 history: VecDeque::new(),
+                history_bytes: 0,
                 oldest: revision,
             }),
             events: Mutex::new(Some(events)),
@@ -344,13 +358,17 @@ fn commit_batch(shared: &Shared, persistence: &mut impl Persistence, batch: Vec<
             }
             st.revision = revision;
             let cap = shared.config.history.max(1);
+            let byte_cap = shared.config.history_bytes;
             for ev in &events {
+                st.history_bytes += history_cost(ev);
                 st.history.push_back(ev.clone());
             }
-            while st.history.len() > cap {
-                if let Some(old) = st.history.pop_front() {
-                    st.oldest = old.revision;
-                }
+            while st.history.len() > cap || st.history_bytes > byte_cap {
+                let Some(old) = st.history.pop_front() else {
+                    break;
+                };
+                st.history_bytes = st.history_bytes.saturating_sub(history_cost(&old));
+                st.oldest = old.revision;
             }
             shared.revision.store(revision, Ordering::Release);
             shared.oldest.store(st.oldest, Ordering::Release);
