@@ -20,11 +20,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetCondition, ReplicaSetStatus};
-use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     LabelSelector, ObjectMeta, OwnerReference, Time,
 };
 use serde_json::{Value, json};
+
+use super::cached_pod::Pod;
 
 /// Upstream `BurstReplicas`: the most pods one sync creates or deletes.
 pub const BURST_REPLICAS: usize = 500;
@@ -168,7 +169,7 @@ pub fn filter_active_pods<P: Borrow<Pod>>(pods: &[P]) -> Vec<usize> {
 }
 
 /// The first condition of type `Ready` (upstream `GetPodReadyCondition`).
-fn pod_ready_condition(pod: &Pod) -> Option<&k8s_openapi::api::core::v1::PodCondition> {
+fn pod_ready_condition(pod: &Pod) -> Option<&super::cached_pod::PodCondition> {
     pod.status
         .as_ref()?
         .conditions
@@ -536,7 +537,7 @@ pub fn rs_controller_ref(rs: &ReplicaSet) -> OwnerReference {
 /// `metadata.name` is set to `<rs-name>-<name_suffix>` as well (for callers that pick the random
 /// suffix themselves); pass `""` for upstream behaviour. Callers should refuse to create the pod
 /// with [`NO_LABELS_ERROR`] when `metadata.labels` is `None`, as upstream `createPods` does.
-pub fn pod_from_template(rs: &ReplicaSet, name_suffix: &str) -> Pod {
+pub fn pod_from_template(rs: &ReplicaSet, name_suffix: &str) -> k8s_openapi::api::core::v1::Pod {
     let template = rs.spec.as_ref().and_then(|s| s.template.as_ref());
     let tmeta = template.and_then(|t| t.metadata.as_ref());
     let non_empty_map = |m: Option<&BTreeMap<String, String>>| m.filter(|m| !m.is_empty()).cloned();
@@ -549,7 +550,7 @@ pub fn pod_from_template(rs: &ReplicaSet, name_suffix: &str) -> Pod {
     } else {
         Some(format!("{prefix}{name_suffix}"))
     };
-    Pod {
+    k8s_openapi::api::core::v1::Pod {
         metadata: ObjectMeta {
             name,
             generate_name: Some(prefix),
@@ -858,12 +859,11 @@ pub fn min_ready_requeue_after(
 
 #[cfg(test)]
 mod tests {
+    use super::super::cached_pod::{ContainerStatus, PodCondition, PodSpec, PodStatus};
     use super::*;
     use chrono::TimeZone;
     use k8s_openapi::api::apps::v1::ReplicaSetSpec;
-    use k8s_openapi::api::core::v1::{
-        Container, ContainerStatus, PodCondition, PodSpec, PodStatus, PodTemplateSpec,
-    };
+    use k8s_openapi::api::core::v1::{Container, PodTemplateSpec};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 
     fn now() -> DateTime<Utc> {
@@ -905,7 +905,7 @@ mod tests {
                         labels: Some(labels(&[("name", "foo"), ("type", "production")])),
                         ..Default::default()
                     }),
-                    spec: Some(PodSpec {
+                    spec: Some(k8s_openapi::api::core::v1::PodSpec {
                         containers: vec![Container {
                             name: "c".into(),
                             image: Some("foo/bar".into()),
