@@ -7,31 +7,37 @@
 //! `PodCondition` 160 B). A running pod of the usual shape (one container,
 //! labels, an ownerReference, two tolerations, five conditions, one container
 //! status) took about 7.4 KB of heap in the pod informer's cache, for ~1.2 KB
-//! of JSON. These types keep:
+//! of JSON; with 24,000 pods that was most of the controllers' memory. Here
+//! the same pod costs about 2.4 KB, most of it its `metadata` (1.2 KB) and
+//! its conditions. These types keep:
 //!
 //! - the whole `metadata` (the informer and `kube::Resource` need the real
 //!   `ObjectMeta`);
 //! - of `spec`, only the fields the controllers read (scheduler, simulated
 //!   kubelet, ReplicaSet and Deployment controllers). The spec is never
-//!   written back from the cache, so the rest is ignored on arrival;
-//! - all of `status`, in a compact layout (rare fields boxed, container
-//!   states without their inline empty variants), because the simulated
+//!   written back from the cache, so the rest is dropped on arrival. Equal
+//!   specs are shared ([`Interner`]): the pods of a template on a node hold
+//!   one copy;
+//! - all of `status`, in a compact layout (rare fields boxed, the parts
+//!   that come from the container spec shared), because the simulated
 //!   kubelet writes whole statuses built from the cached one and must not
 //!   drop what others wrote. [`From`] conversions give the k8s-openapi types
 //!   back for writing.
 //!
 //! Field names (Rust and JSON) are k8s-openapi's, so the decision code reads
 //! these as it read the full types; JSON fields not listed here are ignored by
-//! serde. These types are not `Serialize` on purpose: a slim pod must never be
+//! serde. A `Pod` is not `Serialize`, on purpose: a slim pod must never be
 //! sent to the API in place of a real one.
 //!
 //! Upstream's analogue is client-go's informer transform
 //! (`cache.TransformFunc`, `SharedInformer.SetTransform`), with which
-//! kube-controller-manager and the scheduler strip `managedFields` and which
+//! kube-controller-manager and the scheduler strip `managedFields`, and which
 //! exists so that controllers can drop the parts of objects they never read.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{DefaultHasher, Hasher};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::api::core::v1::{
@@ -42,21 +48,23 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// A cached pod.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct Pod {
     #[serde(default)]
     pub metadata: ObjectMeta,
-    #[serde(default)]
-    pub spec: Option<PodSpec>,
+    /// Shared with every cached pod whose spec reads the same (the pods of
+    /// one template on one node): see [`Interner`].
+    #[serde(default, deserialize_with = "shared")]
+    pub spec: Option<Arc<PodSpec>>,
     #[serde(default)]
     pub status: Option<PodStatus>,
 }
 
-/// The fields of `spec` the controllers read.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+/// The fields of `spec` the controllers read. (`Serialize` only to hash it.)
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct PodSpec {
     pub affinity: Option<Box<Affinity>>,
@@ -78,7 +86,7 @@ pub struct PodSpec {
 }
 
 /// The fields of a container the controllers read.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Container {
     pub image: Option<String>,
@@ -92,7 +100,7 @@ pub struct Container {
 
 /// The fields of a pod's `securityContext` the controllers read (the
 /// identity the simulated kubelet reports for started containers).
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct PodSecurityContext {
     pub fs_group: Option<i64>,
@@ -102,7 +110,7 @@ pub struct PodSecurityContext {
 }
 
 /// The fields of a container's `securityContext` the controllers read.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SecurityContext {
     pub run_as_group: Option<i64>,
@@ -315,58 +323,117 @@ impl From<&PodCondition> for core::PodCondition {
     }
 }
 
-/// All of a container's status; only the state is laid out differently.
+/// All of a container's status, laid out compactly.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(from = "ContainerStatusWire")]
 pub struct ContainerStatus {
-    pub allocated_resources: Option<BTreeMap<String, Quantity>>,
-    pub allocated_resources_status: Option<Vec<ResourceStatus>>,
-    #[serde(rename = "containerID")]
     pub container_id: Option<String>,
     pub image: String,
-    #[serde(rename = "imageID")]
     pub image_id: String,
     pub last_state: Option<ContainerState>,
     pub name: String,
     pub ready: bool,
-    pub resources: Option<ResourceRequirements>,
+    /// Shared, as the container spec it reflects usually is.
+    pub resources: Option<Arc<ResourceRequirements>>,
     pub restart_count: i32,
     pub started: Option<bool>,
     pub state: Option<ContainerState>,
-    pub stop_signal: Option<String>,
-    pub user: Option<ContainerUser>,
+    /// Shared: most containers run as the same user.
+    pub user: Option<Arc<ContainerUser>>,
     pub volume_mounts: Option<Vec<VolumeMountStatus>>,
+    /// `None` when none of its fields is set.
+    pub rare: Option<Box<ContainerStatusRare>>,
+}
+
+/// The container status fields the simulated kubelet never sets.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ContainerStatusRare {
+    pub allocated_resources: Option<BTreeMap<String, Quantity>>,
+    pub allocated_resources_status: Option<Vec<ResourceStatus>>,
+    pub stop_signal: Option<String>,
+}
+
+/// The JSON form of [`ContainerStatus`].
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct ContainerStatusWire {
+    allocated_resources: Option<BTreeMap<String, Quantity>>,
+    allocated_resources_status: Option<Vec<ResourceStatus>>,
+    #[serde(rename = "containerID")]
+    container_id: Option<String>,
+    image: String,
+    #[serde(rename = "imageID")]
+    image_id: String,
+    last_state: Option<ContainerState>,
+    name: String,
+    ready: bool,
+    #[serde(deserialize_with = "shared")]
+    resources: Option<Arc<ResourceRequirements>>,
+    restart_count: i32,
+    started: Option<bool>,
+    state: Option<ContainerState>,
+    stop_signal: Option<String>,
+    #[serde(deserialize_with = "shared")]
+    user: Option<Arc<ContainerUser>>,
+    volume_mounts: Option<Vec<VolumeMountStatus>>,
+}
+
+impl From<ContainerStatusWire> for ContainerStatus {
+    fn from(w: ContainerStatusWire) -> Self {
+        let rare = ContainerStatusRare {
+            allocated_resources: w.allocated_resources,
+            allocated_resources_status: w.allocated_resources_status,
+            stop_signal: w.stop_signal,
+        };
+        ContainerStatus {
+            container_id: w.container_id,
+            image: w.image,
+            image_id: w.image_id,
+            last_state: w.last_state,
+            name: w.name,
+            ready: w.ready,
+            resources: w.resources,
+            restart_count: w.restart_count,
+            started: w.started,
+            state: w.state,
+            user: w.user,
+            volume_mounts: w.volume_mounts,
+            rare: (rare != ContainerStatusRare::default()).then(|| Box::new(rare)),
+        }
+    }
 }
 
 impl From<&ContainerStatus> for core::ContainerStatus {
     fn from(s: &ContainerStatus) -> Self {
+        let rare = s.rare.as_deref();
         core::ContainerStatus {
-            allocated_resources: s.allocated_resources.clone(),
-            allocated_resources_status: s.allocated_resources_status.clone(),
+            allocated_resources: rare.and_then(|r| r.allocated_resources.clone()),
+            allocated_resources_status: rare.and_then(|r| r.allocated_resources_status.clone()),
             container_id: s.container_id.clone(),
             image: s.image.clone(),
             image_id: s.image_id.clone(),
             last_state: s.last_state.as_ref().map(Into::into),
             name: s.name.clone(),
             ready: s.ready,
-            resources: s.resources.clone(),
+            resources: s.resources.as_deref().cloned(),
             restart_count: s.restart_count,
             started: s.started,
             state: s.state.as_ref().map(Into::into),
-            stop_signal: s.stop_signal.clone(),
-            user: s.user.clone(),
+            stop_signal: rare.and_then(|r| r.stop_signal.clone()),
+            user: s.user.as_deref().cloned(),
             volume_mounts: s.volume_mounts.clone(),
         }
     }
 }
 
-/// A container state; `terminated`, the largest and rarest, is boxed.
+/// A container state, the rarer and larger variants boxed (`lastState` is
+/// usually empty, `state` usually running).
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct ContainerState {
     pub running: Option<ContainerStateRunning>,
     pub terminated: Option<Box<ContainerStateTerminated>>,
-    pub waiting: Option<ContainerStateWaiting>,
+    pub waiting: Option<Box<ContainerStateWaiting>>,
 }
 
 impl From<&ContainerState> for core::ContainerState {
@@ -374,9 +441,109 @@ impl From<&ContainerState> for core::ContainerState {
         core::ContainerState {
             running: s.running.clone(),
             terminated: s.terminated.as_deref().cloned(),
-            waiting: s.waiting.clone(),
+            waiting: s.waiting.as_deref().cloned(),
         }
     }
+}
+
+/// Hash-consing of the parts of cached pods that many pods hold equal
+/// copies of: a value deserialized while an equal one is alive in the cache
+/// becomes another `Arc` to it. The pods of a ReplicaSet share their spec
+/// until they are bound, and then per node; containers started from one
+/// template report the same resources and user. Entries are weak, so a
+/// value lives as long as a pod holds it; dead entries are swept as the
+/// table grows.
+pub struct Interner<T> {
+    table: Mutex<InternTable<T>>,
+}
+
+struct InternTable<T> {
+    /// Hash of the JSON form → the live values with that hash.
+    by_hash: HashMap<u64, Vec<Weak<T>>>,
+    /// Sweep dead entries when `by_hash` reaches this length.
+    sweep_at: usize,
+}
+
+const MIN_SWEEP_AT: usize = 1024;
+
+impl<T: PartialEq + Serialize> Interner<T> {
+    fn new() -> Self {
+        Interner {
+            table: Mutex::new(InternTable {
+                by_hash: HashMap::new(),
+                sweep_at: MIN_SWEEP_AT,
+            }),
+        }
+    }
+
+    /// The live value equal to `value`, or `value` made the shared one.
+    pub fn share(&self, value: T) -> Arc<T> {
+        let mut hasher = DefaultHasher::new();
+        if serde_json::to_writer(HashWriter(&mut hasher), &value).is_err() {
+            return Arc::new(value);
+        }
+        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        if table.by_hash.len() >= table.sweep_at {
+            table.by_hash.retain(|_, values| {
+                values.retain(|w| w.strong_count() > 0);
+                !values.is_empty()
+            });
+            table.sweep_at = (table.by_hash.len() * 2).max(MIN_SWEEP_AT);
+        }
+        let values = table.by_hash.entry(hasher.finish()).or_default();
+        if let Some(found) = values
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|v| **v == value)
+        {
+            return found;
+        }
+        values.retain(|w| w.strong_count() > 0);
+        let value = Arc::new(value);
+        values.push(Arc::downgrade(&value));
+        value
+    }
+}
+
+/// Feeds JSON output to a hasher.
+struct HashWriter<'a>(&'a mut DefaultHasher);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A type whose deserialized values go through an [`Interner`].
+pub trait Shared: PartialEq + Serialize + Sized + 'static {
+    fn interner() -> &'static Interner<Self>;
+}
+
+macro_rules! impl_shared {
+    ($($t:ty),*) => {$(
+        impl Shared for $t {
+            fn interner() -> &'static Interner<Self> {
+                static INTERNER: LazyLock<Interner<$t>> = LazyLock::new(Interner::new);
+                &INTERNER
+            }
+        }
+    )*};
+}
+
+impl_shared!(PodSpec, ResourceRequirements, ContainerUser);
+
+/// `deserialize_with` for an optional shared field.
+fn shared<'de, D, T>(d: D) -> Result<Option<Arc<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Shared + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.map(|v| T::interner().share(v)))
 }
 
 impl kube::Resource for Pod {
@@ -692,15 +859,86 @@ mod tests {
         assert_eq!(r.name.as_deref(), Some("res-56895fd564-8sgtv"));
     }
 
+    #[test]
+    fn equal_specs_and_container_resources_are_shared() {
+        let pod = |name: &str, node: &str| {
+            let mut v = running_pod();
+            v["metadata"]["name"] = json!(name);
+            v["metadata"]["uid"] = json!(format!("uid-{name}"));
+            v["spec"]["nodeName"] = json!(node);
+            // A spec no other test uses, so that the last drop below frees it.
+            v["spec"]["schedulerName"] = json!("sharing-test");
+            serde_json::from_value::<Pod>(v).expect("pod")
+        };
+        let spec = |p: &Pod| p.spec.clone().expect("spec");
+        let container = |p: &Pod| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.container_statuses.as_ref())
+                .and_then(|cs| cs.first())
+                .cloned()
+                .expect("container status")
+        };
+        let (a, b, c) = (pod("a", "node-0"), pod("b", "node-0"), pod("c", "node-1"));
+        assert!(Arc::ptr_eq(&spec(&a), &spec(&b)));
+        assert!(!Arc::ptr_eq(&spec(&a), &spec(&c)), "bound to another node");
+        assert_eq!(spec(&c).node_name.as_deref(), Some("node-1"));
+        let (ca, cc) = (container(&a), container(&c));
+        assert!(Arc::ptr_eq(
+            ca.resources.as_ref().expect("resources"),
+            cc.resources.as_ref().expect("resources")
+        ));
+        assert!(Arc::ptr_eq(
+            ca.user.as_ref().expect("user"),
+            cc.user.as_ref().expect("user")
+        ));
+        // Only pods keep a shared value alive.
+        let weak = Arc::downgrade(&spec(&c));
+        drop(c);
+        assert!(weak.upgrade().is_none());
+    }
+
+    #[test]
+    fn dead_entries_are_swept() {
+        let interner = Interner::<ContainerUser>::new();
+        let user = |uid: i64| ContainerUser {
+            linux: Some(k8s_openapi::api::core::v1::LinuxContainerUser {
+                uid,
+                ..Default::default()
+            }),
+        };
+        let kept: Vec<Arc<ContainerUser>> = (0..10).map(|i| interner.share(user(i))).collect();
+        for i in 10..5000 {
+            drop(interner.share(user(i)));
+        }
+        let len = interner
+            .table
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .by_hash
+            .len();
+        assert!(len <= MIN_SWEEP_AT, "{len} entries");
+        for (i, k) in (0..10).zip(&kept) {
+            assert!(Arc::ptr_eq(k, &interner.share(user(i))));
+        }
+    }
+
     /// Guards against a large k8s-openapi type slipping in inline.
     #[test]
     fn the_types_stay_small() {
         use std::mem::size_of;
+        assert!(size_of::<Pod>() <= 700, "{}", size_of::<Pod>());
+        assert!(size_of::<PodSpec>() <= 500, "{}", size_of::<PodSpec>());
         assert!(size_of::<Container>() <= 400, "{}", size_of::<Container>());
         assert!(
-            size_of::<ContainerStatus>() <= 500,
+            size_of::<ContainerStatus>() <= 300,
             "{}",
             size_of::<ContainerStatus>()
+        );
+        assert!(
+            size_of::<ContainerState>() <= 48,
+            "{}",
+            size_of::<ContainerState>()
         );
         assert!(size_of::<PodStatus>() <= 240, "{}", size_of::<PodStatus>());
         assert!(

@@ -865,6 +865,7 @@ mod tests {
     use k8s_openapi::api::apps::v1::ReplicaSetSpec;
     use k8s_openapi::api::core::v1::{Container, PodTemplateSpec};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+    use std::sync::Arc;
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0)
@@ -997,10 +998,10 @@ mod tests {
                 annotations: cost.map(|c| labels(&[(POD_DELETION_COST_ANNOTATION, c)])),
                 ..Default::default()
             },
-            spec: Some(PodSpec {
+            spec: Some(Arc::new(PodSpec {
                 node_name: (!node.is_empty()).then(|| node.to_string()),
                 ..Default::default()
-            }),
+            })),
             status: Some(PodStatus {
                 phase: Some(phase.into()),
                 conditions,
@@ -1394,10 +1395,10 @@ mod tests {
         let unscheduled_pending = new_pod("unscheduled-pending-pod", &rs, "Pending", None, true);
         let mut scheduled_pending = new_pod("scheduled-pending-pod", &rs, "Pending", None, true);
         let on = |p: &mut Pod, node: &str| {
-            p.spec = Some(PodSpec {
+            p.spec = Some(Arc::new(PodSpec {
                 node_name: Some(node.into()),
                 ..Default::default()
-            });
+            }));
         };
         on(&mut scheduled_pending, "fake-node");
         let mut not_ready = new_pod(
@@ -1541,20 +1542,20 @@ mod tests {
     fn ranks_count_only_active_related_pods() {
         let rs = new_rs(1, &[("name", "foo")]);
         let mut a = new_pod("a", &rs, "Running", None, true);
-        a.spec = Some(PodSpec {
+        a.spec = Some(Arc::new(PodSpec {
             node_name: Some("n1".into()),
             ..Default::default()
-        });
+        }));
         let mut dead = a.clone();
         dead.status = Some(PodStatus {
             phase: Some("Failed".into()),
             ..Default::default()
         });
         let mut b = a.clone();
-        b.spec = Some(PodSpec {
+        b.spec = Some(Arc::new(PodSpec {
             node_name: Some("n2".into()),
             ..Default::default()
-        });
+        }));
         let ranks = ranks_by_related_pods_on_same_node(
             &[a.clone(), b.clone()],
             &[a.clone(), dead, b.clone(), b.clone()],

@@ -2654,7 +2654,7 @@ mod tests {
         let bound = |uid: &str| {
             let mut p = pending(uid);
             if let Some(s) = p.spec.as_mut() {
-                s.node_name = Some("n1".to_string());
+                std::sync::Arc::make_mut(s).node_name = Some("n1".to_string());
             }
             p
         };
