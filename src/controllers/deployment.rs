@@ -17,11 +17,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
+use super::cached_pod::Pod;
 use super::deployment_logic as logic;
 use super::events::{Kind, Recorder};
 use super::informer::{Change, Informers, Key, key_of};

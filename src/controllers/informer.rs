@@ -374,9 +374,11 @@ where
     }
 }
 
-/// The informers shared by the controllers (one watch per kind).
+/// The informers shared by the controllers (one watch per kind). Pods are
+/// cached as slim records (`cached_pod.rs`), the other kinds as k8s-openapi
+/// objects.
 pub struct Informers {
-    pub pods: Arc<Informer<k8s_openapi::api::core::v1::Pod>>,
+    pub pods: Arc<Informer<super::cached_pod::Pod>>,
     pub nodes: Arc<Informer<k8s_openapi::api::core::v1::Node>>,
     pub replica_sets: Arc<Informer<k8s_openapi::api::apps::v1::ReplicaSet>>,
     pub deployments: Arc<Informer<k8s_openapi::api::apps::v1::Deployment>>,

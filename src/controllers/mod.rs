@@ -19,6 +19,7 @@ use std::sync::Arc;
 use http::HeaderValue;
 use tokio::task::JoinHandle;
 
+pub mod cached_pod;
 pub mod deployment;
 pub mod deployment_logic;
 pub mod events;

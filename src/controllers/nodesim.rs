@@ -18,11 +18,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Node;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use serde_json::json;
 
+use super::cached_pod::Pod;
 use super::informer::{Cache, Informers};
 use super::nodesim_logic as logic;
 pub use super::nodesim_logic::SimConfig;
@@ -352,9 +353,17 @@ impl Sim {
         let name = pod.name_any();
         match change {
             logic::PodChange::UpdateStatus(status) => {
-                let mut updated = pod.clone();
-                updated.status = Some(status);
-                match api
+                // The status subresource takes only `status` from the body
+                // (and the resourceVersion precondition from its metadata):
+                // the cached pod's slim spec is not sent.
+                let full: Api<k8s_openapi::api::core::v1::Pod> =
+                    Api::namespaced(self.client.clone(), &pod.namespace().unwrap_or_default());
+                let updated = k8s_openapi::api::core::v1::Pod {
+                    metadata: pod.metadata.clone(),
+                    spec: None,
+                    status: Some(status),
+                };
+                match full
                     .replace_status(&name, &PostParams::default(), &updated)
                     .await
                 {

@@ -40,15 +40,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, TimeDelta, Utc};
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerState, ContainerStateRunning, ContainerStateTerminated,
-    ContainerStateWaiting, ContainerStatus, ContainerUser, DaemonEndpoint, HostIP,
-    LinuxContainerUser, Node, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeFeatures,
-    NodeSpec, NodeStatus, NodeSystemInfo, Pod, PodCondition, PodIP, PodSpec, PodStatus, Taint,
-    Toleration, VolumeMountStatus,
+    ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting,
+    ContainerStatus, ContainerUser, DaemonEndpoint, HostIP, LinuxContainerUser, Node, NodeAddress,
+    NodeCondition, NodeDaemonEndpoints, NodeFeatures, NodeSpec, NodeStatus, NodeSystemInfo,
+    PodCondition, PodIP, PodStatus, Taint, Toleration, VolumeMountStatus,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, OwnerReference, Time};
 use k8s_openapi::jiff::Timestamp;
+
+use super::cached_pod::{self as cached, Container, Pod, PodSpec};
 
 /// Pod annotation: containers exit after this Go duration.
 pub const ANNOTATION_EXIT_AFTER: &str = "sim.ironkube.io/exit-after";
@@ -551,7 +552,7 @@ fn due(delay: Delay, v: &PodView, cfg: &SimConfig, now: DateTime<Utc>) -> Option
 }
 
 /// Reads something from the status of the first regular container (spec order) that has it.
-fn first_regular<T>(v: &PodView, f: impl Fn(&ContainerStatus) -> Option<T>) -> Option<T> {
+fn first_regular<T>(v: &PodView, f: impl Fn(&cached::ContainerStatus) -> Option<T>) -> Option<T> {
     let statuses = v.pod.status.as_ref()?.container_statuses.as_deref()?;
     v.spec
         .containers
@@ -578,11 +579,11 @@ pub fn restart_backoff(restart_count: i32, ran_for: TimeDelta) -> TimeDelta {
 // Pod status builders
 // ---------------------------------------------------------------------------------------------------
 
-fn is_running(cs: &ContainerStatus) -> bool {
+fn is_running(cs: &cached::ContainerStatus) -> bool {
     cs.state.as_ref().is_some_and(|s| s.running.is_some())
 }
 
-fn waiting_reason_of(cs: &ContainerStatus) -> Option<&str> {
+fn waiting_reason_of(cs: &cached::ContainerStatus) -> Option<&str> {
     cs.state.as_ref()?.waiting.as_ref()?.reason.as_deref()
 }
 
@@ -590,7 +591,10 @@ fn is_sidecar(c: &Container) -> bool {
     c.restart_policy.as_deref() == Some("Always")
 }
 
-fn old_status<'a>(old: &'a [ContainerStatus], name: &str) -> Option<&'a ContainerStatus> {
+fn old_status<'a>(
+    old: &'a [cached::ContainerStatus],
+    name: &str,
+) -> Option<&'a cached::ContainerStatus> {
     old.iter().find(|s| s.name == name)
 }
 
@@ -653,13 +657,13 @@ fn container_user(spec: &PodSpec, c: &Container) -> ContainerUser {
 fn waiting_container(
     c: &Container,
     reason: &str,
-    old: Option<&ContainerStatus>,
+    old: Option<&cached::ContainerStatus>,
 ) -> ContainerStatus {
     ContainerStatus {
         name: c.name.clone(),
         image: c.image.clone().unwrap_or_default(),
         image_id: String::new(),
-        last_state: Some(old.and_then(|o| o.last_state.clone()).unwrap_or_default()),
+        last_state: Some(last_state_of(old)),
         ready: false,
         restart_count: old.map_or(0, |o| o.restart_count),
         started: Some(false),
@@ -742,7 +746,7 @@ fn running_container(
 fn terminate(
     v: &PodView,
     c: &Container,
-    old: &ContainerStatus,
+    old: &cached::ContainerStatus,
     code: i32,
     at: DateTime<Utc>,
 ) -> ContainerStateTerminated {
@@ -764,7 +768,7 @@ fn sorted(mut statuses: Vec<ContainerStatus>) -> Vec<ContainerStatus> {
     statuses
 }
 
-fn old_regular<'a>(v: &PodView<'a>) -> &'a [ContainerStatus] {
+fn old_regular<'a>(v: &PodView<'a>) -> &'a [cached::ContainerStatus] {
     v.pod
         .status
         .as_ref()
@@ -772,11 +776,18 @@ fn old_regular<'a>(v: &PodView<'a>) -> &'a [ContainerStatus] {
         .unwrap_or_default()
 }
 
-fn old_init<'a>(v: &PodView<'a>) -> &'a [ContainerStatus] {
+fn old_init<'a>(v: &PodView<'a>) -> &'a [cached::ContainerStatus] {
     v.pod
         .status
         .as_ref()
-        .and_then(|s| s.init_container_statuses.as_deref())
+        .and_then(|s| s.init_container_statuses())
+        .unwrap_or_default()
+}
+
+/// The old `lastState` of a container, for writing (empty when there was none).
+fn last_state_of(old: Option<&cached::ContainerStatus>) -> ContainerState {
+    old.and_then(|o| o.last_state.as_ref())
+        .map(Into::into)
         .unwrap_or_default()
 }
 
@@ -820,7 +831,7 @@ fn running_status(v: &PodView, t: DateTime<Utc>) -> PodStatus {
         .map(|c| {
             let old = old_status(old_init(v), &c.name);
             let attempt = old.map_or(0, |o| o.restart_count);
-            let last = old.and_then(|o| o.last_state.clone()).unwrap_or_default();
+            let last = last_state_of(old);
             if is_sidecar(c) {
                 running_container(v, c, attempt, last, t)
             } else {
@@ -846,7 +857,7 @@ fn running_status(v: &PodView, t: DateTime<Utc>) -> PodStatus {
         .map(|c| {
             let old = old_status(old_regular(v), &c.name);
             let attempt = old.map_or(0, |o| o.restart_count);
-            let last = old.and_then(|o| o.last_state.clone()).unwrap_or_default();
+            let last = last_state_of(old);
             running_container(v, c, attempt, last, t)
         })
         .collect();
@@ -855,20 +866,21 @@ fn running_status(v: &PodView, t: DateTime<Utc>) -> PodStatus {
 
 /// Regular containers exit with `code` and stay down: the pod reaches its terminal phase.
 fn finished_status(v: &PodView, code: i32, t: DateTime<Utc>) -> PodStatus {
-    let stop = |c: &Container, old: Option<&ContainerStatus>, code: i32| -> ContainerStatus {
-        match old {
-            Some(o) if is_running(o) => {
-                let state = ContainerState {
-                    terminated: Some(terminate(v, c, o, code, t)),
-                    ..Default::default()
-                };
-                let last = o.last_state.clone().unwrap_or_default();
-                runtime_container(v, c, o.restart_count, state, last, false, false)
+    let stop =
+        |c: &Container, old: Option<&cached::ContainerStatus>, code: i32| -> ContainerStatus {
+            match old {
+                Some(o) if is_running(o) => {
+                    let state = ContainerState {
+                        terminated: Some(terminate(v, c, o, code, t)),
+                        ..Default::default()
+                    };
+                    let last = last_state_of(Some(o));
+                    runtime_container(v, c, o.restart_count, state, last, false, false)
+                }
+                Some(o) => o.into(),
+                None => waiting_container(c, "ContainerCreating", None),
             }
-            Some(o) => o.clone(),
-            None => waiting_container(c, "ContainerCreating", None),
-        }
-    };
+        };
     let init = init_containers(v.spec)
         .iter()
         .map(|c| {
@@ -877,7 +889,7 @@ fn finished_status(v: &PodView, code: i32, t: DateTime<Utc>) -> PodStatus {
             if is_sidecar(c) {
                 stop(c, old, 0)
             } else {
-                old.cloned()
+                old.map(Into::into)
                     .unwrap_or_else(|| waiting_container(c, "PodInitializing", None))
             }
         })
@@ -908,7 +920,7 @@ fn exited_status(v: &PodView, code: i32, t: DateTime<Utc>) -> PodStatus {
         .map(|c| {
             let Some(old) = old_status(old_regular(v), &c.name).filter(|o| is_running(o)) else {
                 return old_status(old_regular(v), &c.name)
-                    .cloned()
+                    .map(Into::into)
                     .unwrap_or_else(|| waiting_container(c, "ContainerCreating", None));
             };
             let term = terminate(v, c, old, code, t);
@@ -942,7 +954,7 @@ fn exited_status(v: &PodView, code: i32, t: DateTime<Utc>) -> PodStatus {
             runtime_container(v, c, old.restart_count, state, last, false, false)
         })
         .collect();
-    let init = old_init(v).to_vec();
+    let init = old_init(v).iter().map(Into::into).collect();
     assemble(v, "Running", init, sorted(regular), true, t)
 }
 
@@ -954,14 +966,14 @@ fn restarted_status(v: &PodView, t: DateTime<Utc>) -> PodStatus {
         .iter()
         .map(|c| match old_status(old_regular(v), &c.name) {
             Some(o) if waiting_reason_of(o) == Some("CrashLoopBackOff") => {
-                let last = o.last_state.clone().unwrap_or_default();
+                let last = last_state_of(Some(o));
                 running_container(v, c, o.restart_count.saturating_add(1), last, t)
             }
-            Some(o) => o.clone(),
+            Some(o) => o.into(),
             None => waiting_container(c, "ContainerCreating", None),
         })
         .collect();
-    let init = old_init(v).to_vec();
+    let init = old_init(v).iter().map(Into::into).collect();
     assemble(v, "Running", init, sorted(regular), true, t)
 }
 
@@ -974,7 +986,7 @@ fn assemble(
     sandbox_ready: bool,
     t: DateTime<Utc>,
 ) -> PodStatus {
-    let old = v.pod.status.clone().unwrap_or_default();
+    let old: PodStatus = v.pod.status.as_ref().map(Into::into).unwrap_or_default();
     let conditions = pod_conditions(v.spec, &old, phase, &init, &regular, sandbox_ready, t);
     PodStatus {
         conditions: Some(conditions),
@@ -1614,7 +1626,7 @@ fn node_taints(node: &Node) -> &[Taint] {
 /// The status with the pod's `Ready` condition set to `False`, as the node lifecycle controller does
 /// for the pods of a node that became NotReady (`MarkPodsNotReady`); `None` when nothing changes.
 pub fn pod_not_ready_status(pod: &Pod, now: DateTime<Utc>) -> Option<PodStatus> {
-    let mut status = pod.status.clone()?;
+    let mut status: PodStatus = pod.status.as_ref()?.into();
     let cond = status
         .conditions
         .as_mut()?
@@ -1925,7 +1937,10 @@ mod tests {
     fn apply(pod: &Pod, s: &PodStep) -> Pod {
         let mut p = pod.clone();
         match &s.change {
-            PodChange::UpdateStatus(st) => p.status = Some(st.clone()),
+            // As the cache sees it after the write: the JSON read back.
+            PodChange::UpdateStatus(st) => {
+                p.status = Some(serde_json::from_value(serde_json::to_value(st).unwrap()).unwrap())
+            }
             PodChange::Delete => panic!("delete"),
         }
         p

@@ -24,10 +24,10 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use k8s_openapi::api::apps::v1::ReplicaSet;
-use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::{Resource, ResourceExt};
 
+use super::cached_pod::Pod;
 use super::events::{Kind as EventType, Recorder};
 use super::expectations::Expectations;
 use super::informer::{Change, Informers, Key, key_of};
@@ -342,6 +342,11 @@ async fn manage(
     let (creates, deletes) = logic::manage_diff(active.len(), logic::desired_replicas(rs));
     let mut manage_error: Option<String> = None;
     if creates > 0 {
+        // Written as a full pod; the cache's slim type is only for reading.
+        let create_api: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(
+            ctx.client.clone(),
+            &rs.metadata.namespace.clone().unwrap_or_default(),
+        );
         let template = logic::pod_from_template(rs, "");
         if template
             .metadata
@@ -359,7 +364,7 @@ async fn manage(
             logic::slow_start_batches(creates, logic::SLOW_START_INITIAL_BATCH_SIZE)
         {
             let results =
-                futures::future::join_all((0..batch).map(|_| pods_api.create(&pp, &template)))
+                futures::future::join_all((0..batch).map(|_| create_api.create(&pp, &template)))
                     .await;
             let mut failed = false;
             for r in results {

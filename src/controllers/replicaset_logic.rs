@@ -20,11 +20,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetCondition, ReplicaSetStatus};
-use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     LabelSelector, ObjectMeta, OwnerReference, Time,
 };
 use serde_json::{Value, json};
+
+use super::cached_pod::Pod;
 
 /// Upstream `BurstReplicas`: the most pods one sync creates or deletes.
 pub const BURST_REPLICAS: usize = 500;
@@ -168,7 +169,7 @@ pub fn filter_active_pods<P: Borrow<Pod>>(pods: &[P]) -> Vec<usize> {
 }
 
 /// The first condition of type `Ready` (upstream `GetPodReadyCondition`).
-fn pod_ready_condition(pod: &Pod) -> Option<&k8s_openapi::api::core::v1::PodCondition> {
+fn pod_ready_condition(pod: &Pod) -> Option<&super::cached_pod::PodCondition> {
     pod.status
         .as_ref()?
         .conditions
@@ -536,7 +537,7 @@ pub fn rs_controller_ref(rs: &ReplicaSet) -> OwnerReference {
 /// `metadata.name` is set to `<rs-name>-<name_suffix>` as well (for callers that pick the random
 /// suffix themselves); pass `""` for upstream behaviour. Callers should refuse to create the pod
 /// with [`NO_LABELS_ERROR`] when `metadata.labels` is `None`, as upstream `createPods` does.
-pub fn pod_from_template(rs: &ReplicaSet, name_suffix: &str) -> Pod {
+pub fn pod_from_template(rs: &ReplicaSet, name_suffix: &str) -> k8s_openapi::api::core::v1::Pod {
     let template = rs.spec.as_ref().and_then(|s| s.template.as_ref());
     let tmeta = template.and_then(|t| t.metadata.as_ref());
     let non_empty_map = |m: Option<&BTreeMap<String, String>>| m.filter(|m| !m.is_empty()).cloned();
@@ -549,7 +550,7 @@ pub fn pod_from_template(rs: &ReplicaSet, name_suffix: &str) -> Pod {
     } else {
         Some(format!("{prefix}{name_suffix}"))
     };
-    Pod {
+    k8s_openapi::api::core::v1::Pod {
         metadata: ObjectMeta {
             name,
             generate_name: Some(prefix),
@@ -858,13 +859,13 @@ pub fn min_ready_requeue_after(
 
 #[cfg(test)]
 mod tests {
+    use super::super::cached_pod::{ContainerStatus, PodCondition, PodSpec, PodStatus};
     use super::*;
     use chrono::TimeZone;
     use k8s_openapi::api::apps::v1::ReplicaSetSpec;
-    use k8s_openapi::api::core::v1::{
-        Container, ContainerStatus, PodCondition, PodSpec, PodStatus, PodTemplateSpec,
-    };
+    use k8s_openapi::api::core::v1::{Container, PodTemplateSpec};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+    use std::sync::Arc;
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0)
@@ -905,7 +906,7 @@ mod tests {
                         labels: Some(labels(&[("name", "foo"), ("type", "production")])),
                         ..Default::default()
                     }),
-                    spec: Some(PodSpec {
+                    spec: Some(k8s_openapi::api::core::v1::PodSpec {
                         containers: vec![Container {
                             name: "c".into(),
                             image: Some("foo/bar".into()),
@@ -997,10 +998,10 @@ mod tests {
                 annotations: cost.map(|c| labels(&[(POD_DELETION_COST_ANNOTATION, c)])),
                 ..Default::default()
             },
-            spec: Some(PodSpec {
+            spec: Some(Arc::new(PodSpec {
                 node_name: (!node.is_empty()).then(|| node.to_string()),
                 ..Default::default()
-            }),
+            })),
             status: Some(PodStatus {
                 phase: Some(phase.into()),
                 conditions,
@@ -1394,10 +1395,10 @@ mod tests {
         let unscheduled_pending = new_pod("unscheduled-pending-pod", &rs, "Pending", None, true);
         let mut scheduled_pending = new_pod("scheduled-pending-pod", &rs, "Pending", None, true);
         let on = |p: &mut Pod, node: &str| {
-            p.spec = Some(PodSpec {
+            p.spec = Some(Arc::new(PodSpec {
                 node_name: Some(node.into()),
                 ..Default::default()
-            });
+            }));
         };
         on(&mut scheduled_pending, "fake-node");
         let mut not_ready = new_pod(
@@ -1541,20 +1542,20 @@ mod tests {
     fn ranks_count_only_active_related_pods() {
         let rs = new_rs(1, &[("name", "foo")]);
         let mut a = new_pod("a", &rs, "Running", None, true);
-        a.spec = Some(PodSpec {
+        a.spec = Some(Arc::new(PodSpec {
             node_name: Some("n1".into()),
             ..Default::default()
-        });
+        }));
         let mut dead = a.clone();
         dead.status = Some(PodStatus {
             phase: Some("Failed".into()),
             ..Default::default()
         });
         let mut b = a.clone();
-        b.spec = Some(PodSpec {
+        b.spec = Some(Arc::new(PodSpec {
             node_name: Some("n2".into()),
             ..Default::default()
-        });
+        }));
         let ranks = ranks_by_related_pods_on_same_node(
             &[a.clone(), b.clone()],
             &[a.clone(), dead, b.clone(), b.clone()],

@@ -17,11 +17,12 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
+use super::cached_pod::Pod;
 use super::events::{Kind, Recorder};
 use super::informer::{Change, Informers};
 use super::scheduler_logic as logic;

@@ -15,11 +15,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{
-    Binding, Container, Node, NodeSelectorRequirement, NodeSelectorTerm, ObjectReference, Pod,
-    PodCondition, PodStatus, Taint, Toleration,
+    Binding, Node, NodeSelectorRequirement, NodeSelectorTerm, ObjectReference, PodCondition,
+    PodStatus, Taint, Toleration,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+
+use super::cached_pod::{Container, Pod};
 
 /// The scheduler name pods get by default (`spec.schedulerName` defaulting).
 pub const DEFAULT_SCHEDULER_NAME: &str = "default-scheduler";
@@ -1306,7 +1308,7 @@ fn eligible_to_preempt(pod: &Pod, nodes: &[NodeState]) -> Result<(), String> {
     let nominated = pod
         .status
         .as_ref()
-        .and_then(|s| s.nominated_node_name.as_deref())
+        .and_then(|s| s.nominated_node_name())
         .filter(|n| !n.is_empty());
     if let Some(nominated) = nominated {
         let prio = pod_priority(pod);
@@ -1403,7 +1405,7 @@ fn schedule_states(pod: &Pod, states: &[NodeState], tie_break: u64) -> Decision 
     let nominated = pod
         .status
         .as_ref()
-        .and_then(|s| s.nominated_node_name.as_deref())
+        .and_then(|s| s.nominated_node_name())
         .filter(|n| !n.is_empty());
     if let Some(nominated) = nominated {
         let fits = states.iter().any(|ns| {
@@ -2745,7 +2747,7 @@ mod tests {
         let bound = |uid: &str| {
             let mut p = pending(uid);
             if let Some(s) = p.spec.as_mut() {
-                s.node_name = Some("n1".to_string());
+                std::sync::Arc::make_mut(s).node_name = Some("n1".to_string());
             }
             p
         };
