@@ -35,8 +35,6 @@ pub async fn run(client: kube::Client, informers: Arc<Informers>) {
     let mut node_changes = informers.nodes.subscribe();
     let mut pod_changes = informers.pods.subscribe();
     let recorder = Recorder::new(client.clone(), logic::DEFAULT_SCHEDULER_NAME);
-    // What we last told each unschedulable pod, so the status is written once.
-    let mut told: HashMap<String, String> = HashMap::new();
     let mut assumed = logic::AssumedPods::default();
     let mut parked = logic::UnschedulablePods::default();
     informers.nodes.wait_synced().await;
@@ -48,7 +46,7 @@ pub async fn run(client: kube::Client, informers: Arc<Informers>) {
                 None => return,
             },
             c = pod_changes.recv() => match c {
-                Some(c) => pod_changed(&c, &mut parked, &mut told),
+                Some(c) => pod_changed(&c, &mut parked),
                 None => return,
             },
             _ = tokio::time::sleep(Duration::from_secs(2)) => {},
@@ -58,13 +56,12 @@ pub async fn run(client: kube::Client, informers: Arc<Informers>) {
             node_changed(&c, &mut parked);
         }
         while let Some(Some(c)) = pod_changes.recv().now_or_never() {
-            pod_changed(&c, &mut parked, &mut told);
+            pod_changed(&c, &mut parked);
         }
         if informers.nodes.cache().is_empty() && informers.pods.cache().is_empty() {
             continue;
         }
         let mut state = PassState {
-            told: &mut told,
             assumed: &mut assumed,
             parked: &mut parked,
         };
@@ -74,8 +71,6 @@ pub async fn run(client: kube::Client, informers: Arc<Informers>) {
 
 /// What the scheduler remembers between passes.
 struct PassState<'a> {
-    /// What we last told each unschedulable pod (`ns/name` → message).
-    told: &'a mut HashMap<String, String>,
     assumed: &'a mut logic::AssumedPods,
     parked: &'a mut logic::UnschedulablePods,
 }
@@ -88,18 +83,11 @@ fn node_changed(c: &Change<Node>, parked: &mut logic::UnschedulablePods) {
     }
 }
 
-fn pod_changed(
-    c: &Change<Pod>,
-    parked: &mut logic::UnschedulablePods,
-    told: &mut HashMap<String, String>,
-) {
+fn pod_changed(c: &Change<Pod>, parked: &mut logic::UnschedulablePods) {
     match c {
         Change::Added(p) => parked.pod_changed(None, Some(p)),
         Change::Updated { old, new } => parked.pod_changed(Some(old), Some(new)),
-        Change::Deleted(p) => {
-            told.remove(&pod_key(p));
-            parked.pod_changed(Some(p), None);
-        }
+        Change::Deleted(p) => parked.pod_changed(Some(p), None),
     }
 }
 
@@ -117,11 +105,7 @@ async fn pass(
     recorder: &Recorder,
     state: &mut PassState<'_>,
 ) {
-    let PassState {
-        told,
-        assumed,
-        parked,
-    } = state;
+    let PassState { assumed, parked } = state;
     let all_pods = informers.pods.cache().list();
     let now = std::time::Instant::now();
     // Forget assumptions the cache has caught up with (or that expired).
@@ -195,7 +179,9 @@ async fn pass(
                 parked.park(uid, now);
                 let api: Api<Pod> =
                     Api::namespaced(client.clone(), &pod.namespace().unwrap_or_default());
-                unschedulable(&api, pod, &message, Some(&node), recorder, told).await;
+                if !logic::told_unschedulable(pod, &message, Some(&node)) {
+                    tell_unschedulable(&api, pod, &message, Some(&node), recorder).await;
+                }
                 for v in victims {
                     let vapi: Api<Pod> = Api::namespaced(client.clone(), &v.namespace);
                     let cond = logic::preemption_victim_condition(
@@ -230,23 +216,22 @@ async fn pass(
     // Told concurrently: thousands of pods can find no room in one pass.
     let to_tell: Vec<(Arc<Pod>, String, Option<String>)> = failures
         .into_iter()
-        .filter(|(pod, message, _)| told.get(&pod_key(pod)) != Some(message))
+        .filter(|(pod, message, _)| !logic::told_unschedulable(pod, message, None))
         .map(|(pod, message, nominated)| (pod.clone(), message, nominated))
         .collect();
-    let told_now: Vec<Option<(String, String)>> =
-        futures::stream::iter(to_tell.into_iter().map(|(pod, message, nominated)| {
-            let api: Api<Pod> =
-                Api::namespaced(client.clone(), &pod.namespace().unwrap_or_default());
-            async move {
-                tell_unschedulable(&api, &pod, &message, nominated.as_deref(), recorder)
-                    .await
-                    .then(|| (pod_key(&pod), message))
-            }
-        }))
+    let _: Vec<bool> =
+        futures::stream::iter(
+            to_tell.into_iter().map(|(pod, message, nominated)| {
+                let api: Api<Pod> =
+                    Api::namespaced(client.clone(), &pod.namespace().unwrap_or_default());
+                async move {
+                    tell_unschedulable(&api, &pod, &message, nominated.as_deref(), recorder).await
+                }
+            }),
+        )
         .buffer_unordered(BIND_CONCURRENCY)
         .collect()
         .await;
-    told.extend(told_now.into_iter().flatten());
     for (pod, node) in &binds {
         assumed.assume(
             pod.metadata.uid.clone().unwrap_or_default(),
@@ -280,7 +265,6 @@ async fn pass(
         let key = pod_key(&pod);
         match r {
             Ok(_) => {
-                told.remove(&key);
                 recorder
                     .publish(
                         &pod.object_ref(&()),
@@ -297,23 +281,6 @@ async fn pass(
                 parked.move_all();
             }
         }
-    }
-}
-
-async fn unschedulable(
-    api: &Api<Pod>,
-    pod: &Pod,
-    message: &str,
-    nominated: Option<&str>,
-    recorder: &Recorder,
-    told: &mut HashMap<String, String>,
-) {
-    let key = pod_key(pod);
-    if told.get(&key).map(String::as_str) == Some(message) {
-        return;
-    }
-    if tell_unschedulable(api, pod, message, nominated, recorder).await {
-        told.insert(key, message.to_string());
     }
 }
 

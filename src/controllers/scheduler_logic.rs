@@ -493,6 +493,24 @@ pub fn preemption_victim_condition(
     }
 }
 
+/// Whether the pod already shows this failure (PodScheduled False,
+/// Unschedulable, the same message and nominated node), so that writing it
+/// again would change nothing: upstream's `updatePod` skips the update then.
+pub fn told_unschedulable(pod: &Pod, message: &str, nominated: Option<&str>) -> bool {
+    let Some(status) = pod.status.as_ref() else {
+        return false;
+    };
+    if nominated.is_some() && status.nominated_node_name() != nominated {
+        return false;
+    }
+    status.conditions.iter().flatten().any(|c| {
+        c.type_ == "PodScheduled"
+            && c.status == "False"
+            && c.reason() == Some("Unschedulable")
+            && c.message() == Some(message)
+    })
+}
+
 /// Upstream `podutil.UpdatePodCondition`: inserts or replaces the condition of the same type,
 /// keeping the old `lastTransitionTime` when the status did not change. Returns whether
 /// anything changed (i.e. whether a status update is needed).
@@ -2832,5 +2850,20 @@ mod tests {
         // Nobody waits forever.
         q.park("uid-w", now);
         assert!(!q.is_parked("uid-w", now + MAX_UNSCHEDULABLE));
+    }
+
+    #[test]
+    fn a_failure_already_shown_is_not_told_again() {
+        let msg = "0/1 nodes are available: 1 Too many pods.";
+        let told: Pod = from(with(
+            pod_json("p", None, None),
+            &["status"],
+            json!({"conditions": [{"type": "PodScheduled", "status": "False",
+                "reason": "Unschedulable", "message": msg}]}),
+        ));
+        assert!(told_unschedulable(&told, msg, None));
+        assert!(!told_unschedulable(&told, "0/2 nodes are available", None));
+        assert!(!told_unschedulable(&told, msg, Some("n1")));
+        assert!(!told_unschedulable(&pod("p", None, None), msg, None));
     }
 }
