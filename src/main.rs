@@ -77,8 +77,9 @@ enum Command {
         /// Changes kept for watches and consistent paging; older resourceVersions get 410 Expired.
         #[arg(long, default_value_t = 100_000)]
         watch_history: usize,
-        /// Most bytes of object data those changes may hold (the oldest go first).
-        #[arg(long, default_value = "64Mi", value_parser = byte_size)]
+        /// Most bytes of object data those changes may hold (the oldest go
+        /// first, but the last 1000 changes are always kept).
+        #[arg(long, default_value = "16Mi", value_parser = byte_size)]
         watch_history_bytes: usize,
     },
     /// Load-test any Kubernetes API server reached through a kubeconfig.

@@ -55,12 +55,14 @@ fn api_resource(r: &ResourceInfo) -> ApiResource {
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(r.group, r.version, r.kind), r.plural)
 }
 
-/// Resources the collector watches (events.k8s.io events are core events).
+/// Resources the collector watches: all but events (core and
+/// events.k8s.io), which upstream's collector ignores (`ignoredResources` in
+/// `pkg/controller/garbagecollector/graph_builder.go`).
 fn watched() -> Vec<usize> {
     RESOURCES
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.group != "events.k8s.io" && r.verbs.contains(&"watch"))
+        .filter(|(_, r)| r.plural != "events" && r.verbs.contains(&"watch"))
         .map(|(i, _)| i)
         .collect()
 }

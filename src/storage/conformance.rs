@@ -231,9 +231,10 @@ async fn watch_too_old_is_expired() {
 #[tokio::test]
 async fn history_is_bounded_by_bytes() {
     // Each change of a 1000-byte value costs a little over 1000 bytes, so a
-    // 3500-byte budget keeps the last three.
+    // 3500-byte budget keeps the last three (more than the 2 always kept).
     let config = Config {
         history_bytes: 3500,
+        history_min: 2,
         ..Config::default()
     };
     for_each(config, async |name, s| {
@@ -253,6 +254,23 @@ async fn history_is_bounded_by_bytes() {
             .expect("stream open")
             .expect("no error");
         assert_eq!(first.revision, 4, "{name}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_latest_changes_are_kept_whatever_their_size() {
+    let config = Config {
+        history_bytes: 0,
+        history_min: 2,
+        ..Config::default()
+    };
+    for_each(config, async |name, s| {
+        for i in 0..5 {
+            s.create(&format!("/m/{i}"), b("v")).await.unwrap();
+        }
+        assert_eq!(s.oldest_revision(), 3, "{name}");
+        assert!(s.watch("/m/", 3).is_ok(), "{name}");
     })
     .await;
 }

@@ -18,8 +18,10 @@ use super::{KeyValue, Result, Revision, StorageError};
 const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
-/// redb's page cache.
-const CACHE_BYTES: usize = 16 << 20;
+/// redb's page cache. Creating pods at 32 clients ran as fast with 4 MiB
+/// as with 16 MiB (13.8-14.2k/s against 13.1-14.7k/s, 200,000 pods): the
+/// pages a commit misses come from the OS page cache.
+const CACHE_BYTES: usize = 4 << 20;
 
 /// A redb database file used as the engine's durable log.
 pub struct RedbLog {

@@ -56,8 +56,11 @@ pub struct Config {
     /// Changes kept for watches and past-revision reads.
     pub history: usize,
     /// Most bytes of object data the kept changes may hold: a bound on
-    /// memory whatever the size of the objects (the oldest changes go first).
+    /// memory whatever the size of the objects (the oldest changes go first)...
     pub history_bytes: usize,
+    /// ...except that this many of the latest are always kept (kine, k3s's
+    /// etcd shim, keeps 1000 revisions).
+    pub history_min: usize,
     /// Events buffered per watcher before it is dropped as too slow.
     pub watch_buffer: usize,
     /// Most writes committed together.
@@ -68,7 +71,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             history: 100_000,
-            history_bytes: 64 << 20,
+            history_bytes: 16 << 20,
+            history_min: 1000,
             watch_buffer: 16_384,
             max_batch: 1024,
         }
@@ -363,7 +367,9 @@ fn commit_batch(shared: &Shared, persistence: &mut impl Persistence, batch: Vec<
                 st.history_bytes += history_cost(ev);
                 st.history.push_back(ev.clone());
             }
-            while st.history.len() > cap || st.history_bytes > byte_cap {
+            let min = shared.config.history_min;
+            while st.history.len() > cap || (st.history_bytes > byte_cap && st.history.len() > min)
+            {
                 let Some(old) = st.history.pop_front() else {
                     break;
                 };
