@@ -166,6 +166,9 @@ pub async fn run(client: kube::Client, cfg: NodesConfig, informers: Arc<Informer
     }
 }
 
+/// (pod, node) resourceVersions.
+type Versions = (String, String);
+
 struct Sim {
     client: kube::Client,
     cfg: NodesConfig,
@@ -176,9 +179,11 @@ struct Sim {
     last_status: DateTime<Utc>,
     /// Nodes currently marked NotReady, and when.
     marked: HashMap<String, bool>,
-    /// Pod uid → the resourceVersion we last acted on: until the watch shows
-    /// a newer version, acting again would only conflict.
-    acted: HashMap<String, String>,
+    /// Pod uid → the (pod, node) resourceVersions we last acted on, or found
+    /// nothing to do at: until the watch shows a newer version of either,
+    /// acting again would only conflict, and looking again would find the
+    /// same (a step's time comes from the pod's own timestamps).
+    acted: HashMap<String, Versions>,
 }
 
 impl Sim {
@@ -218,10 +223,23 @@ impl Sim {
                 ips.reserve(uid, ip);
             }
             let uid = pod.metadata.uid.clone().unwrap_or_default();
-            if self.acted.get(&uid) == pod.metadata.resource_version.as_ref() {
+            let pod_rv = pod.metadata.resource_version.as_deref().unwrap_or_default();
+            let node_rv = node_obj
+                .metadata
+                .resource_version
+                .as_deref()
+                .unwrap_or_default();
+            if self
+                .acted
+                .get(&uid)
+                .is_some_and(|(p, n)| p == pod_rv && n == node_rv)
+            {
                 continue;
             }
+            let versions = (pod_rv.to_string(), node_rv.to_string());
             let Some(step) = logic::next_pod_step(pod, node_obj, &self.cfg.sim, ips, now) else {
+                // Steady: nothing to do until the pod or its node changes.
+                self.acted.insert(uid, versions);
                 continue;
             };
             let key = format!("{}/{}", pod.namespace().unwrap_or_default(), pod.name_any());
@@ -229,24 +247,33 @@ impl Sim {
                 self.timers.insert((step.at, key));
                 continue;
             }
-            due.push((pod.clone(), step.change, step.release_ip, uid, *idx));
+            due.push((
+                pod.clone(),
+                step.change,
+                step.release_ip,
+                uid,
+                versions,
+                *idx,
+            ));
         }
         // Decisions were made one by one (IPs); the writes go concurrently,
         // as many kubelets would send them.
-        let results: Vec<(Arc<Pod>, bool, String, usize, bool)> =
-            futures::stream::iter(due.into_iter().map(|(pod, change, release, uid, idx)| {
-                let this = &*self;
-                async move {
-                    let applied = this.apply(&pod, change).await;
-                    (pod, release, uid, idx, applied)
-                }
-            }))
-            .buffer_unordered(APPLY_CONCURRENCY)
-            .collect()
-            .await;
-        for (pod, release, uid, idx, applied) in results {
-            if applied && let Some(rv) = pod.metadata.resource_version.clone() {
-                self.acted.insert(uid.clone(), rv);
+        let results: Vec<(bool, String, Versions, usize, bool)> = futures::stream::iter(
+            due.into_iter()
+                .map(|(pod, change, release, uid, versions, idx)| {
+                    let this = &*self;
+                    async move {
+                        let applied = this.apply(&pod, change).await;
+                        (release, uid, versions, idx, applied)
+                    }
+                }),
+        )
+        .buffer_unordered(APPLY_CONCURRENCY)
+        .collect()
+        .await;
+        for (release, uid, versions, idx, applied) in results {
+            if applied {
+                self.acted.insert(uid.clone(), versions);
             }
             if applied
                 && release
