@@ -217,12 +217,15 @@ fn named_in<K>(
         .collect()
 }
 
+/// Takes one change to a subscriber; false once the subscriber is gone.
+type Sink<K> = Box<dyn Fn(&Arc<Change<K>>) -> bool + Send + Sync>;
+
 /// One watch of a kind, its cache and its subscribers.
 pub struct Informer<K> {
     cache: Cache<K>,
     /// Held while a change is applied and sent, so a new subscriber's
     /// replay of the cache and the live changes neither overlap nor miss.
-    subscribers: Mutex<Vec<mpsc::UnboundedSender<Arc<Change<K>>>>>,
+    subscribers: Mutex<Vec<Sink<K>>>,
     synced: watch::Sender<bool>,
 }
 
@@ -286,24 +289,34 @@ where
     /// A stream of every later change, preceded by an `Added` for every
     /// object already cached (client-go's `AddEventHandler` replay).
     pub fn subscribe(&self) -> mpsc::UnboundedReceiver<Arc<Change<K>>> {
+        self.subscribe_map(|c| c.clone())
+    }
+
+    /// As [`Informer::subscribe`], but each change is first turned by `f`
+    /// into what the subscriber needs, on the informer's task. A subscriber
+    /// that falls behind then queues that, not the objects: a queued change
+    /// holds both the old and the new version of an object alive.
+    pub fn subscribe_map<T: Send + 'static>(
+        &self,
+        f: impl Fn(&Arc<Change<K>>) -> T + Send + Sync + 'static,
+    ) -> mpsc::UnboundedReceiver<T> {
         let (tx, rx) = mpsc::unbounded_channel();
+        let sink: Sink<K> = Box::new(move |c| tx.send(f(c)).is_ok());
         let mut subs = self.lock_subscribers();
         for obj in self.cache.list() {
-            let _ = tx.send(Arc::new(Change::Added(obj)));
+            sink(&Arc::new(Change::Added(obj)));
         }
-        subs.push(tx);
+        subs.push(sink);
         rx
     }
 
-    fn lock_subscribers(
-        &self,
-    ) -> std::sync::MutexGuard<'_, Vec<mpsc::UnboundedSender<Arc<Change<K>>>>> {
+    fn lock_subscribers(&self) -> std::sync::MutexGuard<'_, Vec<Sink<K>>> {
         self.subscribers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn notify(subs: &mut Vec<mpsc::UnboundedSender<Arc<Change<K>>>>, change: Change<K>) {
+    fn notify(subs: &mut Vec<Sink<K>>, change: Change<K>) {
         let change = Arc::new(change);
-        subs.retain(|s| s.send(change.clone()).is_ok());
+        subs.retain(|s| s(&change));
     }
 
     fn apply(&self, obj: K) {

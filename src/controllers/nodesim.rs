@@ -131,8 +131,9 @@ pub async fn run(client: kube::Client, cfg: NodesConfig, informers: Arc<Informer
         tracing::debug!(error = %e, "registering nodes");
         tokio::time::sleep(super::RETRY).await;
     }
-    let mut node_changes = informers.nodes.subscribe();
-    let mut pod_changes = informers.pods.subscribe();
+    // Only that something changed matters: each tick reads the caches.
+    let mut node_changes = informers.nodes.subscribe_map(|_| ());
+    let mut pod_changes = informers.pods.subscribe_map(|_| ());
     informers.nodes.wait_synced().await;
     informers.pods.wait_synced().await;
     let mut sim = Sim {

@@ -33,7 +33,11 @@ const BIND_CONCURRENCY: usize = 64;
 /// Runs the scheduler until the task is aborted.
 pub async fn run(client: kube::Client, informers: Arc<Informers>) {
     let mut node_changes = informers.nodes.subscribe();
-    let mut pod_changes = informers.pods.subscribe();
+    let mut pod_changes = informers.pods.subscribe_map(|c| match &**c {
+        Change::Added(p) => logic::PodEvent::of(None, Some(p)),
+        Change::Updated { old, new } => logic::PodEvent::of(Some(old), Some(new)),
+        Change::Deleted(p) => logic::PodEvent::of(Some(p), None),
+    });
     let recorder = Recorder::new(client.clone(), logic::DEFAULT_SCHEDULER_NAME);
     let mut assumed = logic::AssumedPods::default();
     let mut parked = logic::UnschedulablePods::default();
@@ -46,7 +50,7 @@ pub async fn run(client: kube::Client, informers: Arc<Informers>) {
                 None => return,
             },
             c = pod_changes.recv() => match c {
-                Some(c) => pod_changed(&c, &mut parked),
+                Some(e) => parked.apply(e),
                 None => return,
             },
             _ = tokio::time::sleep(Duration::from_secs(2)) => {},
@@ -55,8 +59,8 @@ pub async fn run(client: kube::Client, informers: Arc<Informers>) {
         while let Some(Some(c)) = node_changes.recv().now_or_never() {
             node_changed(&c, &mut parked);
         }
-        while let Some(Some(c)) = pod_changes.recv().now_or_never() {
-            pod_changed(&c, &mut parked);
+        while let Some(Some(e)) = pod_changes.recv().now_or_never() {
+            parked.apply(e);
         }
         if informers.nodes.cache().is_empty() && informers.pods.cache().is_empty() {
             continue;
@@ -80,14 +84,6 @@ fn node_changed(c: &Change<Node>, parked: &mut logic::UnschedulablePods) {
         Change::Added(n) => parked.node_changed(None, Some(n)),
         Change::Updated { old, new } => parked.node_changed(Some(old), Some(new)),
         Change::Deleted(n) => parked.node_changed(Some(n), None),
-    }
-}
-
-fn pod_changed(c: &Change<Pod>, parked: &mut logic::UnschedulablePods) {
-    match c {
-        Change::Added(p) => parked.pod_changed(None, Some(p)),
-        Change::Updated { old, new } => parked.pod_changed(Some(old), Some(new)),
-        Change::Deleted(p) => parked.pod_changed(Some(p), None),
     }
 }
 

@@ -1689,26 +1689,16 @@ impl UnschedulablePods {
 
     /// A pod was added (`old` none), changed, or deleted (`new` none).
     pub fn pod_changed(&mut self, old: Option<&Pod>, new: Option<&Pod>) {
-        let assigned_live = |p: &Pod| pod_node_name(p).is_some() && !pod_is_terminal(p);
-        if old.is_some_and(assigned_live) && !new.is_some_and(assigned_live) {
-            // Room, ports and a preemptor's nomination are freed.
-            self.move_all();
-            return;
-        }
-        match (old, new) {
-            (_, None) => {
-                if let Some(uid) = old.and_then(|p| p.metadata.uid.as_deref()) {
-                    self.parked.remove(uid);
-                }
+        self.apply(PodEvent::of(old, new));
+    }
+
+    pub fn apply(&mut self, event: PodEvent) {
+        match event {
+            PodEvent::MoveAll => self.move_all(),
+            PodEvent::Retry(uid) | PodEvent::Forget(uid) => {
+                self.parked.remove(&uid);
             }
-            (Some(old), Some(new)) => {
-                if (old.spec != new.spec || old.metadata.labels != new.metadata.labels)
-                    && let Some(uid) = new.metadata.uid.as_deref()
-                {
-                    self.parked.remove(uid);
-                }
-            }
-            (None, Some(_)) => {}
+            PodEvent::Other => {}
         }
     }
 
@@ -1725,6 +1715,41 @@ impl UnschedulablePods {
             || allocatable(old) != allocatable(new)
         {
             self.move_all();
+        }
+    }
+}
+
+/// What a pod change means to the parked pods. Computed as the change is
+/// observed, so that the scheduler's queue of changes holds no pods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PodEvent {
+    /// An assigned pod went away or ended: room, ports and a preemptor's
+    /// nomination are freed.
+    MoveAll,
+    /// This pod's spec or labels changed: look at it again.
+    Retry(String),
+    /// This pod was deleted.
+    Forget(String),
+    /// Nothing for the parked pods (a pending pod may still have arrived).
+    Other,
+}
+
+impl PodEvent {
+    /// A pod was added (`old` none), changed, or deleted (`new` none).
+    pub fn of(old: Option<&Pod>, new: Option<&Pod>) -> PodEvent {
+        let assigned_live = |p: &Pod| pod_node_name(p).is_some() && !pod_is_terminal(p);
+        if old.is_some_and(assigned_live) && !new.is_some_and(assigned_live) {
+            return PodEvent::MoveAll;
+        }
+        let uid = |p: &Pod| p.metadata.uid.clone().unwrap_or_default();
+        match (old, new) {
+            (Some(old), None) => PodEvent::Forget(uid(old)),
+            (Some(old), Some(new))
+                if old.spec != new.spec || old.metadata.labels != new.metadata.labels =>
+            {
+                PodEvent::Retry(uid(new))
+            }
+            _ => PodEvent::Other,
         }
     }
 }
