@@ -44,6 +44,18 @@ pub enum Change<K> {
     Deleted(Arc<K>),
 }
 
+impl<K> Change<K> {
+    /// The object before and after the change (none before an add, none
+    /// after a delete).
+    pub fn old_new(&self) -> (Option<&K>, Option<&K>) {
+        match self {
+            Change::Added(new) => (None, Some(new)),
+            Change::Updated { old, new } => (Some(old), Some(new)),
+            Change::Deleted(old) => (Some(old), None),
+        }
+    }
+}
+
 fn controller_uid(meta: &ObjectMeta) -> Option<&str> {
     meta.owner_references
         .as_ref()?

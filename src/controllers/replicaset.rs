@@ -441,27 +441,10 @@ async fn manage(
         .await;
         for (pod_name, key, r) in results {
             match r {
-                Ok(_) => {
-                    event(
-                        ctx,
-                        rs,
-                        EventType::Normal,
-                        logic::SUCCESSFUL_DELETE_POD_REASON,
-                        logic::deleted_pod_event_message(&pod_name),
-                    )
-                    .await;
-                }
+                Ok(_) => {}
                 Err(kube::Error::Api(s)) if s.code == 404 => {
                     // Already gone: the cache will not show a deletion by us.
                     ctx.expectations().deletion_observed(exp_key, &key);
-                    event(
-                        ctx,
-                        rs,
-                        EventType::Normal,
-                        logic::SUCCESSFUL_DELETE_POD_REASON,
-                        logic::deleted_pod_event_message(&pod_name),
-                    )
-                    .await;
                 }
                 Err(e) => {
                     ctx.expectations().deletion_observed(exp_key, &key);
@@ -475,8 +458,17 @@ async fn manage(
                     )
                     .await;
                     manage_error = Some(logic::unable_to_delete_error(&msg));
+                    continue;
                 }
             }
+            event(
+                ctx,
+                rs,
+                EventType::Normal,
+                logic::SUCCESSFUL_DELETE_POD_REASON,
+                logic::deleted_pod_event_message(&pod_name),
+            )
+            .await;
         }
     }
     manage_error

@@ -33,10 +33,9 @@ const BIND_CONCURRENCY: usize = 64;
 /// Runs the scheduler until the task is aborted.
 pub async fn run(client: kube::Client, informers: Arc<Informers>) {
     let mut node_changes = informers.nodes.subscribe();
-    let mut pod_changes = informers.pods.subscribe_map(|c| match &**c {
-        Change::Added(p) => logic::PodEvent::of(None, Some(p)),
-        Change::Updated { old, new } => logic::PodEvent::of(Some(old), Some(new)),
-        Change::Deleted(p) => logic::PodEvent::of(Some(p), None),
+    let mut pod_changes = informers.pods.subscribe_map(|c| {
+        let (old, new) = c.old_new();
+        logic::PodEvent::of(old, new)
     });
     let recorder = Recorder::new(client.clone(), logic::DEFAULT_SCHEDULER_NAME);
     let mut assumed = logic::AssumedPods::default();
@@ -65,26 +64,13 @@ pub async fn run(client: kube::Client, informers: Arc<Informers>) {
         if informers.nodes.cache().is_empty() && informers.pods.cache().is_empty() {
             continue;
         }
-        let mut state = PassState {
-            assumed: &mut assumed,
-            parked: &mut parked,
-        };
-        pass(&client, &informers, &recorder, &mut state).await;
+        pass(&client, &informers, &recorder, &mut assumed, &mut parked).await;
     }
-}
-
-/// What the scheduler remembers between passes.
-struct PassState<'a> {
-    assumed: &'a mut logic::AssumedPods,
-    parked: &'a mut logic::UnschedulablePods,
 }
 
 fn node_changed(c: &Change<Node>, parked: &mut logic::UnschedulablePods) {
-    match c {
-        Change::Added(n) => parked.node_changed(None, Some(n)),
-        Change::Updated { old, new } => parked.node_changed(Some(old), Some(new)),
-        Change::Deleted(n) => parked.node_changed(Some(n), None),
-    }
+    let (old, new) = c.old_new();
+    parked.node_changed(old, new);
 }
 
 fn priority(p: &Pod) -> i32 {
@@ -99,9 +85,9 @@ async fn pass(
     client: &kube::Client,
     informers: &Informers,
     recorder: &Recorder,
-    state: &mut PassState<'_>,
+    assumed: &mut logic::AssumedPods,
+    parked: &mut logic::UnschedulablePods,
 ) {
-    let PassState { assumed, parked } = state;
     let all_pods = informers.pods.cache().list();
     let now = std::time::Instant::now();
     // Forget assumptions the cache has caught up with (or that expired).
