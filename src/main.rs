@@ -4,12 +4,22 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use ironkube::apiserver::filters::Limits;
 use ironkube::controllers::nodesim::{NodesConfig, SimConfig};
 use ironkube::controllers::nodesim_logic::parse_go_duration;
-use ironkube::server::{self, ServeConfig, StorageKind};
+use ironkube::server::{self, ConnLimits, ServeConfig, StorageKind};
 
 fn duration(s: &str) -> Result<chrono::TimeDelta, String> {
     parse_go_duration(s).ok_or_else(|| format!("invalid duration {s:?} (use e.g. 0s, 500ms, 2s)"))
+}
+
+/// A positive Go duration as a `std` one (for timeouts).
+fn timeout(s: &str) -> Result<std::time::Duration, String> {
+    duration(s)?
+        .to_std()
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("invalid timeout {s:?}: must be positive"))
 }
 
 /// A size in bytes: a number with an optional `Ki`, `Mi` or `Gi` suffix.
@@ -81,6 +91,23 @@ enum Command {
         /// first, but the last 1000 changes are always kept).
         #[arg(long, default_value = "16Mi", value_parser = byte_size)]
         watch_history_bytes: usize,
+        /// Longest time a request other than a watch may take, reading its
+        /// body included; then 504 (Go duration).
+        #[arg(long, default_value = "60s", value_parser = timeout)]
+        request_timeout: std::time::Duration,
+        /// Most reads (get, list) in progress at once; more get 429 (0: no limit).
+        /// Watches are not counted; system:masters and the controllers are never refused.
+        #[arg(long, default_value_t = 400)]
+        max_requests_inflight: usize,
+        /// Most writes in progress at once; more get 429 (0: no limit).
+        #[arg(long, default_value_t = 200)]
+        max_mutating_requests_inflight: usize,
+        /// An HTTP/1 request's headers must arrive within this (upstream: 32s, fixed).
+        #[arg(long, default_value = "32s", value_parser = timeout, hide = true)]
+        read_header_timeout: std::time::Duration,
+        /// A connection with no request in progress is closed after this (upstream: 90s, fixed).
+        #[arg(long, default_value = "90s", value_parser = timeout, hide = true)]
+        idle_connection_timeout: std::time::Duration,
     },
     /// Load-test any Kubernetes API server reached through a kubeconfig.
     Bench(ironkube::bench::BenchArgs),
@@ -88,6 +115,7 @@ enum Command {
 
 fn main() -> ExitCode {
     tune_allocator();
+    raise_open_file_limit();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -119,6 +147,11 @@ fn main() -> ExitCode {
             pod_delete_delay,
             watch_history,
             watch_history_bytes,
+            request_timeout,
+            max_requests_inflight,
+            max_mutating_requests_inflight,
+            read_header_timeout,
+            idle_connection_timeout,
         } => runtime.block_on(server::run(ServeConfig {
             listen,
             data_dir,
@@ -127,6 +160,15 @@ fn main() -> ExitCode {
             controllers: !disable_controllers,
             watch_history,
             watch_history_bytes,
+            limits: Limits {
+                request_timeout,
+                max_requests_inflight,
+                max_mutating_requests_inflight,
+            },
+            conn: ConnLimits {
+                header_read_timeout: read_header_timeout,
+                idle_timeout: idle_connection_timeout,
+            },
             nodes: NodesConfig {
                 count: nodes,
                 sim: SimConfig {
@@ -146,6 +188,9 @@ fn main() -> ExitCode {
             Err(e) => Err(e),
         },
     };
+    // Work still running on a worker or blocking thread (a request that
+    // outlived the drain) must not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -173,6 +218,32 @@ fn tune_allocator() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn tune_allocator() {}
 
+/// Raises the soft limit on open files to the hard limit, as Go programs
+/// (kube-apiserver among them) do at start since Go 1.19: every connection
+/// and watch is a descriptor, and the usual soft limit of 1024 is low for a
+/// server.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn raise_open_file_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the `rlimit`
+    // struct passed by pointer, which lives on this stack frame for both
+    // calls; RLIMIT_NOFILE is a valid resource on every Unix.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            // Failure (e.g. macOS's OPEN_MAX cap) leaves the soft limit as it was.
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn raise_open_file_limit() {}
+
 #[cfg(test)]
 mod tests {
     use super::byte_size;
@@ -186,5 +257,16 @@ mod tests {
         assert!(byte_size("64MB").is_err());
         assert!(byte_size("Mi").is_err());
         assert!(byte_size("").is_err());
+    }
+
+    #[test]
+    fn timeouts() {
+        use super::timeout;
+        use std::time::Duration;
+        assert_eq!(timeout("60s"), Ok(Duration::from_secs(60)));
+        assert_eq!(timeout("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(timeout("500ms"), Ok(Duration::from_millis(500)));
+        assert!(timeout("0s").is_err());
+        assert!(timeout("60").is_err());
     }
 }

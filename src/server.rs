@@ -51,6 +51,32 @@ pub struct ServeConfig {
     pub watch_history: usize,
     /// Most bytes of object data those changes may hold.
     pub watch_history_bytes: usize,
+    /// Request timeout and in-flight limits.
+    pub limits: apiserver::filters::Limits,
+    /// How long connections may take over their headers or stay idle.
+    pub conn: ConnLimits,
+}
+
+/// Bounds on a connection, as upstream's `http.Server` settings
+/// (`k8s.io/apiserver/pkg/server/secure_serving.go`).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnLimits {
+    /// An HTTP/1 request's headers must arrive within this (upstream's
+    /// `ReadHeaderTimeout`, 32 s).
+    pub header_read_timeout: Duration,
+    /// A connection with no request in progress is closed after this
+    /// (upstream's `IdleTimeout`, 90 s), HTTP/1 keep-alive and HTTP/2 alike;
+    /// this also closes a connection that never sends a whole request.
+    pub idle_timeout: Duration,
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        ConnLimits {
+            header_read_timeout: Duration::from_secs(32),
+            idle_timeout: Duration::from_secs(90),
+        }
+    }
 }
 
 /// Files kept in the data directory.
@@ -98,11 +124,73 @@ fn write_private(path: &Path, contents: &str) -> Result<()> {
     Ok(())
 }
 
+/// Creates the data directory (0700: it holds the CA key, the admin token
+/// and every Secret), or checks an existing one: a directory that group or
+/// other users can write is refused, since they could replace its files.
+fn create_private_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create data dir {}", dir.display()))?;
+        let mode = std::fs::metadata(dir)
+            .with_context(|| format!("cannot read data dir {}", dir.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o022 != 0 {
+            bail!(
+                "data dir {} is writable by {} (mode {:04o}); it holds the CA key, tokens and \
+                 every Secret: make it private with `chmod 700 {}`",
+                dir.display(),
+                if mode & 0o002 != 0 {
+                    "all users"
+                } else {
+                    "its group"
+                },
+                mode & 0o7777,
+                dir.display()
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create data dir {}", dir.display()))?;
+    Ok(())
+}
+
+/// Creates `path` readable by its owner only (0600) if it does not exist,
+/// and takes group and other access away if it does: the database holds
+/// every Secret.
+fn make_private_file(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        let mode = f.metadata()?.permissions().mode();
+        if mode & 0o077 != 0 {
+            f.set_permissions(std::fs::Permissions::from_mode(mode & 0o700))
+                .with_context(|| format!("cannot make {} private", path.display()))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 impl DataDir {
     /// Loads the CA and admin token from `dir`, creating them on first start.
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create data dir {}", dir.display()))?;
+        create_private_dir(dir)?;
         std::fs::read_dir(dir)
             .with_context(|| format!("cannot read data dir {}", dir.display()))?;
         let cert_path = dir.join("ca.crt");
@@ -294,6 +382,7 @@ pub fn open_storage(cfg: &ServeConfig) -> Result<Arc<dyn Storage>> {
         )?),
         StorageKind::Embedded => {
             let path = cfg.data_dir.join("ironkube.redb");
+            make_private_file(&path)?;
             let log = RedbLog::open(&path).map_err(|e| {
                 anyhow!(
                     "cannot open storage {}: {e} (is another ironkube using this data dir?)",
@@ -403,7 +492,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
         server_address: server_address.clone(),
         shutdown: shutdown_rx.clone(),
     });
-    let router = apiserver::app(state);
+    let router = apiserver::app_with(state, cfg.limits.clone());
     let controllers = if cfg.controllers {
         crate::controllers::start(
             router.clone(),
@@ -417,7 +506,15 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
     } else {
         Vec::new()
     };
-    let task = tokio::spawn(serve_loop(listener, acceptor, router, shutdown_rx, storage));
+    let task = tokio::spawn(serve_loop(
+        listener,
+        acceptor,
+        router,
+        shutdown_rx,
+        storage,
+        cfg.conn,
+        cfg.limits.request_timeout,
+    ));
 
     let url = format!("https://{server_address}");
     let kubeconfig_path = cfg.data_dir.join("admin.kubeconfig");
@@ -442,32 +539,198 @@ async fn serve_loop(
     router: axum::Router,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
     storage: Arc<dyn Storage>,
+    limits: ConnLimits,
+    drain_timeout: Duration,
 ) {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Each connection task holds a clone; `recv` ends once all are gone.
+    let (conns_tx, mut conns_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let mut backoff = AcceptBackoff::default();
+    let conn_shutdown = shutdown.clone();
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((tcp, _peer)) = accepted else { continue };
+            tcp = accept_with_backoff(|| listener.accept(), &mut backoff) => {
                 let _ = tcp.set_nodelay(true);
-                let acceptor = acceptor.clone();
-                let service = hyper_util::service::TowerToHyperService::new(router.clone());
-                let watcher = graceful.watcher();
-                tokio::spawn(async move {
-                    let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await else {
-                        return;
-                    };
-                    let builder = auto::Builder::new(TokioExecutor::new());
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
-                    let _ = watcher.watch(conn.into_owned()).await;
-                });
+                let conn = Connection {
+                    acceptor: acceptor.clone(),
+                    router: router.clone(),
+                    shutdown: conn_shutdown.clone(),
+                    limits,
+                    _alive: conns_tx.clone(),
+                };
+                tokio::spawn(conn.serve(tcp));
             }
             _ = shutdown.wait_for(|s| *s) => break,
         }
     }
     drop(listener);
-    // Watches end on the shutdown signal; other requests get time to finish.
-    let _ = tokio::time::timeout(Duration::from_secs(15), graceful.shutdown()).await;
+    drop(conns_tx);
+    // Watches end on the shutdown signal; other requests get time to finish,
+    // at most their own timeout (upstream waits for non-long-running
+    // requests, which its request timeout bounds).
+    let _ = tokio::time::timeout(drain_timeout, conns_rx.recv()).await;
     storage.close().await;
+}
+
+/// `accept()` with Go's `net/http` back-off: after a failure (out of file
+/// descriptors, say) wait 5 ms, doubling up to 1 s, instead of spinning;
+/// reset on success.
+#[derive(Debug, Default)]
+pub struct AcceptBackoff {
+    delay: Option<Duration>,
+}
+
+impl AcceptBackoff {
+    const FIRST: Duration = Duration::from_millis(5);
+    const MAX: Duration = Duration::from_secs(1);
+
+    /// The wait after one more failure.
+    pub fn failed(&mut self) -> Duration {
+        let d = match self.delay {
+            None => Self::FIRST,
+            Some(d) => (d * 2).min(Self::MAX),
+        };
+        self.delay = Some(d);
+        d
+    }
+
+    pub fn succeeded(&mut self) {
+        self.delay = None;
+    }
+}
+
+/// Accepts one connection, backing off on errors.
+pub async fn accept_with_backoff<T, A, F>(mut accept: F, backoff: &mut AcceptBackoff) -> T
+where
+    F: FnMut() -> A,
+    A: std::future::Future<Output = std::io::Result<(T, SocketAddr)>>,
+{
+    loop {
+        match accept().await {
+            Ok((conn, _)) => {
+                backoff.succeeded();
+                return conn;
+            }
+            Err(e) => {
+                let wait = backoff.failed();
+                tracing::warn!("accept error: {e}; retrying in {wait:?}");
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+/// One client connection.
+struct Connection {
+    acceptor: tokio_rustls::TlsAcceptor,
+    router: axum::Router,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    limits: ConnLimits,
+    _alive: tokio::sync::mpsc::Sender<()>,
+}
+
+/// Requests in progress on a connection, and since when it has been idle.
+#[derive(Default)]
+struct Activity {
+    active: std::sync::atomic::AtomicUsize,
+    idle_since: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+/// Counts one request as in progress until dropped (with its response body).
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn new(a: &Arc<Activity>) -> Self {
+        a.active.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Busy(a.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        if let Ok(mut t) = self.0.idle_since.lock() {
+            *t = Some(std::time::Instant::now());
+        }
+        self.0
+            .active
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+impl Activity {
+    /// How long no request has been in progress (zero while one is).
+    fn idle_for(&self, opened: std::time::Instant) -> Duration {
+        if self.active.load(std::sync::atomic::Ordering::Acquire) > 0 {
+            return Duration::ZERO;
+        }
+        let since = self
+            .idle_since
+            .lock()
+            .ok()
+            .and_then(|t| *t)
+            .unwrap_or(opened);
+        since.elapsed()
+    }
+}
+
+impl Connection {
+    async fn serve(mut self, tcp: tokio::net::TcpStream) {
+        let opened = std::time::Instant::now();
+        let handshake = self.acceptor.accept(tcp);
+        let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), handshake).await else {
+            return;
+        };
+        let activity = Arc::new(Activity::default());
+        let router = self.router.clone();
+        let tracked = activity.clone();
+        let service = tower::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+            let busy = Busy::new(&tracked);
+            let router = router.clone();
+            async move {
+                use tower::ServiceExt;
+                let resp = router.oneshot(req.map(axum::body::Body::new)).await?;
+                // The request stays in progress until its body is sent.
+                Ok::<_, std::convert::Infallible>(resp.map(|b| {
+                    use http_body_util::BodyExt;
+                    axum::body::Body::new(b.map_frame(move |f| {
+                        let _ = &busy;
+                        f
+                    }))
+                }))
+            }
+        });
+        let service = hyper_util::service::TowerToHyperService::new(service);
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(self.limits.header_read_timeout);
+        builder
+            .http2()
+            .timer(hyper_util::rt::TokioTimer::new())
+            // Dead peers are found by ping, as Go's HTTP/2 server does.
+            .keep_alive_interval(Some(Duration::from_secs(30)))
+            .keep_alive_timeout(Duration::from_secs(15));
+        let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+        tokio::pin!(conn);
+        let idle = self.limits.idle_timeout;
+        let mut tick = tokio::time::interval((idle / 4).max(Duration::from_millis(10)));
+        let mut closing = false;
+        loop {
+            tokio::select! {
+                _ = conn.as_mut() => break,
+                _ = self.shutdown.wait_for(|s| *s), if !closing => {
+                    conn.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+                _ = tick.tick(), if !closing => {
+                    if activity.idle_for(opened) >= idle {
+                        conn.as_mut().graceful_shutdown();
+                        closing = true;
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Runs until SIGTERM or SIGINT.
@@ -482,7 +745,11 @@ pub async fn run(cfg: ServeConfig) -> Result<()> {
     );
     wait_for_signal().await;
     tracing::info!("shutting down");
-    running.shutdown().await;
+    // A second signal stops waiting for requests to finish.
+    tokio::select! {
+        _ = running.shutdown() => {}
+        _ = wait_for_signal() => tracing::warn!("second signal: exiting without waiting"),
+    }
     Ok(())
 }
 

@@ -7,10 +7,10 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{Extension, Request, State};
 use axum::response::Response;
+use axum::{Router, middleware};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
@@ -21,6 +21,7 @@ use crate::registry::store::Store;
 
 mod authn;
 pub mod discovery;
+pub mod filters;
 mod handlers;
 pub mod negotiate;
 pub mod printers;
@@ -44,9 +45,33 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
-/// The whole API as a router.
+/// The whole API as a router, with upstream's default limits.
 pub fn app(state: Arc<AppState>) -> Router {
-    Router::new().fallback(dispatch).with_state(state)
+    app_with(state, filters::Limits::default())
+}
+
+/// The whole API as a router, with the given request limits.
+pub fn app_with(state: Arc<AppState>, limits: filters::Limits) -> Router {
+    Router::new()
+        .fallback(dispatch)
+        .with_state(state)
+        .layer(middleware::from_fn(outer_filters))
+        .layer(Extension(Arc::new(filters::Filters::new(limits))))
+}
+
+/// The filters around everything, health checks included: panic recovery
+/// and response compression.
+async fn outer_filters(req: Request, next: middleware::Next) -> Response {
+    // The OpenAPI v3 documents are not compressed upstream (its handler
+    // writes them itself); everything else over 128 KiB is.
+    let gzip = filters::accepts_gzip(req.headers()) && !req.uri().path().starts_with("/openapi/v3");
+    let (method, uri) = (req.method().clone(), req.uri().clone());
+    let resp = filters::recover(&method, &uri, next.run(req)).await;
+    if gzip {
+        filters::compress(resp).await
+    } else {
+        resp
+    }
 }
 
 /// Query parameters, percent-decoded.
@@ -202,7 +227,11 @@ fn go_arch() -> &'static str {
     }
 }
 
-async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response {
+async fn dispatch(
+    State(state): State<Arc<AppState>>,
+    Extension(filters): Extension<Arc<filters::Filters>>,
+    req: Request,
+) -> Response {
     let path = req.uri().path().to_string();
     let query = Query::parse(req.uri().query());
     let ready = !*state.shutdown.borrow();
@@ -264,12 +293,23 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
         }
         _ => {}
     }
+    #[cfg(test)]
+    if path == "/__test/panic" {
+        panic!("a test-only route that panics");
+    }
     let watch = query.flag("watch");
     let route = match request::parse(req.method(), &path, watch) {
         Ok(r) => r,
         Err(e) => return error_response(&e),
     };
-    handlers::handle(state, route, query, user, req).await
+    let class = filters::Class::of(&route, req.method());
+    let admitted = match filters.admit_request(class, &user, query.get("timeout")) {
+        Ok(a) => a,
+        Err(refused) => return refused,
+    };
+    admitted
+        .run(handlers::handle(state, route, query, user, req))
+        .await
 }
 
 fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
