@@ -774,3 +774,108 @@ async fn wait_for_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_backoff_doubles_from_5ms_to_1s_and_resets() {
+        let mut b = AcceptBackoff::default();
+        let waits: Vec<u64> = (0..10).map(|_| b.failed().as_millis() as u64).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+        b.succeeded();
+        assert_eq!(b.failed(), Duration::from_millis(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_accept_backs_off_instead_of_spinning() {
+        // An accept that fails with EMFILE four times, then succeeds.
+        let mut calls = 0;
+        let mut backoff = AcceptBackoff::default();
+        let started = tokio::time::Instant::now();
+        let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let got = accept_with_backoff(
+            || {
+                calls += 1;
+                let n = calls;
+                async move {
+                    if n <= 4 {
+                        Err(std::io::Error::from_raw_os_error(libc::EMFILE))
+                    } else {
+                        Ok((n, addr))
+                    }
+                }
+            },
+            &mut backoff,
+        )
+        .await;
+        assert_eq!(got, 5);
+        // 5 + 10 + 20 + 40 ms of (paused, so exact) waiting, not a spin.
+        assert_eq!(started.elapsed(), Duration::from_millis(75));
+        // The success reset the back-off.
+        assert_eq!(backoff.failed(), Duration::from_millis(5));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn data_dir_and_database_are_private_and_a_shared_dir_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a").join("data");
+        DataDir::open(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("ca.key")), 0o600);
+        assert_eq!(mode(&dir.join("admin.token")), 0o600);
+        assert_eq!(mode(&dir.join("sa.key")), 0o600);
+
+        let cfg = ServeConfig {
+            listen: "127.0.0.1:0".into(),
+            data_dir: dir.clone(),
+            storage: StorageKind::Embedded,
+            token_auth_file: None,
+            controllers: false,
+            nodes: crate::controllers::nodesim::NodesConfig {
+                count: 0,
+                sim: Default::default(),
+            },
+            watch_history: 10,
+            watch_history_bytes: 1 << 20,
+            limits: Default::default(),
+            conn: Default::default(),
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let storage = open_storage(&cfg).unwrap();
+        rt.block_on(storage.close());
+        drop(storage);
+        assert_eq!(mode(&dir.join("ironkube.redb")), 0o600);
+        // A database left readable by an older version is made private.
+        std::fs::set_permissions(
+            dir.join("ironkube.redb"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        let storage = open_storage(&cfg).unwrap();
+        rt.block_on(storage.close());
+        drop(storage);
+        assert_eq!(mode(&dir.join("ironkube.redb")), 0o600);
+
+        // An existing 0755 dir is fine (nobody else can write it) ...
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(DataDir::open(&dir).is_ok());
+        // ... one that group or others can write is refused, saying why.
+        for (m, who) in [(0o775, "its group"), (0o777, "all users")] {
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(m)).unwrap();
+            let e = DataDir::open(&dir).err().expect("refused").to_string();
+            assert!(
+                e.contains(&format!("is writable by {who} (mode 0{m:o})"))
+                    && e.contains("chmod 700"),
+                "{e}"
+            );
+        }
+    }
+}

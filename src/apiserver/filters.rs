@@ -556,4 +556,30 @@ mod tests {
             b"This request caused apiserver to panic. Look in the logs for details.\n"
         );
     }
+
+    #[tokio::test]
+    async fn a_panic_in_dispatch_is_a_500_and_the_next_request_works() {
+        use tower::ServiceExt;
+        let state = crate::server::memory_state("t").await.unwrap();
+        let router = super::super::app(state);
+        let req = |uri: &str| {
+            http::Request::builder()
+                .uri(uri)
+                .header("authorization", "Bearer t")
+                .body(Body::empty())
+                .unwrap()
+        };
+        let r = router.clone().oneshot(req("/__test/panic")).await.unwrap();
+        assert_eq!(r.status(), 500);
+        let body = r.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            &body[..],
+            b"This request caused apiserver to panic. Look in the logs for details.\n"
+        );
+        let r = router
+            .oneshot(req("/api/v1/namespaces/default"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
 }
