@@ -153,7 +153,7 @@ impl Filters {
         class: Class,
         user: &UserInfo,
         timeout: Option<&str>,
-    ) -> Result<Admitted<'_>, Response> {
+    ) -> Result<Admitted<'_>, Box<Response>> {
         if class.long_running {
             return Ok(Admitted {
                 deadline: None,
@@ -161,10 +161,10 @@ impl Filters {
             });
         }
         let deadline = request_deadline(timeout, self.limits.request_timeout)
-            .map_err(|e| error_response(&e))?;
+            .map_err(|e| Box::new(error_response(&e)))?;
         let slot = self
             .admit(class.mutating, user)
-            .ok_or_else(too_many_requests)?;
+            .ok_or_else(|| Box::new(too_many_requests()))?;
         Ok(Admitted {
             deadline: Some(deadline),
             _slot: slot,
@@ -354,7 +354,7 @@ pub fn accepts_gzip(h: &HeaderMap) -> bool {
 /// a runtime worker.
 pub async fn compress(resp: Response) -> Response {
     let len = resp.body().size_hint().exact();
-    if !len.is_some_and(|l| l > GZIP_THRESHOLD as u64)
+    if len.is_none_or(|l| l <= GZIP_THRESHOLD as u64)
         || resp.headers().contains_key(header::CONTENT_ENCODING)
     {
         return resp;

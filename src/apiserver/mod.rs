@@ -305,7 +305,7 @@ async fn dispatch(
     let class = filters::Class::of(&route, req.method());
     let admitted = match filters.admit_request(class, &user, query.get("timeout")) {
         Ok(a) => a,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     admitted
         .run(handlers::handle(state, route, query, user, req))
