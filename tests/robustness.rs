@@ -396,6 +396,19 @@ async fn slow_and_idle_clients_do_not_hold_connections() {
     let answer = read_until_closed(&mut s).await;
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
 
+    // A large write (run off the runtime's workers) is answered as usual.
+    let body = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"large"},
+        "data":{"k":"x".repeat(20_000)}})
+    .to_string();
+    let mut s = srv.connect().await;
+    let head = format!(
+        "POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let answer = read_until_closed(&mut s).await;
+    assert!(answer.starts_with("HTTP/1.1 201 Created\r\n"), "{answer}");
+
     // The server still answers.
     let mut s = srv.connect().await;
     s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

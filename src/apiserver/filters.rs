@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::body::HttpBody as _;
+use axum::extract::Request;
 use axum::response::Response;
 use futures::FutureExt;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -108,18 +109,66 @@ pub struct Admitted<'a> {
 }
 
 impl Admitted<'_> {
-    pub async fn run<F>(self, handler: F) -> Response
+    /// Runs `handler` on `req` within the request's deadline. A `heavy` one
+    /// (see [`is_heavy`]) has its body read first and then runs with its
+    /// worker thread handed over to the blocking pool, so that on a runtime
+    /// with as many workers as cores (two, here) a few CPU-bound requests
+    /// cannot stall every other request, `/readyz` and the shutdown signal
+    /// included (Go's scheduler preempts goroutines; tokio's cannot preempt a
+    /// task). The body is read before, because over HTTP/1 the connection's
+    /// own task feeds it.
+    pub async fn run<H, F>(self, heavy: bool, req: Request, handler: H) -> Response
     where
+        H: FnOnce(Request) -> F,
         F: Future<Output = Response>,
     {
+        let handle = tokio::runtime::Handle::current();
+        let offload =
+            heavy && handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread;
+        let work = async move {
+            if !offload {
+                return handler(req).await;
+            }
+            let req = buffered(req).await;
+            tokio::task::block_in_place(move || handle.block_on(handler(req)))
+        };
         match self.deadline {
-            None => handler.await,
-            Some(d) => match tokio::time::timeout(d, handler).await {
+            None => work.await,
+            Some(d) => match tokio::time::timeout(d, work).await {
                 Ok(r) => r,
                 Err(_) => timeout_response(),
             },
         }
     }
+}
+
+/// `req` with its body read into memory (a read error is passed on as the
+/// body's error, for the handler to answer as usual).
+async fn buffered(req: Request) -> Request {
+    let (parts, body) = req.into_parts();
+    let body = match body.collect().await {
+        Ok(c) => Body::from(c.to_bytes()),
+        Err(e) => Body::from_stream(futures::stream::once(
+            async move { Err::<bytes::Bytes, _>(e) },
+        )),
+    };
+    Request::from_parts(parts, body)
+}
+
+/// Request bodies larger than this may take long to decode, patch and
+/// validate (a strategic merge patch of thousands of containers).
+pub const HEAVY_BODY: u64 = 16 * 1024;
+
+/// Whether a request announces a body over [`HEAVY_BODY`] (and within the
+/// size handlers accept, so that reading it first is harmless); small
+/// writes, the hot path, are never handed over.
+pub fn is_heavy(class: Class, headers: &HeaderMap) -> bool {
+    class.mutating
+        && headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|n| n > HEAVY_BODY && n <= super::negotiate::MAX_BODY as u64)
 }
 
 /// Holds one in-flight slot until dropped.
@@ -479,6 +528,49 @@ mod tests {
         });
         let held: Vec<_> = (0..1000).map(|_| unlimited.admit(false, &alice)).collect();
         assert!(held.iter().all(Option::is_some));
+    }
+
+    #[test]
+    fn only_large_writes_are_heavy() {
+        let write = Class {
+            long_running: false,
+            mutating: true,
+        };
+        let read = Class {
+            long_running: false,
+            mutating: false,
+        };
+        let len = |n: u64| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+            h
+        };
+        assert!(is_heavy(write, &len(HEAVY_BODY + 1)));
+        assert!(!is_heavy(write, &len(HEAVY_BODY)));
+        assert!(!is_heavy(write, &HeaderMap::new()));
+        assert!(!is_heavy(read, &len(HEAVY_BODY + 1)));
+        // Too large: answered 413 at once, nothing to read first.
+        assert!(!is_heavy(write, &len(50 << 20)));
+    }
+
+    #[test]
+    fn long_running_and_mutating_as_upstream() {
+        use super::super::request::parse;
+        let class =
+            |m: http::Method, p: &str, watch: bool| Class::of(&parse(&m, p, watch).unwrap(), &m);
+        let get = http::Method::GET;
+        let c = class(get.clone(), "/api/v1/namespaces/a/pods", true);
+        assert!(c.long_running && !c.mutating);
+        let c = class(get.clone(), "/api/v1/watch/namespaces/a/pods", false);
+        assert!(c.long_running);
+        let c = class(get.clone(), "/api/v1/namespaces/a/pods", false);
+        assert!(!c.long_running && !c.mutating);
+        let c = class(http::Method::PATCH, "/api/v1/namespaces/a/pods/p", false);
+        assert!(!c.long_running && c.mutating);
+        let c = class(http::Method::DELETE, "/api/v1/namespaces/a/pods", false);
+        assert!(c.mutating);
+        let c = class(get, "/apis", false);
+        assert!(!c.long_running && !c.mutating);
     }
 
     #[test]

@@ -303,12 +303,15 @@ async fn dispatch(
         Err(e) => return error_response(&e),
     };
     let class = filters::Class::of(&route, req.method());
+    let heavy = filters::is_heavy(class, req.headers());
     let admitted = match filters.admit_request(class, &user, query.get("timeout")) {
         Ok(a) => a,
         Err(refused) => return *refused,
     };
     admitted
-        .run(handlers::handle(state, route, query, user, req))
+        .run(heavy, req, |req| {
+            handlers::handle(state, route, query, user, req)
+        })
         .await
 }
 
