@@ -808,7 +808,7 @@ fn hostile_bodies_are_refused() {
         let prev = format!("*a{}", i - 1);
         yaml.push_str(&format!(
             "a{i}: &a{i} [{}]\n",
-            vec![prev.as_str(); 9].join(", ")
+            [prev.as_str(); 9].join(", ")
         ));
     }
     assert!(negotiate::decode_body(Some("application/yaml"), yaml.as_bytes()).is_err());
