@@ -724,6 +724,74 @@ fn fuzz_protobuf_decoder() {
     );
 }
 
+/// Real kubectl request bodies (from src/apimachinery/protobuf.rs' tests).
+const KUBECTL_BODIES: &[&str] = &[
+    concat!(
+        "6b3873000a0d0a0276311207536572766963651294010a260a0373766312001a0764656661756c74",
+        "22002a003200380042005a0a0a03617070120373766312660a1b0a0738302d383038301203544350",
+        "18502207080010903f1a0028000a220a093434332d6874747073120354435018bb03220b08011000",
+        "1a0568747470732800120a0a0361707012037376631a002209436c757374657249503a0042005200",
+        "5a00600068001a020a001a002200",
+    ),
+    concat!(
+        "6b3873000a0c0a027631120653656372657412290a190a02733112001a0764656661756c7422002a",
+        "00320038004200120a0a0161120568656c6c6f1a001a002200",
+    ),
+    concat!(
+        "6b3873000a150a07617070732f7631120a4465706c6f796d656e7412bf010a260a0377656212001a",
+        "0764656661756c7422002a003200380042005a0a0a0361707012037765621286010800120c0a0a0a",
+        "0361707012037765621a6c0a1c0a0012001a0022002a003200380042005a0a0a0361707012037765",
+        "62124c122e0a056e67696e7812056e67696e782a00320a0a001000185022002a0042006a00720080",
+        "0100880100900100a201001a00320042004a0052005800600068008201008a01009a0100c2010022",
+        "020a00280038001a0c0800100018002000280038001a002200",
+    ),
+];
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .filter_map(|i| s.get(2 * i..2 * i + 2))
+        .filter_map(|h| u8::from_str_radix(h, 16).ok())
+        .collect()
+}
+
+/// Mutations of real kubectl protobuf bodies: flipped, inserted, removed
+/// bytes (lengths and tags that point anywhere).
+#[test]
+fn fuzz_protobuf_mutations() {
+    let bodies: Vec<Vec<u8>> = KUBECTL_BODIES.iter().map(|h| unhex(h)).collect();
+    assert!(bodies.iter().all(|b| protobuf::decode(b).is_ok()));
+    let edit = (0u8..3, any::<usize>(), any::<u8>());
+    fuzz(
+        "protobuf_mutations",
+        (0..bodies.len(), proptest::collection::vec(edit, 1..6)),
+        |(which, edits)| {
+            let mut body = bodies.get(which).cloned().unwrap_or_default();
+            for (kind, at, byte) in edits {
+                // Keep the 4-byte magic so the decoder goes past it.
+                let len = body.len().max(5);
+                let at = 4 + at % (len - 4);
+                match kind {
+                    0 => {
+                        if let Some(b) = body.get_mut(at) {
+                            *b ^= byte.max(1);
+                        }
+                    }
+                    1 => body.insert(at.min(body.len()), byte),
+                    _ => {
+                        if at < body.len() {
+                            body.remove(at);
+                        }
+                    }
+                }
+            }
+            if let Ok(v) = protobuf::decode(&body) {
+                prop_assert!(size(&v) <= 64 * body.len() + 4096);
+            }
+            Ok(())
+        },
+    );
+}
+
 fn yamlish() -> impl Strategy<Value = String> {
     let token = proptest::sample::select(
         &[
