@@ -612,7 +612,18 @@ fn fuzz_selectors() {
             let printed = sel.to_string();
             let again = fields::parse(&printed);
             prop_assert!(again.is_ok(), "{printed:?} does not parse");
-            prop_assert_eq!(again.map(|s| s.to_string()).ok(), Some(printed));
+            // The same terms; their order may change, because upstream sorts
+            // the raw terms before parsing and prints them parsed (`==a,=_`
+            // prints `=a,=_`, which prints `=_,=a`).
+            let terms = |s: &str| {
+                let mut t: Vec<String> = s.split(',').map(str::to_string).collect();
+                t.sort();
+                t
+            };
+            prop_assert_eq!(
+                again.map(|s| terms(&s.to_string())).ok(),
+                Some(terms(&printed))
+            );
             let _ = sel.matches(|f| fields::field_value("pods", &obj, f));
             let _ = fields::check_supported("pods", &sel);
         }
