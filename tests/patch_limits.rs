@@ -24,6 +24,7 @@ async fn state() -> Arc<AppState> {
 
 struct Resp {
     status: StatusCode,
+    headers: http::HeaderMap,
     body: Vec<u8>,
 }
 
@@ -51,6 +52,7 @@ async fn call(
     let req = b.body(Body::from(body.into())).expect("request");
     let resp = app(st.clone()).oneshot(req).await.expect("response");
     let status = resp.status();
+    let headers = resp.headers().clone();
     let body = resp
         .into_body()
         .collect()
@@ -58,7 +60,11 @@ async fn call(
         .expect("body")
         .to_bytes()
         .to_vec();
-    Resp { status, body }
+    Resp {
+        status,
+        headers,
+        body,
+    }
 }
 
 const CM: &str = "/api/v1/namespaces/default/configmaps";
@@ -181,6 +187,25 @@ async fn json_patch_answers_as_upstream() {
     .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["data"], json!({"a": "b", "new": "v"}));
+    // Unknown members of an operation are warnings (fieldValidation=Warn).
+    let r = patch(
+        &st,
+        &uri,
+        JSON_PATCH,
+        &json!([{"op": "add", "path": "/data/x", "value": "1", "extra": 1}]),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let warnings: Vec<&str> = r
+        .headers
+        .get_all("warning")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    assert_eq!(
+        warnings,
+        vec![r#"299 - "json patch unknown field \"[0].extra\"""#]
+    );
 }
 
 /// Malformed strategic merge patches: upstream's 400 / 422 / plain 500.

@@ -124,6 +124,25 @@ pub fn decode(patch: &Value, strict: bool) -> Result<Vec<Option<&Map<String, Val
     Ok(ops)
 }
 
+/// The warnings upstream gives (fieldValidation=Warn) for members of
+/// operations other than `op`, `path`, `from` and `value`:
+/// `json patch unknown field "[0].extra"`.
+pub fn unknown_fields(patch: &Value) -> Vec<String> {
+    let Value::Array(items) = patch else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let Value::Object(m) = item else { continue };
+        for k in m.keys() {
+            if !matches!(k.as_str(), "op" | "path" | "from" | "value") {
+                out.push(format!("json patch unknown field \"[{i}].{k}\""));
+            }
+        }
+    }
+    out
+}
+
 /// Upstream's 413 message for a patch with too many operations, if `n` is.
 pub fn too_many_operations(n: usize) -> Option<String> {
     (n > MAX_JSON_PATCH_OPERATIONS).then(|| {
@@ -573,6 +592,10 @@ mod tests {
             Some("json: cannot unmarshal string into Go value of type jsonpatch.Patch")
         );
         assert_eq!(decode(&json!(null), true).map(|o| o.len()), Ok(0));
+        assert_eq!(
+            unknown_fields(&json!([{"op": "add", "path": "/a", "value": 1, "extra": 1}])),
+            vec!["json patch unknown field \"[0].extra\"".to_string()]
+        );
         assert_eq!(too_many_operations(10_000), None);
         assert_eq!(
             too_many_operations(10_001).as_deref(),

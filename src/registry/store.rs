@@ -976,7 +976,13 @@ impl Store {
                         fv != FieldValidation::Ignore,
                     )
                 })?;
-                let w = self.check_unknown_fields(&patched, gvk, fv)?;
+                let mut w = Vec::new();
+                if patch_type == PatchType::Json && fv == FieldValidation::Warn {
+                    // Unknown members of operations (upstream's strict decode
+                    // into `[]jsonPatchOp`), before the object's own.
+                    w = crate::apimachinery::jsonpatch::unknown_fields(&patch_value);
+                }
+                w.extend(self.check_unknown_fields(&patched, gvk, fv)?);
                 if let Ok(mut all) = warnings.lock() {
                     *all = w;
                 }
