@@ -599,7 +599,7 @@ fn validate<S: PatchSchema>(
                 return Ok(());
             }
             let is = items_of(s);
-            let mut seen: Vec<PathElement> = Vec::new();
+            let mut seen: BTreeSet<PathElement> = BTreeSet::new();
             for (i, item) in items.iter().enumerate() {
                 let pe = item_pe(&kind, item)
                     .map_err(|e| format!("{}: element {i}: {e}", path_string(path)))?;
@@ -616,7 +616,7 @@ fn validate<S: PatchSchema>(
                 path.push(pe.clone());
                 validate(item, is.as_ref(), path, allow_duplicates)?;
                 path.pop();
-                seen.push(pe);
+                seen.insert(pe);
             }
         }
         _ => {}
@@ -738,10 +738,6 @@ fn merge<S: PatchSchema>(lhs: &Value, rhs: &Value, s: Option<&S>) -> Value {
     }
 }
 
-fn find_pe<'a>(pes: &'a [(PathElement, &'a Value)], pe: &PathElement) -> Option<&'a Value> {
-    pes.iter().find(|(p, _)| p == pe).map(|(_, v)| *v)
-}
-
 /// Associative-list merge keeping upstream's ordering rules (`visitListItems`
 /// in typed/merge.go): live order, with items shared with the applied list
 /// following the applied order, and new items placed after their predecessor.
@@ -752,32 +748,36 @@ fn merge_list<S: PatchSchema>(
     is: Option<&S>,
 ) -> Vec<Value> {
     // Items whose path element cannot be computed were rejected by validation.
+    // Every lookup by path element is a map lookup, so merging is
+    // O(n log n) in the list length (a scan per item was quadratic).
     let lhs: Vec<(PathElement, &Value)> = l
         .iter()
         .filter_map(|v| item_pe(kind, v).ok().map(|pe| (pe, v)))
         .collect();
     let mut rhs: Vec<(PathElement, &Value)> = Vec::new();
+    let mut rhs_first: BTreeMap<PathElement, &Value> = BTreeMap::new();
     for v in r {
         if let Ok(pe) = item_pe(kind, v)
-            && find_pe(&rhs, &pe).is_none()
+            && !rhs_first.contains_key(&pe)
         {
+            rhs_first.insert(pe.clone(), v);
             rhs.push((pe, v));
         }
     }
-    let mut lobs: Vec<(PathElement, &Value)> = Vec::new();
+    let mut lobs: BTreeMap<PathElement, &Value> = BTreeMap::new();
     for (pe, v) in &lhs {
-        if find_pe(&lobs, pe).is_none() {
-            lobs.push((pe.clone(), v));
-        }
+        lobs.entry(pe.clone()).or_insert(*v);
     }
+    let find_l = |pe: &PathElement| lobs.get(pe).copied();
+    let find_r = |pe: &PathElement| rhs_first.get(pe).copied();
     let mut shared = rhs
         .iter()
-        .filter(|(pe, _)| find_pe(&lobs, pe).is_some())
+        .filter(|(pe, _)| lobs.contains_key(pe))
         .map(|(pe, _)| pe.clone())
         .collect::<Vec<_>>()
         .into_iter();
     let mut next_shared = shared.next();
-    let mut merged_rhs: Vec<PathElement> = Vec::new();
+    let mut merged_rhs: BTreeSet<PathElement> = BTreeSet::new();
     let mut out = Vec::new();
     let item = |pe: &PathElement, lv: Option<&Value>, rv: Option<&Value>| -> Value {
         match (lv, rv) {
@@ -794,21 +794,21 @@ fn merge_list<S: PatchSchema>(
         if li < lhs.len() && ri < rhs.len() {
             let pe = &lhs[li].0;
             if *pe == rhs[ri].0 {
-                merged_rhs.push(pe.clone());
-                out.push(item(pe, find_pe(&lobs, pe), find_pe(&rhs, pe)));
+                merged_rhs.insert(pe.clone());
+                out.push(item(pe, find_l(pe), find_r(pe)));
                 li += 1;
                 ri += 1;
                 next_shared = shared.next();
                 continue;
             }
-            if find_pe(&rhs, pe).is_some() && next_shared.as_ref().is_some_and(|n| n != pe) {
+            if find_r(pe).is_some() && next_shared.as_ref().is_some_and(|n| n != pe) {
                 li += 1;
                 continue;
             }
         }
         if li < lhs.len() {
             let (pe, lv) = &lhs[li];
-            if find_pe(&rhs, pe).is_none() {
+            if find_r(pe).is_none() {
                 out.push((*lv).clone());
                 li += 1;
                 continue;
@@ -819,8 +819,8 @@ fn merge_list<S: PatchSchema>(
         }
         if ri < rhs.len() {
             let pe = rhs[ri].0.clone();
-            merged_rhs.push(pe.clone());
-            out.push(item(&pe, find_pe(&lobs, &pe), find_pe(&rhs, &pe)));
+            merged_rhs.insert(pe.clone());
+            out.push(item(&pe, find_l(&pe), find_r(&pe)));
             ri += 1;
             if next_shared.as_ref() == Some(&pe) {
                 next_shared = shared.next();
@@ -983,27 +983,31 @@ fn compare_walk<S: PatchSchema>(
             in_leaf = true;
         } else {
             let is = items_of(s);
-            let index = |a: Option<&Vec<Value>>| {
+            // Items in order, the first of each path element, and a map of
+            // them for lookups (a scan per item was quadratic).
+            let index = |a: Option<&'_ Vec<Value>>| {
                 let mut out: Vec<(PathElement, Value)> = Vec::new();
+                let mut seen: BTreeSet<PathElement> = BTreeSet::new();
                 for v in a.map(|a| a.as_slice()).unwrap_or_default() {
                     if let Ok(pe) = item_pe(&kind, v)
-                        && !out.iter().any(|(p, _)| *p == pe)
+                        && seen.insert(pe.clone())
                     {
                         out.push((pe, v.clone()));
                     }
                 }
-                out
+                (out, seen)
             };
-            let (li, ri) = (index(la), index(ra));
+            let ((li, l_set), (ri, _)) = (index(la), index(ra));
+            let r_map: BTreeMap<&PathElement, &Value> = ri.iter().map(|(p, v)| (p, v)).collect();
             for (pe, lv) in &li {
-                let rv = ri.iter().find(|(p, _)| p == pe).map(|(_, v)| v);
+                let rv = r_map.get(pe).copied();
                 path.push(pe.clone());
                 let gone = in_new_item || rv.is_none();
                 compare_walk(Some(lv), rv, is.as_ref(), path, false, gone, c);
                 path.pop();
             }
             for (pe, rv) in &ri {
-                if li.iter().any(|(p, _)| p == pe) {
+                if l_set.contains(pe) {
                     continue;
                 }
                 path.push(pe.clone());
@@ -2492,5 +2496,49 @@ mod tests {
             fields_of(&o, Some(&schema())).to_fields_v1()["f:metadata"],
             json!({"f:labels": {"f:app": {}}})
         );
+    }
+
+    /// Applying and updating a Deployment of 4,000 containers is O(n log n)
+    /// (list merges, comparisons and duplicate checks scanned the list for
+    /// each item before, which stalled the server on a few thousand).
+    #[test]
+    fn large_associative_lists() {
+        let n = 4_000;
+        let containers = |image: &str| -> Vec<Value> {
+            (0..n)
+                .map(|i| json!({"name": format!("c{i}"), "image": image}))
+                .collect()
+        };
+        let cfg = deploy(json!({"template": {"spec": {"containers": containers("a")}}}));
+        let first = ap(None, cfg, "kubectl", false, T1).unwrap_or_else(|e| panic!("{e:?}"));
+        let mut reversed = containers("b");
+        reversed.reverse();
+        let cfg = deploy(json!({"template": {"spec": {"containers": reversed}}}));
+        let out = ap(Some(&first), cfg, "kubectl", false, T2).unwrap_or_else(|e| panic!("{e:?}"));
+        let list = out["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(list.len(), n);
+        assert!(list.iter().all(|c| c["image"] == "b"));
+        let mut changed = out.clone();
+        changed["spec"]["template"]["spec"]["containers"][0]["image"] = json!("c");
+        let updated = update(
+            Some(&out),
+            &changed,
+            "editor",
+            "apps/v1",
+            None,
+            T3,
+            Some(&schema()),
+        );
+        let editor = updated["metadata"]["managedFields"]
+            .as_array()
+            .and_then(|m| m.iter().find(|e| e["manager"] == "editor").cloned());
+        assert!(editor.is_some(), "{}", updated["metadata"]["managedFields"]);
+        // Duplicate keys are still found.
+        let dup = deploy(json!({"template": {"spec": {"containers": [
+            {"name": "x", "image": "a"}, {"name": "x", "image": "b"}]}}}));
+        assert!(ap(None, dup, "kubectl", false, T1).is_err());
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod fieldmanager;
 pub mod fields;
+pub mod jsonpatch;
 pub mod labels;
 pub mod patch_schema;
 pub mod protobuf;

@@ -254,6 +254,32 @@ impl ApiError {
         Self::new(503, "ServiceUnavailable", msg)
     }
 
+    /// 413 with upstream's `NewRequestEntityTooLargeError(msg)` wording.
+    pub fn entity_too_large(msg: &str) -> Self {
+        Self::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("Request entity too large: {msg}"),
+        )
+    }
+
+    /// 422 from `NewGenericServerResponse(422, ...)`, as upstream answers a
+    /// JSON patch that does not apply: the reason is not shown to clients.
+    pub fn unprocessable_generic() -> Self {
+        Self::new(
+            422,
+            "Invalid",
+            "the server rejected our request due to an error in our request",
+        )
+        .with_details(json!({}))
+    }
+
+    /// A plain (non-`Status`) error returned by upstream code: 500 with the
+    /// error text and no reason (`ErrorToAPIStatus`' default case).
+    pub fn unknown_error(msg: impl Into<String>) -> Self {
+        Self::new(500, "", msg)
+    }
+
     /// The `Status` object sent as the response body.
     pub fn to_status(&self) -> Value {
         let mut m = Map::new();
@@ -262,7 +288,9 @@ impl ApiError {
         m.insert("metadata".into(), json!({}));
         m.insert("status".into(), json!("Failure"));
         m.insert("message".into(), json!(self.message));
-        m.insert("reason".into(), json!(self.reason));
+        if !self.reason.is_empty() {
+            m.insert("reason".into(), json!(self.reason));
+        }
         if let Some(d) = &self.details {
             m.insert("details".into(), d.clone());
         }

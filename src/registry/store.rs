@@ -951,21 +951,10 @@ impl Store {
         let patch_value: Value = serde_json::from_slice(patch)
             .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
         let gvk = self.sub_gvk(res, sub);
-        match patch_type {
-            PatchType::Json => {
-                if !patch_value.is_array() {
-                    return Err(ApiError::bad_request(
-                        "json: cannot unmarshal object into Go value of type jsonpatch.Patch",
-                    ));
-                }
-            }
-            _ => {
-                if !patch_value.is_object() {
-                    return Err(ApiError::bad_request(
-                        "json: cannot unmarshal non-object into Go value of type map[string]interface {}",
-                    ));
-                }
-            }
+        if patch_type != PatchType::Json && !patch_value.is_object() {
+            return Err(ApiError::bad_request(
+                "json: cannot unmarshal non-object into Go value of type map[string]interface {}",
+            ));
         }
         let precondition = patch_value
             .pointer("/metadata/resourceVersion")
@@ -977,8 +966,23 @@ impl Store {
         let fv = opts.field_validation;
         let mut result = self
             .guaranteed_update(res, ns, name, sub, precondition, opts, |current| {
-                let patched = apply_patch(&openapi, gvk, current, &patch_value, patch_type)?;
-                let w = self.check_unknown_fields(&patched, gvk, fv)?;
+                let patched = cpu_heavy(patch.len(), || {
+                    apply_patch_request(
+                        &openapi,
+                        gvk,
+                        current,
+                        &patch_value,
+                        patch_type,
+                        fv != FieldValidation::Ignore,
+                    )
+                })?;
+                let mut w = Vec::new();
+                if patch_type == PatchType::Json && fv == FieldValidation::Warn {
+                    // Unknown members of operations (upstream's strict decode
+                    // into `[]jsonPatchOp`), before the object's own.
+                    w = crate::apimachinery::jsonpatch::unknown_fields(&patch_value);
+                }
+                w.extend(self.check_unknown_fields(&patched, gvk, fv)?);
                 if let Ok(mut all) = warnings.lock() {
                     *all = w;
                 }
@@ -1031,7 +1035,7 @@ impl Store {
             } else {
                 old.clone()
             };
-            let mut new = f(&input)?;
+            let mut new = cpu_heavy(current.value.len(), || f(&input))?;
             if sub == Some("scale") {
                 new = from_scale(res, &old, &new)?;
             }
@@ -1039,7 +1043,9 @@ impl Store {
                 return Err(ApiError::bad_request("the result must be an object"));
             }
             self.prepare_update(res, sub, &mut new, &old);
-            self.track_fields(res, sub, Some(&old), &mut new, opts);
+            cpu_heavy(current.value.len(), || {
+                self.track_fields(res, sub, Some(&old), &mut new, opts)
+            });
             let errs = validation::validate(&res.key(), &new, Some(&old));
             if !errs.is_empty() {
                 return Err(ApiError::invalid(res.group, res.kind, name, &errs));
@@ -1935,16 +1941,40 @@ pub fn apply_patch(
     patch: &Value,
     patch_type: PatchType,
 ) -> ApiResult<Value> {
+    apply_patch_request(openapi, gvk, current, patch, patch_type, true)
+}
+
+/// Bodies from this size on are patched off the async worker threads
+/// (`block_in_place`): a large patch is CPU work that must not hold up the
+/// other requests sharing the worker (2 workers on a 2-core machine).
+const BLOCKING_PATCH_BYTES: usize = 64 * 1024;
+
+/// [`apply_patch`] as the PATCH handler runs it (`handlers/patch.go`):
+/// `strict_decode` is fieldValidation Warn/Strict (upstream's JSON patch
+/// decoding message differs), and upstream's limits and error answers apply:
+/// a JSON patch over 10,000 operations is 413, one that does not apply (or
+/// whose copies would add more than 3 MiB) is the generic 422, and strategic
+/// merge patch errors are 400, 422 or a plain 500 as
+/// `interpretStrategicMergePatchError` sorts them.
+pub fn apply_patch_request(
+    openapi: &OpenApi,
+    gvk: (&str, &str, &str),
+    current: &Value,
+    patch: &Value,
+    patch_type: PatchType,
+    strict_decode: bool,
+) -> ApiResult<Value> {
+    use crate::apimachinery::jsonpatch;
+    use crate::apimachinery::strategicpatch::PatchErrorClass;
     match patch_type {
         PatchType::Json => {
-            let ops: json_patch::Patch = serde_json::from_value(patch.clone()).map_err(|e| {
-                ApiError::bad_request(format!(
-                    "the server rejected our request due to an error in our request: {e}"
-                ))
-            })?;
+            let ops = jsonpatch::decode(patch, strict_decode).map_err(ApiError::bad_request)?;
+            if let Some(msg) = jsonpatch::too_many_operations(ops.len()) {
+                return Err(ApiError::entity_too_large(&msg));
+            }
             let mut doc = current.clone();
-            json_patch::patch(&mut doc, &ops)
-                .map_err(|e| ApiError::invalid_patch(&e.to_string()))?;
+            jsonpatch::apply(&mut doc, &ops, jsonpatch::MAX_COPY_BYTES)
+                .map_err(|_| ApiError::unprocessable_generic())?;
             Ok(doc)
         }
         PatchType::Merge => {
@@ -1954,9 +1984,27 @@ pub fn apply_patch(
         }
         PatchType::StrategicMerge => {
             let schema = openapi.schema(gvk.0, gvk.1, gvk.2);
-            strategicpatch::apply_strategic_merge_patch(current, patch, schema.as_ref())
-                .map_err(|e| ApiError::invalid_patch(&e.to_string()))
+            strategicpatch::apply_strategic_merge_patch(current, patch, schema.as_ref()).map_err(
+                |e| match e.class {
+                    PatchErrorClass::BadRequest => ApiError::bad_request(e.message),
+                    PatchErrorClass::Unprocessable => ApiError::unprocessable_generic(),
+                    PatchErrorClass::Internal => ApiError::unknown_error(e.message),
+                },
+            )
         }
+    }
+}
+
+/// Runs CPU-heavy request work: in place for small inputs, otherwise on a
+/// thread that may block (the worker hands its other tasks to a new worker),
+/// so `/readyz` and every other request keep being served meanwhile.
+pub fn cpu_heavy<T>(size: usize, f: impl FnOnce() -> T) -> T {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if size >= BLOCKING_PATCH_BYTES && multi_thread {
+        tokio::task::block_in_place(f)
+    } else {
+        f()
     }
 }
 
