@@ -8,4 +8,5 @@ pub mod defaults;
 pub mod resources;
 pub mod store;
 pub mod strategy;
+pub mod typecheck;
 pub mod validation;
