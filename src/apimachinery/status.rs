@@ -262,7 +262,10 @@ impl ApiError {
         m.insert("metadata".into(), json!({}));
         m.insert("status".into(), json!("Failure"));
         m.insert("message".into(), json!(self.message));
-        m.insert("reason".into(), json!(self.reason));
+        if !self.reason.is_empty() {
+            // (`reason` is omitempty: some 500s upstream carry none.)
+            m.insert("reason".into(), json!(self.reason));
+        }
         if let Some(d) = &self.details {
             m.insert("details".into(), d.clone());
         }

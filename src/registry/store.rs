@@ -16,7 +16,7 @@ use futures::{Stream, StreamExt};
 use serde_json::{Map, Value, json};
 
 use super::resources::{self, ResourceInfo};
-use super::{allocator, conversion, defaults, strategy, validation};
+use super::{allocator, conversion, defaults, strategy, typecheck, validation};
 use crate::apimachinery::fieldmanager;
 use crate::apimachinery::fields::{self, FieldSelector};
 use crate::apimachinery::labels::{self, Selector};
@@ -601,7 +601,9 @@ impl Store {
                 "the request body must be a JSON or YAML object",
             ));
         }
+        typecheck::default_type_meta(&mut obj, res.group, res.version, res.kind);
         self.check_type(&obj, res.group, res.version, res.kind)?;
+        typecheck::check_body(&self.openapi, (res.group, res.version, res.kind), &mut obj)?;
         let warnings = self.check_unknown_fields(
             &obj,
             (res.group, res.version, res.kind),
@@ -764,7 +766,7 @@ impl Store {
         ns: Option<&str>,
         name: &str,
         sub: Option<&str>,
-        obj: Value,
+        mut obj: Value,
         opts: &WriteOptions,
     ) -> ApiResult<WriteResult> {
         if !obj.is_object() {
@@ -773,7 +775,9 @@ impl Store {
             ));
         }
         let gvk = self.sub_gvk(res, sub);
+        typecheck::default_type_meta(&mut obj, gvk.0, gvk.1, gvk.2);
         self.check_type(&obj, gvk.0, gvk.1, gvk.2)?;
+        typecheck::check_body(&self.openapi, gvk, &mut obj)?;
         let warnings = self.check_unknown_fields(&obj, gvk, opts.field_validation)?;
         check_name(Some(meta_str(&obj, "name").unwrap_or("")), name)?;
         if res.namespaced
@@ -978,6 +982,14 @@ impl Store {
         let mut result = self
             .guaranteed_update(res, ns, name, sub, precondition, opts, |current| {
                 let patched = apply_patch(&openapi, gvk, current, &patch_value, patch_type)?;
+                let patched = typecheck::check_patched(
+                    &openapi,
+                    gvk,
+                    name,
+                    patch_type,
+                    &patch_value,
+                    patched,
+                )?;
                 let w = self.check_unknown_fields(&patched, gvk, fv)?;
                 if let Ok(mut all) = warnings.lock() {
                     *all = w;
@@ -1167,6 +1179,7 @@ impl Store {
         }
         // Apply on /scale is apply of `spec.replicas` to the parent, recorded
         // with subresource "scale" (the paths are the same for apps/v1).
+        typecheck::check_applied(&self.openapi, self.sub_gvk(res, sub), name, &applied)?;
         let (applied, update_sub) = if sub == Some("scale") {
             self.check_type(&applied, "autoscaling", "v1", "Scale")?;
             self.get(res, ns, name).await?;
@@ -1245,6 +1258,15 @@ impl Store {
                             })),
                         }
                     }
+                })
+                .and_then(|mut merged| {
+                    typecheck::convert_applied(
+                        &self.openapi,
+                        (res.group, res.version, res.kind),
+                        name,
+                        &mut merged,
+                    )?;
+                    Ok(merged)
                 })
             })
             .await?;

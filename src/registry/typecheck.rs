@@ -30,7 +30,10 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Number, Value};
 
+use crate::apimachinery::status::ApiError;
+use crate::apimachinery::validation::{FieldError, invalid_status_message};
 use crate::openapi::OpenApi;
+use crate::registry::store::PatchType;
 
 type TyId = u32;
 
@@ -1058,6 +1061,274 @@ fn parse_time(value: &str, micro: bool) -> Result<(), String> {
         return Err(range("day"));
     }
     Ok(())
+}
+
+// ----------------------------------------------------------------------------
+// The write paths' answers (`registry::store` calls these).
+
+/// The scheme upstream names in "no kind is registered" errors.
+const SCHEME: &str = "pkg/api/legacyscheme/scheme.go:30";
+
+/// 400 of a body that does not decode (`handlers/create.go`, `update.go`).
+fn decode_error(kind: &str, version: &str, msg: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "{kind} in version \"{version}\" cannot be handled as a {kind}: {msg}"
+    ))
+}
+
+/// 422 of a patch whose result does not decode (`handlers/patch.go`:
+/// `errors.NewInvalid(schema.GroupKind{}, "", field.Invalid("patch", value, err))`).
+fn patch_error(value: String, msg: &str) -> ApiError {
+    let errs = [FieldError::invalid("patch", Value::String(value), msg)];
+    let cause = serde_json::json!({
+        "reason": "FieldValueInvalid",
+        "message": errs[0].message(),
+        "field": "patch",
+    });
+    ApiError {
+        code: 422,
+        reason: "Invalid",
+        message: invalid_status_message("", "", &errs),
+        details: Some(serde_json::json!({ "causes": [cause] })),
+    }
+}
+
+/// A create or update body without `kind` or `apiVersion` takes them from
+/// the endpoint, as upstream's decoder defaults the group-version-kind it
+/// decodes into (`runtime/serializer/json`, `Decode` with `into`).
+pub fn default_type_meta(obj: &mut Value, group: &str, version: &str, kind: &str) {
+    let Some(m) = obj.as_object_mut() else { return };
+    let empty = |m: &Map<String, Value>, k: &str| {
+        m.get(k).and_then(Value::as_str).is_none_or(str::is_empty)
+    };
+    if empty(m, "kind") {
+        m.insert("kind".into(), Value::String(kind.to_string()));
+    }
+    if empty(m, "apiVersion") {
+        let av = if group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{group}/{version}")
+        };
+        m.insert("apiVersion".into(), Value::String(av));
+    }
+}
+
+/// Checks a create or update body (decoded as Go's JSON decoder would).
+pub fn check_body(
+    openapi: &OpenApi,
+    gvk: (&str, &str, &str),
+    obj: &mut Value,
+) -> Result<(), ApiError> {
+    schemas(openapi)
+        .check(gvk.0, gvk.1, gvk.2, obj, Mode::Decode)
+        .map_err(|m| decode_error(gvk.2, gvk.1, &m))
+}
+
+/// The internal (hub) package of a kind, as conversion errors name it.
+fn internal_package(group: &str, kind: &str) -> &'static str {
+    match group {
+        "" | "events.k8s.io" => "core",
+        "apps" => "apps",
+        "autoscaling" => "autoscaling",
+        "coordination.k8s.io" => "coordination",
+        "authentication.k8s.io" => "authentication",
+        _ if kind == "Scale" => "autoscaling",
+        _ => "core",
+    }
+}
+
+/// Checks the result of a JSON, merge or strategic merge patch before it is
+/// stored, as `handlers/patch.go` decodes it: the JSON of a JSON or merge
+/// patch is decoded (with its `kind`/`apiVersion`), the map of a strategic
+/// merge patch converted. Returns the object to store, with the endpoint's
+/// `kind`/`apiVersion`.
+pub fn check_patched(
+    openapi: &OpenApi,
+    gvk: (&str, &str, &str),
+    name: &str,
+    patch_type: PatchType,
+    patch: &Value,
+    mut patched: Value,
+) -> Result<Value, ApiError> {
+    let s = schemas(openapi);
+    let (group, version, kind) = gvk;
+    let want_av = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    match patch_type {
+        PatchType::StrategicMerge => {
+            s.check(group, version, kind, &mut patched, Mode::Unstructured)
+                .map_err(|m| patch_error(go_format(patch), &m))?;
+        }
+        PatchType::Json | PatchType::Merge => {
+            let av = patched
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let k = patched
+                .get("kind")
+                .and_then(Value::as_str)
+                .filter(|k| !k.is_empty())
+                .unwrap_or(kind)
+                .to_string();
+            if av.is_empty() {
+                // Upstream decodes nothing usable then (not even the name).
+                return Err(ApiError::bad_request(format!(
+                    "the name of the object ({name} based on URL) was undeterminable: name must be provided"
+                )));
+            }
+            if av != want_av {
+                return Err(patch_error(
+                    patched_text(&patched),
+                    &format!(
+                        "no kind \"{k}\" is registered for version \"{av}\" in scheme \"{SCHEME}\""
+                    ),
+                ));
+            }
+            if k.as_str() != kind {
+                if !s.knows(group, version, &k) {
+                    return Err(patch_error(
+                        patched_text(&patched),
+                        &format!(
+                            "no kind \"{k}\" is registered for version \"{av}\" in scheme \"{SCHEME}\""
+                        ),
+                    ));
+                }
+                // Decoded as the kind it names, then not convertible.
+                let mut as_other = patched.clone();
+                if let Err(m) = s.check(group, version, &k, &mut as_other, Mode::Decode) {
+                    return Err(patch_error(patched_text(&patched), &m));
+                }
+                return Err(patch_error(
+                    patched_text(&patched),
+                    &format!(
+                        "converting ({version}.{k}) to ({}.{kind}): unknown conversion",
+                        internal_package(group, kind)
+                    ),
+                ));
+            }
+            if let Err(m) = s.check(group, version, kind, &mut patched, Mode::Decode) {
+                return Err(patch_error(patched_text(&patched), &m));
+            }
+        }
+    }
+    if let Some(m) = patched.as_object_mut() {
+        m.insert("kind".into(), Value::String(kind.to_string()));
+        m.insert("apiVersion".into(), Value::String(want_av));
+    }
+    Ok(patched)
+}
+
+/// The JSON upstream shows for a JSON or merge patch result: the patch
+/// library re-encodes the top-level object with its keys sorted.
+fn patched_text(patched: &Value) -> String {
+    match patched {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let mut out = String::from("{");
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                if let Some(v) = m.get(k) {
+                    out.push_str(&v.to_string());
+                }
+            }
+            out.push('}');
+            out
+        }
+        other => other.to_string(),
+    }
+}
+
+/// `(ns/name; group/version, Kind=kind)` as server-side apply's errors name
+/// the object (`metav1.Object` namespace and name, `GroupVersionKind.String()`).
+fn apply_subject(obj: &Value, name: &str) -> String {
+    let ns = obj
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let (g, v) = av.rsplit_once('/').unwrap_or(("", av));
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+    format!("{ns}/{name}; {g}/{v}, Kind={kind}")
+}
+
+fn internal_error(message: String) -> ApiError {
+    ApiError {
+        code: 500,
+        reason: "",
+        message,
+        details: None,
+    }
+}
+
+/// Server-side apply: the applied configuration must name its kind and
+/// version (`invalid object type: /, Kind=`) and its fields must have the
+/// schema's types. Upstream builds a typed patch object first
+/// (structured-merge-diff; 500 `failed to create typed patch object`) and
+/// converts the result to the Go type after merging (500 `failed to convert
+/// new object`); the messages after the object's name are the Go decoder's
+/// here, not structured-merge-diff's.
+pub fn check_applied(
+    openapi: &OpenApi,
+    gvk: (&str, &str, &str),
+    name: &str,
+    applied: &Value,
+) -> Result<(), ApiError> {
+    let av = applied
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let kind = applied.get("kind").and_then(Value::as_str).unwrap_or("");
+    if av.is_empty() || kind.is_empty() {
+        let (g, v) = av.rsplit_once('/').unwrap_or(("", av));
+        return Err(ApiError::bad_request(format!(
+            "invalid object type: {g}/{v}, Kind={kind}"
+        )));
+    }
+    let mut copy = applied.clone();
+    if let Err(m) = schemas(openapi).check(gvk.0, gvk.1, gvk.2, &mut copy, Mode::Decode) {
+        let subject = apply_subject(applied, name);
+        let converting = m.starts_with("parsing time")
+            || m.starts_with("quantities")
+            || m.starts_with("unable to parse");
+        return Err(internal_error(if converting {
+            format!(
+                "failed to convert new object ({subject}) to proper version: unable to convert unstructured object to {}: {m}",
+                subject.split_once("; ").map_or("", |(_, g)| g)
+            )
+        } else {
+            format!("failed to create typed patch object ({subject}): {m}")
+        }));
+    }
+    Ok(())
+}
+
+/// Server-side apply's result, converted to the Go type as upstream does
+/// after merging (integers are truncated to their field's width).
+pub fn convert_applied(
+    openapi: &OpenApi,
+    gvk: (&str, &str, &str),
+    name: &str,
+    obj: &mut Value,
+) -> Result<(), ApiError> {
+    schemas(openapi)
+        .check(gvk.0, gvk.1, gvk.2, obj, Mode::Unstructured)
+        .map_err(|m| {
+            let subject = apply_subject(obj, name);
+            internal_error(format!(
+                "failed to convert new object ({subject}) to proper version: unable to convert unstructured object to {}: {m}",
+                subject.split_once("; ").map_or("", |(_, g)| g)
+            ))
+        })
 }
 
 #[cfg(test)]
