@@ -534,7 +534,14 @@ impl Store {
             )));
         }
         if av != want_av || k != kind {
-            let v = av.rsplit_once('/').map_or(av, |(_, v)| v);
+            let (g, v) = av.rsplit_once('/').unwrap_or(("", av));
+            if typecheck::schemas(&self.openapi).knows(g, v, k) {
+                // A kind the scheme has, decoded, then not convertible.
+                return Err(ApiError::bad_request(format!(
+                    "{k} in version \"{v}\" cannot be handled as a {kind}: converting ({v}.{k}) to ({}.{kind}): unknown conversion",
+                    typecheck::internal_package(group, kind)
+                )));
+            }
             return Err(ApiError::bad_request(format!(
                 "{k} in version \"{v}\" cannot be handled as a {kind}: no kind \"{k}\" is registered for version \"{av}\" in scheme \"pkg/api/legacyscheme/scheme.go:30\""
             )));

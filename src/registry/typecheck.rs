@@ -1126,7 +1126,7 @@ pub fn check_body(
 }
 
 /// The internal (hub) package of a kind, as conversion errors name it.
-fn internal_package(group: &str, kind: &str) -> &'static str {
+pub fn internal_package(group: &str, kind: &str) -> &'static str {
     match group {
         "" | "events.k8s.io" => "core",
         "apps" => "apps",
