@@ -196,7 +196,13 @@ impl Schemas {
             Ty::Quantity => serde_json::json!("lots"),
             Ty::IntOrString => serde_json::json!(true),
             Ty::Map { .. } => serde_json::json!([1]),
-            Ty::Slice { .. } => serde_json::json!({"a": 1}),
+            Ty::Slice { items, .. } => {
+                // The list itself, and the fields of its first item.
+                if depth > 0 && matches!(self.ty(*items), Ty::Struct { .. }) {
+                    self.collect(*items, format!("{path}/0"), depth - 1, out);
+                }
+                serde_json::json!({"a": 1})
+            }
             Ty::Struct { fields, .. } => {
                 if !path.is_empty() {
                     out.push((path.clone(), serde_json::json!("invalid")));
