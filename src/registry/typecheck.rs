@@ -85,8 +85,11 @@ pub enum Mode {
 /// The compiled schemas of every kind the OpenAPI definitions declare.
 pub struct Schemas {
     types: Vec<Ty>,
-    kinds: Vec<(Box<str>, Box<str>, Box<str>, TyId)>,
+    kinds: Vec<KindEntry>,
 }
+
+/// `(group, version, kind, type)`.
+type KindEntry = (Box<str>, Box<str>, Box<str>, TyId);
 
 static SCHEMAS: OnceLock<Schemas> = OnceLock::new();
 
