@@ -609,7 +609,10 @@ async fn mistyped_patch_results_are_invalid() {
         r#"{"status":{"phase":1}}"#,
     )
     .await;
-    assert_eq!(r.status, 422);
+    assert_eq!(
+        patch_detail(&r),
+        "json: cannot unmarshal number into Go struct field PodStatus.status.phase of type v1.PodPhase"
+    );
 
     // Deployment replicas: refused by JSON decoding, truncated by conversion (as upstream).
     assert_eq!(

@@ -5,6 +5,7 @@
 pub mod allocator;
 pub mod conversion;
 pub mod defaults;
+pub mod gotypes;
 pub mod resources;
 pub mod store;
 pub mod strategy;

@@ -33,6 +33,7 @@ use serde_json::{Map, Number, Value};
 use crate::apimachinery::status::ApiError;
 use crate::apimachinery::validation::{FieldError, invalid_status_message};
 use crate::openapi::OpenApi;
+use crate::registry::gotypes;
 use crate::registry::store::PatchType;
 
 type TyId = u32;
@@ -57,6 +58,11 @@ enum Ty {
     Quantity,
     /// `intstr.IntOrString`.
     IntOrString,
+    /// A named scalar type (`type PodPhase string`): `base` with Go's name.
+    Named {
+        base: TyId,
+        go: Box<str>,
+    },
     Map {
         values: TyId,
         go: Box<str>,
@@ -194,6 +200,9 @@ impl Schemas {
             Ty::Int32 => serde_json::json!(4294967296u64),
             Ty::Int64 => serde_json::json!(1.5),
             Ty::Float => serde_json::json!("1"),
+            Ty::Named { base, .. } => {
+                return self.collect(*base, path, depth, out);
+            }
             Ty::Bytes => serde_json::json!("!!"),
             Ty::Time | Ty::MicroTime => serde_json::json!("yesterday"),
             Ty::Quantity => serde_json::json!("lots"),
@@ -318,7 +327,14 @@ impl<'a> Compiler<'a> {
             _ if props.is_some() => {
                 let mut fields: Vec<(Box<str>, TyId)> = Vec::new();
                 for (name, p) in props.into_iter().flatten() {
-                    let id = self.node(p, depth + 1);
+                    let mut id = self.node(p, depth + 1);
+                    if let Some(d) = def
+                        && let Some((_, _, go, list)) = gotypes::NAMED
+                            .iter()
+                            .find(|(nd, nf, _, _)| *nd == d && *nf == name)
+                    {
+                        id = self.named(id, go, *list);
+                    }
                     fields.push((name.as_str().into(), id));
                 }
                 fields.sort_by(|a, b| a.0.cmp(&b.0));
@@ -348,6 +364,28 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// `id` (a scalar, or a list of scalars) under a Go type name.
+    fn named(&mut self, id: TyId, go: &str, list: bool) -> TyId {
+        if list {
+            let Some(Ty::Slice { items, .. }) = self.types.get(id as usize) else {
+                return id;
+            };
+            let items = *items;
+            let named = self.named(items, go, false);
+            return self.push(Ty::Slice {
+                items: named,
+                go: format!("[]{go}").into(),
+            });
+        }
+        match self.types.get(id as usize) {
+            Some(Ty::String | Ty::Bool | Ty::Int32 | Ty::Int64) => self.push(Ty::Named {
+                base: id,
+                go: go.into(),
+            }),
+            _ => id,
+        }
+    }
+
     fn go_name(&self, id: TyId) -> String {
         match self.types.get(id as usize) {
             Some(Ty::String) => "string".into(),
@@ -360,9 +398,12 @@ impl<'a> Compiler<'a> {
             Some(Ty::MicroTime) => "v1.MicroTime".into(),
             Some(Ty::Quantity) => "resource.Quantity".into(),
             Some(Ty::IntOrString) => "intstr.IntOrString".into(),
-            Some(Ty::Map { go, .. } | Ty::Slice { go, .. } | Ty::Struct { go, .. }) => {
-                go.to_string()
-            }
+            Some(
+                Ty::Map { go, .. }
+                | Ty::Slice { go, .. }
+                | Ty::Struct { go, .. }
+                | Ty::Named { go, .. },
+            ) => go.to_string(),
             Some(Ty::Any) | None => {
                 // A definition being compiled (a placeholder): its name.
                 self.by_def
@@ -455,6 +496,25 @@ impl<'a> Decoder<'a> {
         self.save(|d| d.type_error(what, go_type));
     }
 
+    /// A string, bool or integer (under its Go name `go`).
+    fn scalar(&mut self, t: &Ty, go: &str, v: &Value) {
+        match (t, v) {
+            (Ty::String, Value::String(_)) | (Ty::Bool, Value::Bool(_)) => {}
+            (Ty::Int32 | Ty::Int64, Value::Number(n)) => {
+                let ok = if matches!(t, Ty::Int32) {
+                    fits_i32(n)
+                } else {
+                    n.is_i64()
+                };
+                if !ok {
+                    let what = format!("number {}", number_text(n));
+                    self.save(|d| d.type_error(&what, go));
+                }
+            }
+            _ => self.mismatch(v, go),
+        }
+    }
+
     fn value(&mut self, id: TyId, v: &'a Value) -> Result<(), String> {
         if v.is_null() {
             return Ok(());
@@ -462,36 +522,15 @@ impl<'a> Decoder<'a> {
         let s = self.s;
         match s.ty(id) {
             Ty::Any => {}
-            Ty::String => {
-                if !v.is_string() {
-                    self.mismatch(v, "string");
-                }
-            }
-            Ty::Bool => {
-                if !v.is_boolean() {
-                    self.mismatch(v, "bool");
-                }
-            }
-            t @ (Ty::Int32 | Ty::Int64) => {
-                let go = if matches!(t, Ty::Int32) {
-                    "int32"
-                } else {
-                    "int64"
+            Ty::Named { base, go } => self.scalar(s.ty(*base), go, v),
+            t @ (Ty::String | Ty::Bool | Ty::Int32 | Ty::Int64) => {
+                let go = match t {
+                    Ty::String => "string",
+                    Ty::Bool => "bool",
+                    Ty::Int32 => "int32",
+                    _ => "int64",
                 };
-                match v {
-                    Value::Number(n) => {
-                        let ok = if matches!(t, Ty::Int32) {
-                            fits_i32(n)
-                        } else {
-                            n.is_i64()
-                        };
-                        if !ok {
-                            let what = format!("number {}", number_text(n));
-                            self.save(|d| d.type_error(&what, go));
-                        }
-                    }
-                    _ => self.mismatch(v, go),
-                }
+                self.scalar(t, go, v)
             }
             Ty::Float => {
                 if !v.is_number() {
@@ -630,12 +669,18 @@ fn convert(s: &Schemas, id: TyId, v: &mut Value, depth: usize) -> Result<(), Str
     if v.is_null() || depth > DEPTH_LIMIT {
         return Ok(());
     }
-    let t = s.ty(id);
+    let (t, go) = match s.ty(id) {
+        Ty::Named { base, go } => (s.ty(*base), Some(&**go)),
+        t => (t, None),
+    };
     match t {
-        Ty::Any => Ok(()),
+        Ty::Any | Ty::Named { .. } => Ok(()),
         Ty::String => match v {
             Value::String(_) => Ok(()),
-            Value::Number(n) if !n.is_f64() => Err("cannot convert int64 to string".into()),
+            Value::Number(n) if !n.is_f64() => Err(format!(
+                "cannot convert int64 to {}",
+                go.unwrap_or("string")
+            )),
             _ => Err("unrecognized type: string".into()),
         },
         Ty::Bool => match v {
