@@ -829,3 +829,15 @@ async fn undecodable_bodies_are_unrecognized_objects() {
         "Deployment in version \"v1\" cannot be handled as a Pod: converting (v1.Deployment) to (core.Pod): unknown conversion"
     );
 }
+
+#[tokio::test]
+async fn null_map_values_are_stored_as_go_decodes_them() {
+    let st = state().await;
+    let body = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"nul","labels":{"x":null}},"data":{"a":null},"binaryData":{"b":null}}"#;
+    let r = call(&st, Method::POST, CM, JSON, body).await;
+    assert_eq!(r.status, 201, "{}", r.message());
+    let got = get(&st, &format!("{CM}/nul")).await.json();
+    assert_eq!(got["metadata"]["labels"], json!({"x": ""}));
+    assert_eq!(got["data"], json!({"a": ""}));
+    assert_eq!(got["binaryData"], json!({"b": ""}));
+}

@@ -164,10 +164,19 @@ impl Schemas {
                     len: 0,
                     structure: "",
                     saved: None,
+                    null_elements: false,
                 };
                 match w.value(id, obj) {
                     Err(hard) => Err(hard),
-                    Ok(()) => w.saved.map_or(Ok(()), Err),
+                    Ok(()) => match w.saved {
+                        Some(e) => Err(e),
+                        None => {
+                            if w.null_elements {
+                                zero_null_elements(self, id, obj, 0);
+                            }
+                            Ok(())
+                        }
+                    },
                 }
             }
             Mode::Unstructured => convert(self, id, obj, 0),
@@ -445,6 +454,9 @@ struct Decoder<'a> {
     structure: &'a str,
     /// The first type error (decoding goes on after one).
     saved: Option<String>,
+    /// Whether a map value or list item is `null` (which Go decodes as
+    /// the element type's zero value).
+    null_elements: bool,
 }
 
 fn json_kind(v: &Value) -> &'static str {
@@ -569,6 +581,7 @@ impl<'a> Decoder<'a> {
             Ty::Map { values, go } => match v {
                 Value::Object(m) => {
                     for child in m.values() {
+                        self.null_elements |= child.is_null();
                         self.value(*values, child)?;
                     }
                 }
@@ -577,6 +590,7 @@ impl<'a> Decoder<'a> {
             Ty::Slice { items, go } => match v {
                 Value::Array(a) => {
                     for child in a {
+                        self.null_elements |= child.is_null();
                         self.value(*items, child)?;
                     }
                 }
@@ -608,6 +622,65 @@ impl<'a> Decoder<'a> {
         }
         Ok(())
     }
+}
+
+/// Replaces `null` map values and list items with what Go decodes them to,
+/// the zero value of the element type (`{"a": null}` in a `map[string]string`
+/// is stored as `{"a": ""}`), so that typed clients can read the object.
+fn zero_null_elements(s: &Schemas, id: TyId, v: &mut Value, depth: usize) {
+    if depth > DEPTH_LIMIT {
+        return;
+    }
+    let element = |s: &Schemas, id: TyId, v: &mut Value| {
+        if v.is_null()
+            && let Some(zero) = zero_value(s, id)
+        {
+            *v = zero;
+        }
+    };
+    match s.ty(id) {
+        Ty::Map { values, .. } => {
+            if let Value::Object(m) = v {
+                for child in m.values_mut() {
+                    element(s, *values, child);
+                    zero_null_elements(s, *values, child, depth + 1);
+                }
+            }
+        }
+        Ty::Slice { items, .. } => {
+            if let Value::Array(a) = v {
+                for child in a {
+                    element(s, *items, child);
+                    zero_null_elements(s, *items, child, depth + 1);
+                }
+            }
+        }
+        Ty::Struct { fields, .. } => {
+            if let Value::Object(m) = v {
+                for (key, child) in m.iter_mut() {
+                    if let Ok(i) = fields.binary_search_by(|f| (*f.0).cmp(key.as_str()))
+                        && let Some((_, fid)) = fields.get(i)
+                    {
+                        zero_null_elements(s, *fid, child, depth + 1);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// How Go encodes the zero value of a type (`None`: as `null`).
+fn zero_value(s: &Schemas, id: TyId) -> Option<Value> {
+    Some(match s.ty(id) {
+        Ty::Named { base, .. } => return zero_value(s, *base),
+        Ty::String | Ty::Bytes => Value::String(String::new()),
+        Ty::Bool => Value::Bool(false),
+        Ty::Int32 | Ty::Int64 | Ty::Float | Ty::IntOrString => Value::from(0),
+        Ty::Quantity => Value::String("0".into()),
+        Ty::Struct { .. } => Value::Object(Map::new()),
+        Ty::Any | Ty::Time | Ty::MicroTime | Ty::Map { .. } | Ty::Slice { .. } => return None,
+    })
 }
 
 // ----------------------------------------------------------------------------
@@ -1588,6 +1661,27 @@ mod tests {
         let mut d = json!({"spec": {"replicas": 4294967298u64, "minReadySeconds": 2.0}});
         assert_eq!(convert("apps", "v1", "Deployment", &mut d), Ok(()));
         assert_eq!(d, json!({"spec": {"replicas": 2, "minReadySeconds": 2}}));
+    }
+
+    #[test]
+    fn null_elements_become_zero_values() {
+        let mut cm = json!({"metadata": {"labels": {"x": null}, "finalizers": [null, "a"]},
+            "data": {"a": null, "b": "c"}, "binaryData": {"b": null}});
+        assert_eq!(
+            s().check("", "v1", "ConfigMap", &mut cm, Mode::Decode),
+            Ok(())
+        );
+        assert_eq!(
+            cm,
+            json!({"metadata": {"labels": {"x": ""}, "finalizers": ["", "a"]},
+                "data": {"a": "", "b": "c"}, "binaryData": {"b": ""}})
+        );
+        let mut p = json!({"spec": {"containers": [null, {"ports": [{"containerPort": null}]}]}});
+        assert_eq!(s().check("", "v1", "Pod", &mut p, Mode::Decode), Ok(()));
+        assert_eq!(
+            p,
+            json!({"spec": {"containers": [{}, {"ports": [{"containerPort": null}]}]}})
+        );
     }
 
     #[test]
