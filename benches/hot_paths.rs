@@ -53,6 +53,33 @@ fn pod_pipeline(c: &mut Criterion) {
     g.bench_function("validate", |b| {
         b.iter(|| validation::validate("pods", &defaulted, None))
     });
+    // The schema type check every write runs (registry::typecheck).
+    let api = OpenApi::load().expect("openapi");
+    let schemas = ironkube::registry::typecheck::schemas(&api);
+    let mut body_pod = pod("p");
+    g.bench_function("typecheck", |b| {
+        b.iter(|| {
+            schemas.check(
+                "",
+                "v1",
+                "Pod",
+                &mut body_pod,
+                ironkube::registry::typecheck::Mode::Decode,
+            )
+        })
+    });
+    let mut defaulted_pod = defaulted.clone();
+    g.bench_function("typecheck_defaulted", |b| {
+        b.iter(|| {
+            schemas.check(
+                "",
+                "v1",
+                "Pod",
+                &mut defaulted_pod,
+                ironkube::registry::typecheck::Mode::Decode,
+            )
+        })
+    });
     g.bench_function("encode", |b| {
         b.iter(|| serde_json::to_vec(&defaulted).expect("encode"))
     });

@@ -174,6 +174,36 @@ impl OpenApi {
         out
     }
 
+    /// The parsed definitions (descriptions stripped), keyed by name, for
+    /// consumers that compile their own view of the schema
+    /// (`registry::typecheck`).
+    pub fn definitions_map(&self) -> Option<&Map<String, Value>> {
+        self.definitions().map(|d| &d.defs)
+    }
+
+    /// Every `(group, version, kind, definition name)` the definitions
+    /// declare through `x-kubernetes-group-version-kind`.
+    pub fn kinds(&self) -> Vec<(String, String, String, String)> {
+        let Some(defs) = self.definitions() else {
+            return Vec::new();
+        };
+        let mut out: Vec<_> = defs
+            .by_gvk
+            .iter()
+            .filter_map(|(key, name)| {
+                let mut parts = key.splitn(3, '/');
+                Some((
+                    parts.next()?.to_string(),
+                    parts.next()?.to_string(),
+                    parts.next()?.to_string(),
+                    name.clone(),
+                ))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     fn hash(&self, i: usize) -> &str {
         match (self.hashes.get(i), V3_DOCUMENTS.get(i)) {
             (Some(cell), Some((_, text))) => cell.get_or_init(|| sha512_hex_upper(text.as_bytes())),

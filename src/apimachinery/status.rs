@@ -289,6 +289,7 @@ impl ApiError {
         m.insert("status".into(), json!("Failure"));
         m.insert("message".into(), json!(self.message));
         if !self.reason.is_empty() {
+            // (`reason` is omitempty: some 500s upstream carry none.)
             m.insert("reason".into(), json!(self.reason));
         }
         if let Some(d) = &self.details {

@@ -286,7 +286,7 @@ async fn resource(
         Verb::Create => {
             let opts = write_options(&q, user_agent.as_deref())?;
             let (ct, body) = read_body(req).await?;
-            let obj = negotiate::decode_body(ct.as_deref(), &body)?;
+            let obj = decode_object(rr.res.kind, ct.as_deref(), &body)?;
             if rr.res.group == "authentication.k8s.io" {
                 let out = match rr.res.plural {
                     "selfsubjectreviews" => super::authn::self_subject_review(user),
@@ -324,7 +324,7 @@ async fn resource(
         Verb::Update => {
             let opts = write_options(&q, user_agent.as_deref())?;
             let (ct, body) = read_body(req).await?;
-            let obj = negotiate::decode_body(ct.as_deref(), &body)?;
+            let obj = decode_object(rr.res.kind, ct.as_deref(), &body)?;
             let dups = duplicates(&rr, &opts, ct.as_deref(), &body)?;
             let mut res = store.update(rr.res, ns, &name, sub, obj, &opts).await?;
             res.warnings.extend(dups);
@@ -469,6 +469,95 @@ async fn resource(
                 },
             );
             Ok(bytes_response(StatusCode::OK, bytes, ct))
+        }
+    }
+}
+
+/// Decodes a create or update body. A body that is not an object, or whose
+/// `apiVersion`/`kind` are not strings, fails as upstream's
+/// `transformDecodeError` (`handlers/rest.go`) says: `the object provided is
+/// unrecognized (must be of type Namespace): <error> (<summary>)`.
+fn decode_object(kind: &str, content_type: Option<&str>, body: &[u8]) -> Result<Value, ApiError> {
+    let unrecognized = |base: &str| {
+        ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {kind}): {base} ({})",
+            summarize_body(body)
+        ))
+    };
+    let json_error = |e: &str| format!("couldn't get version/kind; json parse error: {e}");
+    let v = match negotiate::content_type_essence(content_type).as_str() {
+        "application/json" | "" => serde_json::from_slice::<Value>(body)
+            .map_err(|e| unrecognized(&json_error(&go_syntax_error(body, &e))))?,
+        "application/yaml" | "application/x-yaml" | "text/yaml" => {
+            negotiate::decode_yaml(body).map_err(|e| unrecognized(&e.message))?
+        }
+        _ => return negotiate::decode_body(content_type, body),
+    };
+    const TYPE_META: &str = "struct { APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }";
+    let kind_of = |v: &Value| match v {
+        Value::Array(_) => "array",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::Object(_) => "object",
+        _ => "string",
+    };
+    match &v {
+        Value::Object(m) => {
+            for (k, f) in m {
+                if (k == "apiVersion" || k == "kind") && !f.is_string() && !f.is_null() {
+                    return Err(unrecognized(&json_error(&format!(
+                        "json: cannot unmarshal {} into Go struct field .{k} of type string",
+                        kind_of(f)
+                    ))));
+                }
+            }
+        }
+        Value::Null => {}
+        other => {
+            return Err(unrecognized(&json_error(&format!(
+                "json: cannot unmarshal {} into Go value of type {TYPE_META}",
+                kind_of(other)
+            ))));
+        }
+    }
+    Ok(v)
+}
+
+/// Go's `encoding/json` syntax error for what serde_json failed on, as far
+/// as it can be told: an empty or truncated body, or a bad first character.
+fn go_syntax_error(body: &[u8], e: &serde_json::Error) -> String {
+    if e.is_eof() || body.iter().all(u8::is_ascii_whitespace) {
+        return "unexpected end of JSON input".into();
+    }
+    if let Some(&c) = body.iter().find(|c| !c.is_ascii_whitespace())
+        && !matches!(
+            c,
+            b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n'
+        )
+    {
+        let shown = match c {
+            b'\'' => "'\\''".to_string(),
+            b'"' => "'\"'".to_string(),
+            c if c.is_ascii_graphic() || c == b' ' => format!("'{}'", c as char),
+            c => format!("'\\x{c:02x}'"),
+        };
+        return format!("invalid character {shown} looking for beginning of value");
+    }
+    e.to_string()
+}
+
+/// `summarizeData(body, 30)` of `handlers/rest.go`: an object's first 30
+/// bytes as text, anything else in hex.
+fn summarize_body(body: &[u8]) -> String {
+    const MAX: usize = 30;
+    let cut = &body[..body.len().min(MAX)];
+    let more = if body.len() > MAX { " ..." } else { "" };
+    match body.first() {
+        None => "<empty>".into(),
+        Some(b'{') => format!("{}{more}", String::from_utf8_lossy(cut)),
+        Some(_) => {
+            let hex: String = cut.iter().map(|b| format!("{b:02x}")).collect();
+            format!("{hex}{more}")
         }
     }
 }

@@ -5,7 +5,9 @@
 pub mod allocator;
 pub mod conversion;
 pub mod defaults;
+pub mod gotypes;
 pub mod resources;
 pub mod store;
 pub mod strategy;
+pub mod typecheck;
 pub mod validation;

@@ -16,7 +16,7 @@ use futures::{Stream, StreamExt};
 use serde_json::{Map, Value, json};
 
 use super::resources::{self, ResourceInfo};
-use super::{allocator, conversion, defaults, strategy, validation};
+use super::{allocator, conversion, defaults, strategy, typecheck, validation};
 use crate::apimachinery::fieldmanager;
 use crate::apimachinery::fields::{self, FieldSelector};
 use crate::apimachinery::labels::{self, Selector};
@@ -534,7 +534,14 @@ impl Store {
             )));
         }
         if av != want_av || k != kind {
-            let v = av.rsplit_once('/').map_or(av, |(_, v)| v);
+            let (g, v) = av.rsplit_once('/').unwrap_or(("", av));
+            if typecheck::schemas(&self.openapi).knows(g, v, k) {
+                // A kind the scheme has, decoded, then not convertible.
+                return Err(ApiError::bad_request(format!(
+                    "{k} in version \"{v}\" cannot be handled as a {kind}: converting ({v}.{k}) to ({}.{kind}): unknown conversion",
+                    typecheck::internal_package(group, kind)
+                )));
+            }
             return Err(ApiError::bad_request(format!(
                 "{k} in version \"{v}\" cannot be handled as a {kind}: no kind \"{k}\" is registered for version \"{av}\" in scheme \"pkg/api/legacyscheme/scheme.go:30\""
             )));
@@ -601,7 +608,9 @@ impl Store {
                 "the request body must be a JSON or YAML object",
             ));
         }
+        typecheck::default_type_meta(&mut obj, res.group, res.version, res.kind);
         self.check_type(&obj, res.group, res.version, res.kind)?;
+        typecheck::check_body(&self.openapi, (res.group, res.version, res.kind), &mut obj)?;
         let warnings = self.check_unknown_fields(
             &obj,
             (res.group, res.version, res.kind),
@@ -764,7 +773,7 @@ impl Store {
         ns: Option<&str>,
         name: &str,
         sub: Option<&str>,
-        obj: Value,
+        mut obj: Value,
         opts: &WriteOptions,
     ) -> ApiResult<WriteResult> {
         if !obj.is_object() {
@@ -773,7 +782,9 @@ impl Store {
             ));
         }
         let gvk = self.sub_gvk(res, sub);
+        typecheck::default_type_meta(&mut obj, gvk.0, gvk.1, gvk.2);
         self.check_type(&obj, gvk.0, gvk.1, gvk.2)?;
+        typecheck::check_body(&self.openapi, gvk, &mut obj)?;
         let warnings = self.check_unknown_fields(&obj, gvk, opts.field_validation)?;
         check_name(Some(meta_str(&obj, "name").unwrap_or("")), name)?;
         if res.namespaced
@@ -976,6 +987,14 @@ impl Store {
                         fv != FieldValidation::Ignore,
                     )
                 })?;
+                let patched = typecheck::check_patched(
+                    &openapi,
+                    gvk,
+                    name,
+                    patch_type,
+                    &patch_value,
+                    patched,
+                )?;
                 let mut w = Vec::new();
                 if patch_type == PatchType::Json && fv == FieldValidation::Warn {
                     // Unknown members of operations (upstream's strict decode
@@ -1173,6 +1192,7 @@ impl Store {
         }
         // Apply on /scale is apply of `spec.replicas` to the parent, recorded
         // with subresource "scale" (the paths are the same for apps/v1).
+        typecheck::check_applied(&self.openapi, self.sub_gvk(res, sub), name, &applied)?;
         let (applied, update_sub) = if sub == Some("scale") {
             self.check_type(&applied, "autoscaling", "v1", "Scale")?;
             self.get(res, ns, name).await?;
@@ -1251,6 +1271,15 @@ impl Store {
                             })),
                         }
                     }
+                })
+                .and_then(|mut merged| {
+                    typecheck::convert_applied(
+                        &self.openapi,
+                        (res.group, res.version, res.kind),
+                        name,
+                        &mut merged,
+                    )?;
+                    Ok(merged)
                 })
             })
             .await?;
