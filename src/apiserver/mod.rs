@@ -120,7 +120,18 @@ pub fn bytes_response(status: StatusCode, body: Vec<u8>, content_type: &str) -> 
 /// The `Status` response of an error.
 pub fn error_response(e: &ApiError) -> Response {
     let status = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    json_response(status, &e.to_status())
+    let mut r = json_response(status, &e.to_status());
+    // Upstream sends `details.retryAfterSeconds` as `Retry-After` too.
+    if let Some(secs) = e
+        .details
+        .as_ref()
+        .and_then(|d| d.get("retryAfterSeconds"))
+        .and_then(Value::as_u64)
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
 }
 
 fn text(status: StatusCode, body: &str) -> Response {
@@ -208,7 +219,13 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
     let ready = !*state.shutdown.borrow();
     // Public endpoints (upstream's system:public-info-viewer).
     match path.as_str() {
-        "/version" | "/version/" => return json_response(StatusCode::OK, &version()),
+        "/version" | "/version/" => {
+            let accept = header_str(req.headers(), header::ACCEPT);
+            if !negotiate::accepts_any(accept.as_deref(), &["application/json"]) {
+                return error_response(&ApiError::not_acceptable("application/json"));
+            }
+            return json_response(StatusCode::OK, &version());
+        }
         p if p.starts_with("/healthz") || p.starts_with("/livez") || p.starts_with("/readyz") => {
             return health(
                 p,
