@@ -419,3 +419,158 @@ async fn partial_object_metadata_on_every_verb() {
     assert_eq!(r.json()["kind"], "PartialObjectMetadata");
     assert_eq!(r.json()["metadata"]["name"], "p");
 }
+
+#[tokio::test]
+async fn secret_string_data_is_merged_into_data_on_every_write() {
+    let st = state().await;
+    let s = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+        "data": {"b": "Yg==", "a": "eA=="}, "stringData": {"a": "from-string"}});
+    let r = call(
+        &st,
+        Method::POST,
+        "/api/v1/namespaces/default/secrets",
+        Some(&s),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let v = r.json();
+    assert_eq!(v["data"], json!({"a": "ZnJvbS1zdHJpbmc=", "b": "Yg=="}));
+    assert!(v.get("stringData").is_none());
+    let got = call(
+        &st,
+        Method::GET,
+        "/api/v1/namespaces/default/secrets/s",
+        None,
+        &[],
+    )
+    .await
+    .json();
+    assert_eq!(got["data"], v["data"]);
+    assert!(got.get("stringData").is_none());
+
+    // Update.
+    let mut upd = got.clone();
+    upd["stringData"] = json!({"c": "cee"});
+    let r = call(
+        &st,
+        Method::PUT,
+        "/api/v1/namespaces/default/secrets/s",
+        Some(&upd),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.json()["data"],
+        json!({"a": "ZnJvbS1zdHJpbmc=", "b": "Yg==", "c": "Y2Vl"})
+    );
+    assert!(r.json().get("stringData").is_none());
+
+    // Merge patch.
+    let req = Request::builder()
+        .method(Method::PATCH)
+        .uri("/api/v1/namespaces/default/secrets/s")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("content-type", "application/merge-patch+json")
+        .body(Body::from(r#"{"stringData":{"b":"bee"}}"#))
+        .unwrap();
+    let resp = app(st.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let v: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(v["data"]["b"], "YmVl");
+    assert!(v.get("stringData").is_none());
+    let got = call(
+        &st,
+        Method::GET,
+        "/api/v1/namespaces/default/secrets/s",
+        None,
+        &[],
+    )
+    .await
+    .json();
+    assert!(got.get("stringData").is_none());
+    assert_eq!(got["data"]["b"], "YmVl");
+}
+
+#[tokio::test]
+async fn discovery_carries_storage_version_hashes() {
+    let st = state().await;
+    let hash = |doc: &Value, name: &str| {
+        doc["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .map(|r| r.get("storageVersionHash").cloned())
+            .unwrap()
+    };
+    let core = call(&st, Method::GET, "/api/v1", None, &[]).await.json();
+    assert_eq!(hash(&core, "pods"), Some(json!("xPOwRZ+Yhw8=")));
+    assert_eq!(hash(&core, "configmaps"), Some(json!("qFsyl6wFWjQ=")));
+    assert_eq!(hash(&core, "pods/status"), None);
+    let pods = core["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "pods")
+        .unwrap();
+    assert_eq!(
+        serde_json::to_string(pods).unwrap(),
+        r#"{"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod","verbs":["create","delete","deletecollection","get","list","patch","update","watch"],"shortNames":["po"],"categories":["all"],"storageVersionHash":"xPOwRZ+Yhw8="}"#
+    );
+    let apps = call(&st, Method::GET, "/apis/apps/v1", None, &[])
+        .await
+        .json();
+    assert_eq!(hash(&apps, "deployments"), Some(json!("8aSe+NMegvE=")));
+    let ev = call(&st, Method::GET, "/apis/events.k8s.io/v1", None, &[])
+        .await
+        .json();
+    assert_eq!(hash(&ev, "events"), Some(json!("r2yiGXH7wu8=")));
+    let authn = call(
+        &st,
+        Method::GET,
+        "/apis/authentication.k8s.io/v1",
+        None,
+        &[],
+    )
+    .await
+    .json();
+    assert_eq!(hash(&authn, "tokenreviews"), None);
+}
+
+#[tokio::test]
+async fn service_account_issuer_discovery_is_public_but_the_keys_are_not() {
+    let st = state().await;
+    let r = call_as(
+        &st,
+        None,
+        Method::GET,
+        "/.well-known/openid-configuration",
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["cache-control"], "public, max-age=3600");
+    assert_eq!(r.headers["content-type"], "application/json");
+    let v = r.json();
+    assert_eq!(v["issuer"], ironkube::auth::satokens::DEFAULT_ISSUER);
+    assert!(v["jwks_uri"].as_str().unwrap().ends_with("/openid/v1/jwks"));
+    assert_eq!(v["response_types_supported"], json!(["id_token"]));
+    assert_eq!(v["subject_types_supported"], json!(["public"]));
+
+    let r = call_as(&st, None, Method::GET, "/openid/v1/jwks", None, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        r.json(),
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "forbidden: User \"system:anonymous\" cannot get path \"/openid/v1/jwks\"",
+            "reason": "Forbidden", "details": {}, "code": 403})
+    );
+    let r = call(&st, Method::GET, "/openid/v1/jwks", None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["content-type"], "application/jwk-set+json");
+    assert_eq!(r.json()["keys"][0]["use"], "sig");
+}

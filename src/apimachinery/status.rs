@@ -179,6 +179,16 @@ impl ApiError {
         Self::new(401, "Unauthorized", "Unauthorized")
     }
 
+    /// 403 of the authorizer for a non-resource path.
+    pub fn forbidden_path(user: &str, verb: &str, path: &str) -> Self {
+        Self::new(
+            403,
+            "Forbidden",
+            format!("forbidden: User \"{user}\" cannot {verb} path \"{path}\""),
+        )
+        .with_details(json!({}))
+    }
+
     pub fn forbidden(msg: impl Into<String>) -> Self {
         Self::new(403, "Forbidden", msg)
     }

@@ -233,15 +233,28 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
                 ready || p.starts_with("/livez") || p.starts_with("/healthz"),
             );
         }
+        // Service-account issuer discovery: anonymous reads are allowed
+        // by upstream's default RBAC for `/.well-known/*`
+        // (system:openshift:public-info-viewer), not for the key set.
+        "/.well-known/openid-configuration" | "/.well-known/openid-configuration/" => {
+            return openid_response(openid_configuration(&state), "application/json");
+        }
         _ => {}
     }
     let authz = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
+    if authz.is_none() && matches!(path.as_str(), "/openid/v1/jwks" | "/openid/v1/jwks/") {
+        return error_response(&ApiError::forbidden_path("system:anonymous", "get", &path));
+    }
     let Some(user) = authn::authenticate(&state, authz).await else {
         return error_response(&ApiError::unauthorized());
     };
+    if matches!(path.as_str(), "/openid/v1/jwks" | "/openid/v1/jwks/") {
+        let keys = auth::satokens::jwks(&[state.sa_key.verify_key().clone()]);
+        return openid_response(keys, "application/jwk-set+json");
+    }
     let accept = header_str(req.headers(), header::ACCEPT);
     match path.as_str() {
         "/openapi/v2" | "/openapi/v2/" | "/swagger.json" => {
@@ -287,6 +300,31 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
         Err(e) => return error_response(&e),
     };
     handlers::handle(state, route, query, user, req).await
+}
+
+/// The OpenID provider configuration of the service-account issuer
+/// (`pkg/serviceaccount/openidmetadata.go`).
+fn openid_configuration(state: &AppState) -> Value {
+    json!({
+        "issuer": auth::satokens::DEFAULT_ISSUER,
+        "jwks_uri": format!("https://{}/openid/v1/jwks", state.server_address),
+        "response_types_supported": ["id_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+    })
+}
+
+fn openid_response(body: Value, content_type: &str) -> Response {
+    let mut r = bytes_response(
+        StatusCode::OK,
+        serde_json::to_vec(&body).unwrap_or_default(),
+        content_type,
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
 }
 
 fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {

@@ -40,7 +40,10 @@ pub fn apply_defaults(resource_key: &str, obj: &mut Value) {
         }
         "replicationcontrollers" => default_replication_controller(o),
         "services" => default_service(o),
-        "secrets" => default_str(o, "type", "Opaque"),
+        "secrets" => {
+            merge_string_data(o);
+            default_str(o, "type", "Opaque");
+        }
         "namespaces" => default_namespace(o),
         "nodes" => default_node(o),
         "endpoints" => {
@@ -61,6 +64,53 @@ pub fn apply_defaults(resource_key: &str, obj: &mut Value) {
         // events, events.k8s.io/events and coordination.k8s.io/leases have no visible defaults.
         _ => {}
     }
+}
+
+/// A Secret's write-only `stringData` goes into `data` (base64), its values
+/// winning over `data`'s, and is never stored (`pkg/apis/core/v1/
+/// conversion.go` `Convert_v1_Secret_To_core_Secret`, on every decode: create,
+/// update and patch). `data` then has its keys in order, as Go's map encoding.
+/// Values that are not strings are left for the type check to refuse.
+fn merge_string_data(o: &mut Obj) {
+    use base64::Engine as _;
+    let Some(Value::Object(string_data)) = o.get("stringData") else {
+        if matches!(o.get("stringData"), Some(Value::Null)) {
+            o.shift_remove("stringData");
+        }
+        return;
+    };
+    if string_data.values().any(|v| !v.is_string()) {
+        return;
+    }
+    // `data` keeps its place, or takes `stringData`'s.
+    if !matches!(o.get("data"), Some(Value::Object(_))) {
+        let fields = std::mem::take(o);
+        for (k, v) in fields {
+            match k.as_str() {
+                "data" => {}
+                "stringData" => {
+                    o.insert("data".into(), Value::Object(Map::new()));
+                    o.insert(k, v);
+                }
+                _ => {
+                    o.insert(k, v);
+                }
+            }
+        }
+    }
+    let Some(Value::Object(string_data)) = o.shift_remove("stringData") else {
+        return;
+    };
+    let Some(Value::Object(data)) = o.get_mut("data") else {
+        return;
+    };
+    for (k, v) in string_data {
+        if let Value::String(v) = v {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(v.as_bytes());
+            data.insert(k, Value::String(encoded));
+        }
+    }
+    data.sort_keys();
 }
 
 /// Default tolerations admission (plugin/pkg/admission/defaulttolerationseconds): adds
@@ -1204,6 +1254,27 @@ mod tests {
         assert_json(
             &s,
             &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "dg=="}, "type": "Opaque"}),
+        );
+        // stringData is merged into data (base64, winning) and dropped.
+        let s = defaulted(
+            "secrets",
+            json!({"metadata": {"name": "s"}, "data": {"z": "eg==", "k": "dg=="}, "stringData": {"k": "new", "a": "héllo"}}),
+        );
+        assert_eq!(
+            s,
+            json!({"metadata": {"name": "s"}, "data": {"a": "aMOpbGxv", "k": "bmV3", "z": "eg=="}, "type": "Opaque"})
+        );
+        assert_eq!(
+            serde_json::to_string(&s["data"]).unwrap(),
+            r#"{"a":"aMOpbGxv","k":"bmV3","z":"eg=="}"#
+        );
+        let s = defaulted(
+            "secrets",
+            json!({"kind": "Secret", "stringData": {"k": "v"}, "type": "Opaque"}),
+        );
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            r#"{"kind":"Secret","data":{"k":"dg=="},"type":"Opaque"}"#
         );
         let s = defaulted("secrets", json!({"type": "kubernetes.io/tls"}));
         assert_json(&s, &json!({"type": "kubernetes.io/tls"}));
