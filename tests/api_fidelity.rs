@@ -574,3 +574,83 @@ async fn service_account_issuer_discovery_is_public_but_the_keys_are_not() {
     assert_eq!(r.headers["content-type"], "application/jwk-set+json");
     assert_eq!(r.json()["keys"][0]["use"], "sig");
 }
+
+#[tokio::test]
+async fn pod_replace_with_its_manifest_or_its_stripped_yaml_works() {
+    let st = state().await;
+    let manifest = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "rp", "labels": {"a": "b"}},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
+    let r = call(
+        &st,
+        Method::POST,
+        "/api/v1/namespaces/default/pods",
+        Some(&manifest),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let created = r.json();
+    // `kubectl replace -f pod.yaml` with the original manifest.
+    let r = call(
+        &st,
+        Method::PUT,
+        "/api/v1/namespaces/default/pods/rp",
+        Some(&manifest),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let replaced = r.json();
+    assert_eq!(replaced["spec"]["priority"], 0);
+    assert_eq!(replaced["spec"]["preemptionPolicy"], "PreemptLowerPriority");
+    assert_eq!(
+        replaced["spec"]["tolerations"],
+        created["spec"]["tolerations"]
+    );
+    // `kubectl get -o yaml`, stripped of status and server fields, replaced.
+    let mut stripped = replaced.clone();
+    if let Some(o) = stripped.as_object_mut() {
+        o.remove("status");
+    }
+    if let Some(m) = stripped["metadata"].as_object_mut() {
+        for f in [
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "managedFields",
+        ] {
+            m.remove(f);
+        }
+    }
+    let r = call(
+        &st,
+        Method::PUT,
+        "/api/v1/namespaces/default/pods/rp",
+        Some(&stripped),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    // Changing the priority is still refused.
+    let mut changed = manifest.clone();
+    changed["spec"]["priority"] = json!(5);
+    let r = call(
+        &st,
+        Method::PUT,
+        "/api/v1/namespaces/default/pods/rp",
+        Some(&changed),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}

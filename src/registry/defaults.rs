@@ -158,7 +158,7 @@ pub fn add_default_tolerations(pod: &mut Value) {
 /// `priorityClassName` while no PriorityClass is marked `globalDefault`: sets `priority: 0` and
 /// `preemptionPolicy: PreemptLowerPriority` (upstream's `getDefaultPriority` fallback), keeping
 /// values already present. Pods naming a PriorityClass are left alone: resolving the class (and
-/// a global default class) needs the store and is the caller's job. Upstream runs this on create only.
+/// a global default class) needs the store and is the caller's job. On update see [`admit_pod_update`].
 pub fn add_default_priority(pod: &mut Value) {
     let Some(p) = pod.as_object_mut() else {
         return;
@@ -171,6 +171,26 @@ pub fn add_default_priority(pod: &mut Value) {
     }
     default_ptr(spec, "priority", json!(0));
     default_ptr(spec, "preemptionPolicy", json!("PreemptLowerPriority"));
+}
+
+/// The two pod admission steps on update (a PUT or a patch of the pod itself): DefaultTolerationSeconds
+/// runs again, and Priority keeps the `priority` and `preemptionPolicy` it set at create when the new
+/// pod leaves them unset (`plugin/pkg/admission/priority` admitPod on Update). A changed value is left
+/// for update validation to refuse. Together they let `kubectl replace` send back the manifest the pod
+/// was created from, as upstream does.
+pub fn admit_pod_update(pod: &mut Value, old: &Value) {
+    add_default_tolerations(pod);
+    let old_spec = old.get("spec");
+    let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for f in ["priority", "preemptionPolicy"] {
+        if is_unset(spec.get(f))
+            && let Some(v) = old_spec.and_then(|s| s.get(f)).filter(|v| !v.is_null())
+        {
+            spec.insert(f.into(), v.clone());
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1062,6 +1082,22 @@ mod tests {
             &pod,
             &json!({"spec": {"preemptionPolicy": "Never", "priority": 0}}),
         );
+    }
+
+    #[test]
+    fn pod_update_admission_keeps_admitted_fields() {
+        let old = json!({"spec": {"priority": 7, "preemptionPolicy": "Never", "tolerations": []}});
+        // The manifest the pod was created from: both come back.
+        let mut new = json!({"spec": {"containers": []}});
+        admit_pod_update(&mut new, &old);
+        assert_eq!(new["spec"]["priority"], 7);
+        assert_eq!(new["spec"]["preemptionPolicy"], "Never");
+        assert_eq!(new["spec"]["tolerations"].as_array().map_or(0, Vec::len), 2);
+        // A changed value stays, for validation to refuse.
+        let mut new = json!({"spec": {"priority": 5, "preemptionPolicy": null}});
+        admit_pod_update(&mut new, &old);
+        assert_eq!(new["spec"]["priority"], 5);
+        assert_eq!(new["spec"]["preemptionPolicy"], "Never");
     }
 
     fn seed_template_spec() -> Value {

@@ -1065,6 +1065,10 @@ impl Store {
             }
             self.prepare_update(res, sub, &mut new, &old);
             self.track_fields(res, sub, Some(&old), &mut new, opts);
+            // Admission on update, after the field manager as on create.
+            if sub.is_none() && res.key() == "pods" {
+                defaults::admit_pod_update(&mut new, &old);
+            }
             let errs = validation::validate(&res.key(), &new, Some(&old));
             if !errs.is_empty() {
                 return Err(ApiError::invalid(res.group, res.kind, name, &errs));
