@@ -21,6 +21,7 @@ use crate::registry::store::Store;
 
 mod authn;
 pub mod discovery;
+mod drain;
 mod handlers;
 pub mod negotiate;
 pub mod printers;
@@ -214,6 +215,7 @@ fn go_arch() -> &'static str {
 }
 
 async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let req = req.map(drain::wrap);
     let path = req.uri().path().to_string();
     let query = Query::parse(req.uri().query());
     let ready = !*state.shutdown.borrow();
