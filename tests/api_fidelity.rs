@@ -654,3 +654,85 @@ async fn pod_replace_with_its_manifest_or_its_stripped_yaml_works() {
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn partial_object_metadata_kind_must_fit_the_answer() {
+    let st = state().await;
+    let single = [(
+        "accept",
+        "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+    )];
+    let list = [(
+        "accept",
+        "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+    )];
+    let status = |msg: &str| {
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": msg, "reason": "NotAcceptable", "code": 406})
+    };
+    let r = call(
+        &st,
+        Method::GET,
+        "/api/v1/namespaces/default/configmaps",
+        None,
+        &single,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_ACCEPTABLE);
+    assert_eq!(
+        r.json(),
+        status(
+            "you requested PartialObjectMetadata, but the requested object is a list (*core.ConfigMapList)"
+        )
+    );
+    let r = call(
+        &st,
+        Method::GET,
+        "/apis/coordination.k8s.io/v1/leases",
+        None,
+        &single,
+    )
+    .await;
+    assert_eq!(
+        r.json()["message"],
+        "you requested PartialObjectMetadata, but the requested object is a list (*coordination.LeaseList)"
+    );
+    let r = call(&st, Method::GET, "/api/v1/namespaces/default", None, &list).await;
+    assert_eq!(r.status, StatusCode::NOT_ACCEPTABLE);
+    assert_eq!(
+        r.json(),
+        status(
+            "you requested PartialObjectMetadataList, but the requested object is not a list (*core.Namespace)"
+        )
+    );
+    // A missing object is still 404 (the transform comes after the read).
+    let r = call(
+        &st,
+        Method::GET,
+        "/apis/apps/v1/namespaces/default/deployments/x",
+        None,
+        &list,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // The fitting kinds answer.
+    let r = call(
+        &st,
+        Method::GET,
+        "/api/v1/namespaces/default/configmaps",
+        None,
+        &list,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["kind"], "PartialObjectMetadataList");
+    let r = call(
+        &st,
+        Method::DELETE,
+        "/api/v1/namespaces/default/configmaps?labelSelector=zz",
+        None,
+        &single,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_ACCEPTABLE);
+}

@@ -234,6 +234,11 @@ impl ApiError {
         .with_details(json!({}))
     }
 
+    /// 406 of a response transform that cannot be made (no `details`).
+    pub fn not_acceptable_message(msg: impl Into<String>) -> Self {
+        Self::new(406, "NotAcceptable", msg)
+    }
+
     /// 406 in the older form upstream's `/apis` and `/apis/<group>`
     /// discovery answer (`errNotAcceptable`, no `details`).
     pub fn not_acceptable_media_types(accepted: &str) -> Self {

@@ -210,7 +210,12 @@ fn respond(
         Output::Table(inc) if rr.subresource.is_none() => {
             negotiate::to_table(rr.res, std::slice::from_ref(obj), None, inc)
         }
-        Output::Metadata if rr.subresource.is_none() => negotiate::to_partial(obj),
+        Output::Metadata | Output::MetadataList if rr.subresource.is_none() => {
+            if let Some(e) = negotiate::metadata_mismatch(output, rr.res, false) {
+                return error_response(&e);
+            }
+            negotiate::to_partial(obj)
+        }
         _ => obj.clone(),
     };
     let (bytes, ct) = negotiate::encode(&body, output);
@@ -307,7 +312,12 @@ async fn resource(
                         .unwrap_or_default();
                     negotiate::to_table(rr.res, &items, list.get("metadata"), inc)
                 }
-                Output::Metadata => negotiate::to_partial_list(&list),
+                Output::Metadata | Output::MetadataList => {
+                    if let Some(e) = negotiate::metadata_mismatch(output, rr.res, true) {
+                        return Err(e);
+                    }
+                    negotiate::to_partial_list(&list)
+                }
                 _ => list,
             };
             let (bytes, ct) = negotiate::encode(&body, output);
@@ -486,11 +496,17 @@ async fn resource(
             let is_status = out.get("kind").and_then(Value::as_str) == Some("Status");
             let (out, output) = match output {
                 Output::Yaml => (out, Output::Yaml),
-                Output::Metadata if !is_status && rr.verb == Verb::Delete => {
-                    (negotiate::to_partial(&out), Output::Metadata)
-                }
-                Output::Metadata if !is_status => {
-                    (negotiate::to_partial_list(&out), Output::Metadata)
+                Output::Metadata | Output::MetadataList if !is_status => {
+                    let is_list = rr.verb == Verb::DeleteCollection;
+                    if let Some(e) = negotiate::metadata_mismatch(output, rr.res, is_list) {
+                        return Err(e);
+                    }
+                    let partial = if is_list {
+                        negotiate::to_partial_list(&out)
+                    } else {
+                        negotiate::to_partial(&out)
+                    };
+                    (partial, Output::Json)
                 }
                 _ => (out, Output::Json),
             };
@@ -645,7 +661,9 @@ async fn watch(
             Output::Table(inc) if event_type != "ERROR" && event_type != "BOOKMARK" => {
                 negotiate::to_table(res, std::slice::from_ref(&object), None, inc)
             }
-            Output::Metadata if event_type != "ERROR" => negotiate::to_partial(&object),
+            Output::Metadata | Output::MetadataList if event_type != "ERROR" => {
+                negotiate::to_partial(&object)
+            }
             _ => with_kind(object, res),
         };
         let mut line =

@@ -38,9 +38,11 @@ pub enum Output {
     Yaml,
     /// `Table`, with what each row's `object` holds.
     Table(IncludeObject),
-    /// `PartialObjectMetadata(List)`: only `metadata` (what metadata
-    /// informers and the garbage collector ask for).
+    /// `PartialObjectMetadata`: only `metadata` (what metadata informers
+    /// and the garbage collector ask for; each object of a watch).
     Metadata,
+    /// `PartialObjectMetadataList`, for lists.
+    MetadataList,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,11 +104,15 @@ pub fn negotiate(
                     };
                     return Ok(Output::Table(inc));
                 }
-                Some("PartialObjectMetadata" | "PartialObjectMetadataList")
+                Some(as_ @ ("PartialObjectMetadata" | "PartialObjectMetadataList"))
                     if mt.param("g") == Some("meta.k8s.io")
                         && matches!(mt.param("v"), Some("v1") | Some("v1beta1")) =>
                 {
-                    return Ok(Output::Metadata);
+                    return Ok(if as_ == "PartialObjectMetadata" {
+                        Output::Metadata
+                    } else {
+                        Output::MetadataList
+                    });
                 }
                 _ => continue,
             },
@@ -123,6 +129,29 @@ pub fn negotiate(
     } else {
         REPRESENTATIONS
     }))
+}
+
+/// 406 when the metadata-only kind asked for does not fit the answer
+/// (`handlers/response.go` transform: "you requested PartialObjectMetadata,
+/// but the requested object is a list (*core.ConfigMapList)"), naming the
+/// internal Go type as upstream does.
+pub fn metadata_mismatch(output: Output, res: &ResourceInfo, is_list: bool) -> Option<ApiError> {
+    let pkg = match res.group {
+        "" | "events.k8s.io" => "core",
+        g => g.split('.').next().unwrap_or(g),
+    };
+    let msg = match (output, is_list) {
+        (Output::Metadata, true) => format!(
+            "you requested PartialObjectMetadata, but the requested object is a list (*{pkg}.{}List)",
+            res.kind
+        ),
+        (Output::MetadataList, false) => format!(
+            "you requested PartialObjectMetadataList, but the requested object is not a list (*{pkg}.{})",
+            res.kind
+        ),
+        _ => return None,
+    };
+    Some(ApiError::not_acceptable_message(msg))
 }
 
 /// The essence of a `Content-Type` (`application/json`), lowercased.
@@ -401,6 +430,11 @@ mod tests {
         assert_eq!(
             negotiate(Some(m), None, false, false).unwrap(),
             Output::Metadata
+        );
+        let l = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+        assert_eq!(
+            negotiate(Some(l), None, true, true).unwrap(),
+            Output::MetadataList
         );
         assert!(accepts_any(None, &["application/json"]));
         assert!(accepts_any(Some("*/*"), &["application/json"]));
