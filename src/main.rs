@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use ironkube::apiserver::filters::Limits;
+use ironkube::controllers::nodelifecycle_logic::LifecycleConfig;
 use ironkube::controllers::nodesim::{NodesConfig, SimConfig};
 use ironkube::controllers::nodesim_logic::parse_go_duration;
 use ironkube::server::{self, ConnLimits, ServeConfig, StorageKind};
@@ -84,6 +85,13 @@ enum Command {
         /// Simulated kubelet: longest graceful-termination wait of a deleted pod.
         #[arg(long, default_value = "1s", value_parser = duration)]
         pod_delete_delay: chrono::TimeDelta,
+        /// Node lifecycle: how long a node may go without a heartbeat (Ready
+        /// condition or Lease renewal) before it is marked Unknown.
+        #[arg(long, default_value = "50s", value_parser = duration)]
+        node_monitor_grace_period: chrono::TimeDelta,
+        /// Node lifecycle: the same for a node that never posted its status.
+        #[arg(long, default_value = "1m", value_parser = duration)]
+        node_startup_grace_period: chrono::TimeDelta,
         /// Changes kept for watches and consistent paging; older resourceVersions get 410 Expired.
         #[arg(long, default_value_t = 100_000)]
         watch_history: usize,
@@ -145,6 +153,8 @@ fn main() -> ExitCode {
             pod_start_delay,
             pod_ready_delay,
             pod_delete_delay,
+            node_monitor_grace_period,
+            node_startup_grace_period,
             watch_history,
             watch_history_bytes,
             request_timeout,
@@ -176,6 +186,10 @@ fn main() -> ExitCode {
                     pod_ready_delay,
                     pod_delete_delay,
                     ..SimConfig::default()
+                },
+                lifecycle: LifecycleConfig {
+                    monitor_grace: node_monitor_grace_period,
+                    startup_grace: node_startup_grace_period,
                 },
             },
         })),

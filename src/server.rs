@@ -330,6 +330,21 @@ pub async fn bootstrap(store: &Store) -> Result<()> {
     Ok(())
 }
 
+/// Re-creates the system namespaces (and the `kubernetes` service) if they
+/// vanish, once a minute, as upstream's system namespaces controller
+/// (`pkg/controlplane/controller/systemnamespaces`, 1 minute interval).
+async fn keep_system_objects(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(e) = bootstrap(&state.store).await {
+            tracing::warn!("cannot re-create system objects: {e}");
+        }
+    }
+}
+
 /// A bootstrapped in-memory API with one admin token: what in-process
 /// tests drive through [`apiserver::app`].
 pub async fn memory_state(admin_token: &str) -> Result<Arc<AppState>> {
@@ -492,8 +507,11 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
         server_address: server_address.clone(),
         shutdown: shutdown_rx.clone(),
     });
+    // Upstream's system namespaces controller (and the bootstrap
+    // controller's `kubernetes` service) in the API server itself.
+    let system_objects = tokio::spawn(keep_system_objects(state.clone()));
     let router = apiserver::app_with(state, cfg.limits.clone());
-    let controllers = if cfg.controllers {
+    let mut controllers = if cfg.controllers {
         crate::controllers::start(
             router.clone(),
             &controller_token,
@@ -506,6 +524,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
     } else {
         Vec::new()
     };
+    controllers.push(system_objects);
     let task = tokio::spawn(serve_loop(
         listener,
         acceptor,
@@ -839,6 +858,7 @@ mod tests {
             nodes: crate::controllers::nodesim::NodesConfig {
                 count: 0,
                 sim: Default::default(),
+                lifecycle: Default::default(),
             },
             watch_history: 10,
             watch_history_bytes: 1 << 20,

@@ -299,6 +299,7 @@ async fn live(limits: Limits, conn: ironkube::server::ConnLimits) -> Live {
         nodes: ironkube::controllers::nodesim::NodesConfig {
             count: 0,
             sim: Default::default(),
+            lifecycle: Default::default(),
         },
         watch_history: 1000,
         watch_history_bytes: 1 << 20,

@@ -148,7 +148,10 @@ impl ApiError {
             })
             .collect();
         let mut d = Map::new();
-        d.insert("name".into(), Value::String(name.to_string()));
+        // `StatusDetails.name` is `omitempty`.
+        if !name.is_empty() {
+            d.insert("name".into(), Value::String(name.to_string()));
+        }
         if !group.is_empty() {
             d.insert("group".into(), Value::String(group.to_string()));
         }
@@ -174,6 +177,16 @@ impl ApiError {
 
     pub fn unauthorized() -> Self {
         Self::new(401, "Unauthorized", "Unauthorized")
+    }
+
+    /// 403 of the authorizer for a non-resource path.
+    pub fn forbidden_path(user: &str, verb: &str, path: &str) -> Self {
+        Self::new(
+            403,
+            "Forbidden",
+            format!("forbidden: User \"{user}\" cannot {verb} path \"{path}\""),
+        )
+        .with_details(json!({}))
     }
 
     pub fn forbidden(msg: impl Into<String>) -> Self {
@@ -209,12 +222,59 @@ impl ApiError {
         .with_details(json!({}))
     }
 
-    pub fn not_acceptable(accepted: &str) -> Self {
+    /// 406 from content negotiation of an endpoint
+    /// (`apiserver/pkg/endpoints/handlers/negotiation`, `NewNotAcceptableError`):
+    /// `representations` lists what the endpoint can answer in.
+    pub fn not_acceptable(representations: &str) -> Self {
+        Self::new(
+            406,
+            "NotAcceptable",
+            format!("406: Not Acceptable\n\nAvailable representations: {representations}"),
+        )
+        .with_details(json!({}))
+    }
+
+    /// 406 of a response transform that cannot be made (no `details`).
+    pub fn not_acceptable_message(msg: impl Into<String>) -> Self {
+        Self::new(406, "NotAcceptable", msg)
+    }
+
+    /// 406 in the older form upstream's `/apis` and `/apis/<group>`
+    /// discovery answer (`errNotAcceptable`, no `details`).
+    pub fn not_acceptable_media_types(accepted: &str) -> Self {
         Self::new(
             406,
             "NotAcceptable",
             format!("only the following media types are accepted: {accepted}"),
         )
+    }
+
+    /// 403 for deleting `default`, `kube-system` or `kube-public`
+    /// (`plugin/pkg/admission/namespace/lifecycle`, immortal namespaces).
+    pub fn immortal_namespace(name: &str) -> Self {
+        Self::new(
+            403,
+            "Forbidden",
+            format!("namespaces \"{name}\" is forbidden: this namespace may not be deleted"),
+        )
+        .with_details(json!({"name": name, "kind": "namespaces"}))
+    }
+
+    /// 504 for a read at a resourceVersion the storage has not reached
+    /// within the wait (`apiserver/pkg/storage/errors.go`
+    /// `NewTooLargeResourceVersionError`).
+    pub fn too_large_resource_version(requested: u64, current: u64, retry_after: u64) -> Self {
+        Self::new(
+            504,
+            "Timeout",
+            format!(
+                "Timeout: Too large resource version: {requested}, current: {current}"
+            ),
+        )
+        .with_details(json!({
+            "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+            "retryAfterSeconds": retry_after,
+        }))
     }
 
     /// 410 for a watch or list from a revision older than the history kept.

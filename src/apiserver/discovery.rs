@@ -115,6 +115,9 @@ pub fn api_resource_list(group: &str, version: &str) -> Option<Value> {
             if !r.categories.is_empty() {
                 m.insert("categories".into(), json!(r.categories));
             }
+            if let Some(h) = r.storage_version_hash() {
+                m.insert("storageVersionHash".into(), json!(h));
+            }
         }
         out.push(entry);
         let mut subs: Vec<_> = r.subresources.iter().collect();

@@ -36,6 +36,9 @@ pub async fn handle(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    if let Some(e) = discovery_not_acceptable(&route, accept.as_deref()) {
+        return error_response(&e);
+    }
     match route {
         Route::LegacyGroups => match discovery::aggregated_version(accept.as_deref()) {
             Some(v) => aggregated(discovery::aggregated(true, v), v),
@@ -61,6 +64,25 @@ pub async fn handle(
             Err(e) => error_response(&e),
         },
     }
+}
+
+/// Discovery answers JSON, YAML or protobuf; anything else is 406, in the
+/// older message form for `/apis` and `/apis/<group>` as upstream.
+fn discovery_not_acceptable(route: &Route, accept: Option<&str>) -> Option<ApiError> {
+    const TYPES: [&str; 3] = [
+        "application/json",
+        "application/yaml",
+        "application/vnd.kubernetes.protobuf",
+    ];
+    if matches!(route, Route::Resource(_)) || negotiate::accepts_any(accept, &TYPES) {
+        return None;
+    }
+    Some(match route {
+        Route::Groups | Route::Group(_) => {
+            ApiError::not_acceptable_media_types(negotiate::REPRESENTATIONS)
+        }
+        _ => ApiError::not_acceptable(negotiate::REPRESENTATIONS),
+    })
 }
 
 fn aggregated(doc: Value, v: &str) -> Response {
@@ -188,7 +210,12 @@ fn respond(
         Output::Table(inc) if rr.subresource.is_none() => {
             negotiate::to_table(rr.res, std::slice::from_ref(obj), None, inc)
         }
-        Output::Metadata if rr.subresource.is_none() => negotiate::to_partial(obj),
+        Output::Metadata | Output::MetadataList if rr.subresource.is_none() => {
+            if let Some(e) = negotiate::metadata_mismatch(output, rr.res, false) {
+                return error_response(&e);
+            }
+            negotiate::to_partial(obj)
+        }
         _ => obj.clone(),
     };
     let (bytes, ct) = negotiate::encode(&body, output);
@@ -226,11 +253,20 @@ async fn resource(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let output = negotiate::negotiate(accept.as_deref(), q.get("includeObject"), table_ok).inspect_err(|_| {
+    let watchable = matches!(rr.verb, Verb::List | Verb::Watch);
+    let output = negotiate::negotiate(accept.as_deref(), q.get("includeObject"), table_ok, watchable).inspect_err(|_| {
         tracing::debug!(accept = ?accept, resource = rr.res.plural, verb = rr.verb.as_str(), "not acceptable");
     })?;
     match rr.verb {
         Verb::Get => {
+            // A get "not older than" a future revision waits for it.
+            if let Some(r) = q
+                .get("resourceVersion")
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|r| *r > 0)
+            {
+                store.wait_for_revision(r).await?;
+            }
             let obj = store.get(rr.res, ns, &name).await?;
             let obj = if sub == Some("scale") {
                 // A merge patch with no change returns the Scale view.
@@ -276,7 +312,12 @@ async fn resource(
                         .unwrap_or_default();
                     negotiate::to_table(rr.res, &items, list.get("metadata"), inc)
                 }
-                Output::Metadata => negotiate::to_partial_list(&list),
+                Output::Metadata | Output::MetadataList => {
+                    if let Some(e) = negotiate::metadata_mismatch(output, rr.res, true) {
+                        return Err(e);
+                    }
+                    negotiate::to_partial_list(&list)
+                }
                 _ => list,
             };
             let (bytes, ct) = negotiate::encode(&body, output);
@@ -431,17 +472,9 @@ async fn resource(
                 }
             }
             if let Some(p) = q.get("propagationPolicy") {
-                match p {
-                    "Foreground" | "Background" | "Orphan" => {
-                        opts.propagation_policy = Some(p.to_string())
-                    }
-                    other => {
-                        return Err(ApiError::bad_request(format!(
-                            "propagationPolicy: Unsupported value: \"{other}\": supported values: \"Foreground\", \"Background\", \"Orphan\""
-                        )));
-                    }
-                }
+                opts.propagation_policy = Some(p.to_string());
             }
+            validate_propagation_policy(opts.propagation_policy.as_deref())?;
             if let Some(g) = q.get("gracePeriodSeconds") {
                 opts.grace_period_seconds = Some(g.parse().map_err(|_| {
                     ApiError::bad_request(format!("gracePeriodSeconds: Invalid value: \"{g}\""))
@@ -460,14 +493,24 @@ async fn resource(
             } else {
                 with_type(out, &rr)
             };
-            let (bytes, ct) = negotiate::encode(
-                &out,
-                if output == Output::Yaml {
-                    Output::Yaml
-                } else {
-                    Output::Json
-                },
-            );
+            let is_status = out.get("kind").and_then(Value::as_str) == Some("Status");
+            let (out, output) = match output {
+                Output::Yaml => (out, Output::Yaml),
+                Output::Metadata | Output::MetadataList if !is_status => {
+                    let is_list = rr.verb == Verb::DeleteCollection;
+                    if let Some(e) = negotiate::metadata_mismatch(output, rr.res, is_list) {
+                        return Err(e);
+                    }
+                    let partial = if is_list {
+                        negotiate::to_partial_list(&out)
+                    } else {
+                        negotiate::to_partial(&out)
+                    };
+                    (partial, Output::Json)
+                }
+                _ => (out, Output::Json),
+            };
+            let (bytes, ct) = negotiate::encode(&out, output);
             Ok(bytes_response(StatusCode::OK, bytes, ct))
         }
     }
@@ -559,6 +602,25 @@ fn summarize_body(body: &[u8]) -> String {
             let hex: String = cut.iter().map(|b| format!("{b:02x}")).collect();
             format!("{hex}{more}")
         }
+    }
+}
+
+/// `DeleteOptions.propagationPolicy` must be one of upstream's three
+/// (`apimachinery/pkg/apis/meta/v1/validation` ValidateDeleteOptions), from
+/// the body or the query.
+fn validate_propagation_policy(p: Option<&str>) -> Result<(), ApiError> {
+    match p {
+        None | Some("Foreground" | "Background" | "Orphan") => Ok(()),
+        Some(other) => Err(ApiError::invalid(
+            "meta.k8s.io",
+            "DeleteOptions",
+            "",
+            &[crate::apimachinery::validation::FieldError::not_supported(
+                "propagationPolicy",
+                other,
+                &["Foreground", "Background", "Orphan", "nil"],
+            )],
+        )),
     }
 }
 
@@ -688,7 +750,9 @@ async fn watch(
             Output::Table(inc) if event_type != "ERROR" && event_type != "BOOKMARK" => {
                 negotiate::to_table(res, std::slice::from_ref(&object), None, inc)
             }
-            Output::Metadata if event_type != "ERROR" => negotiate::to_partial(&object),
+            Output::Metadata | Output::MetadataList if event_type != "ERROR" => {
+                negotiate::to_partial(&object)
+            }
             _ => with_kind(object, res),
         };
         let mut line =

@@ -22,6 +22,7 @@ use crate::registry::store::Store;
 mod authn;
 pub mod discovery;
 pub mod filters;
+mod drain;
 mod handlers;
 pub mod negotiate;
 pub mod printers;
@@ -145,7 +146,18 @@ pub fn bytes_response(status: StatusCode, body: Vec<u8>, content_type: &str) -> 
 /// The `Status` response of an error.
 pub fn error_response(e: &ApiError) -> Response {
     let status = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    json_response(status, &e.to_status())
+    let mut r = json_response(status, &e.to_status());
+    // Upstream sends `details.retryAfterSeconds` as `Retry-After` too.
+    if let Some(secs) = e
+        .details
+        .as_ref()
+        .and_then(|d| d.get("retryAfterSeconds"))
+        .and_then(Value::as_u64)
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
 }
 
 fn text(status: StatusCode, body: &str) -> Response {
@@ -232,12 +244,19 @@ async fn dispatch(
     Extension(filters): Extension<Arc<filters::Filters>>,
     req: Request,
 ) -> Response {
+    let req = req.map(drain::wrap);
     let path = req.uri().path().to_string();
     let query = Query::parse(req.uri().query());
     let ready = !*state.shutdown.borrow();
     // Public endpoints (upstream's system:public-info-viewer).
     match path.as_str() {
-        "/version" | "/version/" => return json_response(StatusCode::OK, &version()),
+        "/version" | "/version/" => {
+            let accept = header_str(req.headers(), header::ACCEPT);
+            if !negotiate::accepts_any(accept.as_deref(), &["application/json"]) {
+                return error_response(&ApiError::not_acceptable("application/json"));
+            }
+            return json_response(StatusCode::OK, &version());
+        }
         p if p.starts_with("/healthz") || p.starts_with("/livez") || p.starts_with("/readyz") => {
             return health(
                 p,
@@ -245,15 +264,28 @@ async fn dispatch(
                 ready || p.starts_with("/livez") || p.starts_with("/healthz"),
             );
         }
+        // Service-account issuer discovery: anonymous reads are allowed
+        // by upstream's default RBAC for `/.well-known/*`
+        // (system:openshift:public-info-viewer), not for the key set.
+        "/.well-known/openid-configuration" | "/.well-known/openid-configuration/" => {
+            return openid_response(openid_configuration(&state), "application/json");
+        }
         _ => {}
     }
     let authz = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
+    if authz.is_none() && matches!(path.as_str(), "/openid/v1/jwks" | "/openid/v1/jwks/") {
+        return error_response(&ApiError::forbidden_path("system:anonymous", "get", &path));
+    }
     let Some(user) = authn::authenticate(&state, authz).await else {
         return error_response(&ApiError::unauthorized());
     };
+    if matches!(path.as_str(), "/openid/v1/jwks" | "/openid/v1/jwks/") {
+        let keys = auth::satokens::jwks(&[state.sa_key.verify_key().clone()]);
+        return openid_response(keys, "application/jwk-set+json");
+    }
     let accept = header_str(req.headers(), header::ACCEPT);
     match path.as_str() {
         "/openapi/v2" | "/openapi/v2/" | "/swagger.json" => {
@@ -313,6 +345,31 @@ async fn dispatch(
             handlers::handle(state, route, query, user, req)
         })
         .await
+}
+
+/// The OpenID provider configuration of the service-account issuer
+/// (`pkg/serviceaccount/openidmetadata.go`).
+fn openid_configuration(state: &AppState) -> Value {
+    json!({
+        "issuer": auth::satokens::DEFAULT_ISSUER,
+        "jwks_uri": format!("https://{}/openid/v1/jwks", state.server_address),
+        "response_types_supported": ["id_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+    })
+}
+
+fn openid_response(body: Value, content_type: &str) -> Response {
+    let mut r = bytes_response(
+        StatusCode::OK,
+        serde_json::to_vec(&body).unwrap_or_default(),
+        content_type,
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
 }
 
 fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {

@@ -12,7 +12,24 @@ use crate::registry::resources::ResourceInfo;
 /// Largest request body accepted (upstream's 3 MiB limit).
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
 
-const ACCEPTED: &str = "application/json, application/yaml";
+/// What upstream lists in a 406 of a resource endpoint
+/// (`negotiation.NewNotAcceptableError`, its serializers in order).
+pub const REPRESENTATIONS: &str =
+    "application/json, application/yaml, application/vnd.kubernetes.protobuf";
+/// The same for endpoints that can also stream (lists and watches).
+pub const WATCH_REPRESENTATIONS: &str = "application/json, application/yaml, application/vnd.kubernetes.protobuf, application/json;stream=watch, application/vnd.kubernetes.protobuf;stream=watch";
+
+/// Whether an `Accept` header allows any of `essences` (or is absent, or a
+/// wildcard): discovery and `/version` answer 406 otherwise.
+pub fn accepts_any(accept: Option<&str>, essences: &[&str]) -> bool {
+    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
+        return true;
+    };
+    accept.split(',').any(|raw| {
+        let e = MediaType::parse(raw).essence.to_ascii_lowercase();
+        e == "*/*" || e == "application/*" || essences.contains(&e.as_str())
+    })
+}
 
 /// What a response is encoded as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,9 +38,11 @@ pub enum Output {
     Yaml,
     /// `Table`, with what each row's `object` holds.
     Table(IncludeObject),
-    /// `PartialObjectMetadata(List)`: only `metadata` (what metadata
-    /// informers and the garbage collector ask for).
+    /// `PartialObjectMetadata`: only `metadata` (what metadata informers
+    /// and the garbage collector ask for; each object of a watch).
     Metadata,
+    /// `PartialObjectMetadataList`, for lists.
+    MetadataList,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,11 +75,14 @@ impl<'a> MediaType<'a> {
 }
 
 /// Picks the response encoding from `Accept`. `table_ok` says whether the
-/// verb can answer with a Table (get, list, watch).
+/// verb can answer with a Table (get, list, watch); `PartialObjectMetadata`
+/// is answered on every verb, as upstream (kube-rs `patch_metadata` asks for
+/// it on patch). `watchable` endpoints list their streaming types in a 406.
 pub fn negotiate(
     accept: Option<&str>,
     include_object: Option<&str>,
     table_ok: bool,
+    watchable: bool,
 ) -> Result<Output, ApiError> {
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
         return Ok(Output::Json);
@@ -82,12 +104,15 @@ pub fn negotiate(
                     };
                     return Ok(Output::Table(inc));
                 }
-                Some("PartialObjectMetadata" | "PartialObjectMetadataList")
-                    if table_ok
-                        && mt.param("g") == Some("meta.k8s.io")
+                Some(as_ @ ("PartialObjectMetadata" | "PartialObjectMetadataList"))
+                    if mt.param("g") == Some("meta.k8s.io")
                         && matches!(mt.param("v"), Some("v1") | Some("v1beta1")) =>
                 {
-                    return Ok(Output::Metadata);
+                    return Ok(if as_ == "PartialObjectMetadata" {
+                        Output::Metadata
+                    } else {
+                        Output::MetadataList
+                    });
                 }
                 _ => continue,
             },
@@ -99,7 +124,34 @@ pub fn negotiate(
             _ => continue,
         }
     }
-    Err(ApiError::not_acceptable(ACCEPTED))
+    Err(ApiError::not_acceptable(if watchable {
+        WATCH_REPRESENTATIONS
+    } else {
+        REPRESENTATIONS
+    }))
+}
+
+/// 406 when the metadata-only kind asked for does not fit the answer
+/// (`handlers/response.go` transform: "you requested PartialObjectMetadata,
+/// but the requested object is a list (*core.ConfigMapList)"), naming the
+/// internal Go type as upstream does.
+pub fn metadata_mismatch(output: Output, res: &ResourceInfo, is_list: bool) -> Option<ApiError> {
+    let pkg = match res.group {
+        "" | "events.k8s.io" => "core",
+        g => g.split('.').next().unwrap_or(g),
+    };
+    let msg = match (output, is_list) {
+        (Output::Metadata, true) => format!(
+            "you requested PartialObjectMetadata, but the requested object is a list (*{pkg}.{}List)",
+            res.kind
+        ),
+        (Output::MetadataList, false) => format!(
+            "you requested PartialObjectMetadataList, but the requested object is not a list (*{pkg}.{})",
+            res.kind
+        ),
+        _ => return None,
+    };
+    Some(ApiError::not_acceptable_message(msg))
 }
 
 /// The essence of a `Content-Type` (`application/json`), lowercased.
@@ -340,23 +392,57 @@ mod tests {
     fn kubectl_get_accept_picks_table() {
         let a = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
         assert_eq!(
-            negotiate(Some(a), None, true).unwrap(),
+            negotiate(Some(a), None, true, false).unwrap(),
             Output::Table(IncludeObject::Metadata)
         );
-        assert_eq!(negotiate(Some(a), None, false).unwrap(), Output::Json);
         assert_eq!(
-            negotiate(Some("application/yaml"), None, true).unwrap(),
-            Output::Yaml
-        );
-        assert_eq!(negotiate(None, None, true).unwrap(), Output::Json);
-        assert_eq!(
-            negotiate(Some("application/vnd.kubernetes.protobuf,*/*"), None, true).unwrap(),
+            negotiate(Some(a), None, false, false).unwrap(),
             Output::Json
         );
         assert_eq!(
-            negotiate(Some("text/html"), None, true).unwrap_err().code,
-            406
+            negotiate(Some("application/yaml"), None, true, false).unwrap(),
+            Output::Yaml
         );
+        assert_eq!(negotiate(None, None, true, false).unwrap(), Output::Json);
+        assert_eq!(
+            negotiate(
+                Some("application/vnd.kubernetes.protobuf,*/*"),
+                None,
+                true,
+                false
+            )
+            .unwrap(),
+            Output::Json
+        );
+        let e = negotiate(Some("text/html"), None, true, false).unwrap_err();
+        assert_eq!(e.code, 406);
+        assert_eq!(
+            e.to_status()["message"],
+            "406: Not Acceptable\n\nAvailable representations: application/json, application/yaml, application/vnd.kubernetes.protobuf"
+        );
+        assert_eq!(e.to_status()["details"], json!({}));
+        let e = negotiate(Some("garbage"), None, true, true).unwrap_err();
+        assert!(e.message.ends_with(
+            "application/json;stream=watch, application/vnd.kubernetes.protobuf;stream=watch"
+        ));
+        // Metadata-only answers on every verb (kube-rs `patch_metadata`).
+        let m = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+        assert_eq!(
+            negotiate(Some(m), None, false, false).unwrap(),
+            Output::Metadata
+        );
+        let l = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+        assert_eq!(
+            negotiate(Some(l), None, true, true).unwrap(),
+            Output::MetadataList
+        );
+        assert!(accepts_any(None, &["application/json"]));
+        assert!(accepts_any(Some("*/*"), &["application/json"]));
+        assert!(accepts_any(
+            Some("text/html, application/json;g=x"),
+            &["application/json"]
+        ));
+        assert!(!accepts_any(Some("garbage"), &["application/json"]));
     }
 
     #[test]

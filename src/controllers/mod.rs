@@ -27,6 +27,8 @@ pub mod expectations;
 pub mod gc;
 pub mod informer;
 pub mod namespace;
+pub mod nodelifecycle;
+pub mod nodelifecycle_logic;
 pub mod nodesim;
 pub mod nodesim_logic;
 pub mod replicaset;
@@ -92,6 +94,11 @@ pub fn start(router: axum::Router, token: &str, config: Config) -> Vec<JoinHandl
         tokio::spawn(replicaset::run(client.clone(), informers.clone())),
         tokio::spawn(deployment::run(client.clone(), informers.clone())),
         tokio::spawn(scheduler::run(scheduler_client, informers.clone())),
+        tokio::spawn(nodelifecycle::run(
+            client.clone(),
+            config.nodes.lifecycle,
+            informers.clone(),
+        )),
         tokio::spawn(nodesim::run(
             kubelet_client,
             config.nodes.clone(),

@@ -33,6 +33,8 @@ pub use super::nodesim_logic::SimConfig;
 pub struct NodesConfig {
     pub count: usize,
     pub sim: SimConfig,
+    /// The node lifecycle controller's grace periods (every node).
+    pub lifecycle: super::nodelifecycle_logic::LifecycleConfig,
 }
 
 /// How many pod writes are in flight at once.

@@ -74,8 +74,8 @@ pub const CRASH_BACKOFF_INITIAL: TimeDelta = TimeDelta::seconds(10);
 /// Kubelet crash back-off: maximum (`MaxContainerBackOff`).
 pub const CRASH_BACKOFF_MAX: TimeDelta = TimeDelta::seconds(300);
 
-const TAINT_UNREACHABLE: &str = "node.kubernetes.io/unreachable";
-const TAINT_NOT_READY: &str = "node.kubernetes.io/not-ready";
+pub(crate) const TAINT_UNREACHABLE: &str = "node.kubernetes.io/unreachable";
+pub(crate) const TAINT_NOT_READY: &str = "node.kubernetes.io/not-ready";
 const CONTAINER_ID_SCHEME: &str = "ironkube://";
 
 /// Global knobs of the simulation. All delays may be zero.
@@ -1760,7 +1760,7 @@ fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// `metav1.Time` (second precision on the wire).
-fn to_time(t: DateTime<Utc>) -> Time {
+pub(crate) fn to_time(t: DateTime<Utc>) -> Time {
     Time(Timestamp::from_second(t.timestamp()).unwrap_or(Timestamp::UNIX_EPOCH))
 }
 
@@ -1769,7 +1769,7 @@ fn to_micro(t: DateTime<Utc>) -> MicroTime {
     MicroTime(Timestamp::new(t.timestamp(), nanos).unwrap_or(Timestamp::UNIX_EPOCH))
 }
 
-fn from_time(t: &Time) -> Option<DateTime<Utc>> {
+pub(crate) fn from_time(t: &Time) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(
         t.0.as_second(),
         u32::try_from(t.0.subsec_nanosecond()).unwrap_or(0),

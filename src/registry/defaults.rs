@@ -40,7 +40,10 @@ pub fn apply_defaults(resource_key: &str, obj: &mut Value) {
         }
         "replicationcontrollers" => default_replication_controller(o),
         "services" => default_service(o),
-        "secrets" => default_str(o, "type", "Opaque"),
+        "secrets" => {
+            merge_string_data(o);
+            default_str(o, "type", "Opaque");
+        }
         "namespaces" => default_namespace(o),
         "nodes" => default_node(o),
         "endpoints" => {
@@ -61,6 +64,53 @@ pub fn apply_defaults(resource_key: &str, obj: &mut Value) {
         // events, events.k8s.io/events and coordination.k8s.io/leases have no visible defaults.
         _ => {}
     }
+}
+
+/// A Secret's write-only `stringData` goes into `data` (base64), its values
+/// winning over `data`'s, and is never stored (`pkg/apis/core/v1/
+/// conversion.go` `Convert_v1_Secret_To_core_Secret`, on every decode: create,
+/// update and patch). `data` then has its keys in order, as Go's map encoding.
+/// Values that are not strings are left for the type check to refuse.
+fn merge_string_data(o: &mut Obj) {
+    use base64::Engine as _;
+    let Some(Value::Object(string_data)) = o.get("stringData") else {
+        if matches!(o.get("stringData"), Some(Value::Null)) {
+            o.shift_remove("stringData");
+        }
+        return;
+    };
+    if string_data.values().any(|v| !v.is_string()) {
+        return;
+    }
+    // `data` keeps its place, or takes `stringData`'s.
+    if !matches!(o.get("data"), Some(Value::Object(_))) {
+        let fields = std::mem::take(o);
+        for (k, v) in fields {
+            match k.as_str() {
+                "data" => {}
+                "stringData" => {
+                    o.insert("data".into(), Value::Object(Map::new()));
+                    o.insert(k, v);
+                }
+                _ => {
+                    o.insert(k, v);
+                }
+            }
+        }
+    }
+    let Some(Value::Object(string_data)) = o.shift_remove("stringData") else {
+        return;
+    };
+    let Some(Value::Object(data)) = o.get_mut("data") else {
+        return;
+    };
+    for (k, v) in string_data {
+        if let Value::String(v) = v {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(v.as_bytes());
+            data.insert(k, Value::String(encoded));
+        }
+    }
+    data.sort_keys();
 }
 
 /// Default tolerations admission (plugin/pkg/admission/defaulttolerationseconds): adds
@@ -108,7 +158,7 @@ pub fn add_default_tolerations(pod: &mut Value) {
 /// `priorityClassName` while no PriorityClass is marked `globalDefault`: sets `priority: 0` and
 /// `preemptionPolicy: PreemptLowerPriority` (upstream's `getDefaultPriority` fallback), keeping
 /// values already present. Pods naming a PriorityClass are left alone: resolving the class (and
-/// a global default class) needs the store and is the caller's job. Upstream runs this on create only.
+/// a global default class) needs the store and is the caller's job. On update see [`admit_pod_update`].
 pub fn add_default_priority(pod: &mut Value) {
     let Some(p) = pod.as_object_mut() else {
         return;
@@ -121,6 +171,26 @@ pub fn add_default_priority(pod: &mut Value) {
     }
     default_ptr(spec, "priority", json!(0));
     default_ptr(spec, "preemptionPolicy", json!("PreemptLowerPriority"));
+}
+
+/// The two pod admission steps on update (a PUT or a patch of the pod itself): DefaultTolerationSeconds
+/// runs again, and Priority keeps the `priority` and `preemptionPolicy` it set at create when the new
+/// pod leaves them unset (`plugin/pkg/admission/priority` admitPod on Update). A changed value is left
+/// for update validation to refuse. Together they let `kubectl replace` send back the manifest the pod
+/// was created from, as upstream does.
+pub fn admit_pod_update(pod: &mut Value, old: &Value) {
+    add_default_tolerations(pod);
+    let old_spec = old.get("spec");
+    let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for f in ["priority", "preemptionPolicy"] {
+        if is_unset(spec.get(f))
+            && let Some(v) = old_spec.and_then(|s| s.get(f)).filter(|v| !v.is_null())
+        {
+            spec.insert(f.into(), v.clone());
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1014,6 +1084,22 @@ mod tests {
         );
     }
 
+    #[test]
+    fn pod_update_admission_keeps_admitted_fields() {
+        let old = json!({"spec": {"priority": 7, "preemptionPolicy": "Never", "tolerations": []}});
+        // The manifest the pod was created from: both come back.
+        let mut new = json!({"spec": {"containers": []}});
+        admit_pod_update(&mut new, &old);
+        assert_eq!(new["spec"]["priority"], 7);
+        assert_eq!(new["spec"]["preemptionPolicy"], "Never");
+        assert_eq!(new["spec"]["tolerations"].as_array().map_or(0, Vec::len), 2);
+        // A changed value stays, for validation to refuse.
+        let mut new = json!({"spec": {"priority": 5, "preemptionPolicy": null}});
+        admit_pod_update(&mut new, &old);
+        assert_eq!(new["spec"]["priority"], 5);
+        assert_eq!(new["spec"]["preemptionPolicy"], "Never");
+    }
+
     fn seed_template_spec() -> Value {
         json!({
             "containers": [nginx_container("IfNotPresent")],
@@ -1204,6 +1290,27 @@ mod tests {
         assert_json(
             &s,
             &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "dg=="}, "type": "Opaque"}),
+        );
+        // stringData is merged into data (base64, winning) and dropped.
+        let s = defaulted(
+            "secrets",
+            json!({"metadata": {"name": "s"}, "data": {"z": "eg==", "k": "dg=="}, "stringData": {"k": "new", "a": "héllo"}}),
+        );
+        assert_eq!(
+            s,
+            json!({"metadata": {"name": "s"}, "data": {"a": "aMOpbGxv", "k": "bmV3", "z": "eg=="}, "type": "Opaque"})
+        );
+        assert_eq!(
+            serde_json::to_string(&s["data"]).unwrap(),
+            r#"{"a":"aMOpbGxv","k":"bmV3","z":"eg=="}"#
+        );
+        let s = defaulted(
+            "secrets",
+            json!({"kind": "Secret", "stringData": {"k": "v"}, "type": "Opaque"}),
+        );
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            r#"{"kind":"Secret","data":{"k":"dg=="},"type":"Opaque"}"#
         );
         let s = defaulted("secrets", json!({"type": "kubernetes.io/tls"}));
         assert_json(&s, &json!({"type": "kubernetes.io/tls"}));

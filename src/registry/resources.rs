@@ -134,6 +134,28 @@ impl ResourceInfo {
         }
     }
 
+    /// The `storageVersionHash` of legacy discovery: base64 of the first
+    /// 8 bytes of sha256 of `<group>/<version>/<kind>` of the version the
+    /// resource is stored as (`apiserver/pkg/endpoints/discovery/
+    /// storageversionhash.go`). `None` for resources that are not stored
+    /// (reviews). events.k8s.io Events are stored as core v1 Events.
+    pub fn storage_version_hash(&self) -> Option<String> {
+        use base64::Engine as _;
+        if self.verbs == ["create"] {
+            return None;
+        }
+        let (group, version, kind) = if self.group == "events.k8s.io" {
+            ("", "v1", "Event")
+        } else {
+            (self.group, self.version, self.kind)
+        };
+        let digest = ring::digest::digest(
+            &ring::digest::SHA256,
+            format!("{group}/{version}/{kind}").as_bytes(),
+        );
+        Some(base64::engine::general_purpose::STANDARD.encode(&digest.as_ref()[..8]))
+    }
+
     pub fn group_resource(&self) -> GroupResource {
         GroupResource::new(self.group, self.plural)
     }
@@ -204,5 +226,30 @@ mod tests {
         assert_eq!(d.subresource("scale").unwrap().kind.2, "Scale");
         let ns = by_key("namespaces").unwrap();
         assert_eq!(ns.storage_key(None, "x"), "/registry/core/namespaces/x");
+    }
+
+    #[test]
+    fn storage_version_hashes_are_upstreams() {
+        // As kube-apiserver v1.36 lists them in /api/v1 and /apis/<g>/v1.
+        for (key, want) in [
+            ("configmaps", "qFsyl6wFWjQ="),
+            ("endpoints", "fWeeMqaN/OA="),
+            ("events", "r2yiGXH7wu8="),
+            ("events.k8s.io/events", "r2yiGXH7wu8="),
+            ("namespaces", "Q3oi5N2YM8M="),
+            ("nodes", "XwShjMxG9Fs="),
+            ("pods", "xPOwRZ+Yhw8="),
+            ("secrets", "S6u1pOWzb84="),
+            ("serviceaccounts", "pbx9ZvyFpBE="),
+            ("services", "0/CO1lhkEBI="),
+            ("apps/deployments", "8aSe+NMegvE="),
+            ("apps/replicasets", "P1RzHs8/mWQ="),
+            ("coordination.k8s.io/leases", "gqkMMb/YqFM="),
+        ] {
+            let r = by_key(key).unwrap();
+            assert_eq!(r.storage_version_hash().as_deref(), Some(want), "{key}");
+        }
+        let review = by_key("authentication.k8s.io/tokenreviews").unwrap();
+        assert_eq!(review.storage_version_hash(), None);
     }
 }

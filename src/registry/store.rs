@@ -151,6 +151,11 @@ pub struct Store {
     service_alloc: tokio::sync::Mutex<()>,
 }
 
+/// Namespaces that may never be deleted (`plugin/pkg/admission/namespace/
+/// lifecycle`: `default`, `kube-system`, `kube-public`; `kube-node-lease`
+/// may be deleted and is re-created by the system namespaces controller).
+pub const IMMORTAL_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
+
 /// Maps a storage failure to the client's `Status` — the only such place.
 pub fn storage_error(gr: &GroupResource, name: &str, e: StorageError) -> ApiError {
     match e {
@@ -160,9 +165,9 @@ pub fn storage_error(gr: &GroupResource, name: &str, e: StorageError) -> ApiErro
         StorageError::Expired { requested, oldest } => {
             ApiError::expired(format!("too old resource version: {requested} ({oldest})"))
         }
-        StorageError::TooLarge { requested, current } => ApiError::service_unavailable(format!(
-            "Too large resource version: {requested}, current: {current}"
-        )),
+        StorageError::TooLarge { requested, current } => {
+            ApiError::too_large_resource_version(requested, current, 1)
+        }
         StorageError::Closed => ApiError::service_unavailable("the server is shutting down"),
         e @ StorageError::TooSlow(_) => ApiError::internal(e.to_string()),
         StorageError::Internal(m) => ApiError::internal(m),
@@ -509,6 +514,26 @@ impl Store {
             Ok(Some(kv)) => decode(res, &kv, kv.mod_revision),
             Ok(None) => Err(ApiError::not_found(&gr, name)),
             Err(e) => Err(storage_error(&gr, name, e)),
+        }
+    }
+
+    /// A read "not older than" revision `r`: waits up to 3 s for the
+    /// storage to reach it, then answers 504 `ResourceVersionTooLarge`
+    /// (upstream's watch cache `waitUntilFreshAndBlock`, 3 s blocking
+    /// timeout, `Retry-After: 1`).
+    pub async fn wait_for_revision(&self, r: Revision) -> ApiResult<()> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+        loop {
+            let current = self.storage.current_revision();
+            if r <= current {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ApiError::too_large_resource_version(r, current, 1));
+            }
+            // Only a client asking for the future waits here; polling
+            // keeps the write path free of any notification cost.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 
@@ -1065,6 +1090,10 @@ impl Store {
             cpu_heavy(current.value.len(), || {
                 self.track_fields(res, sub, Some(&old), &mut new, opts)
             });
+            // Admission on update, after the field manager as on create.
+            if sub.is_none() && res.key() == "pods" {
+                defaults::admit_pod_update(&mut new, &old);
+            }
             let errs = validation::validate(&res.key(), &new, Some(&old));
             if !errs.is_empty() {
                 return Err(ApiError::invalid(res.group, res.kind, name, &errs));
@@ -1354,6 +1383,11 @@ impl Store {
         opts: &DeleteOptions,
     ) -> ApiResult<Value> {
         let gr = res.group_resource();
+        // NamespaceLifecycle admission runs before the object is read:
+        // the immortal namespaces are refused even on a dry run.
+        if res.key() == "namespaces" && IMMORTAL_NAMESPACES.contains(&name) {
+            return Err(ApiError::immortal_namespace(name));
+        }
         let key = res.storage_key(ns, name);
         for _attempt in 0..64 {
             let Some(current) = self
@@ -1550,7 +1584,7 @@ impl Store {
 
     /// The revision a list reads at, from `resourceVersion`/`resourceVersionMatch`
     /// (`apiserver/pkg/storage/etcd3/store.go` GetList semantics).
-    fn list_revision(&self, p: &ListParams) -> ApiResult<Revision> {
+    async fn list_revision(&self, p: &ListParams) -> ApiResult<Revision> {
         let rv = p.resource_version.as_deref().unwrap_or("");
         let current = self.storage.current_revision();
         match (rv, p.resource_version_match.as_deref().unwrap_or("")) {
@@ -1565,15 +1599,15 @@ impl Store {
                         "resourceVersionMatch: Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
                     ));
                 }
+                // An exact read of the future does not wait.
+                if r > current {
+                    return Err(ApiError::too_large_resource_version(r, current, 1));
+                }
                 Ok(r)
             }
             (rv, "NotOlderThan" | "") => {
                 let r = parse_resource_version(rv)?;
-                if r > current {
-                    return Err(ApiError::service_unavailable(format!(
-                        "Too large resource version: {r}, current: {current}"
-                    )));
-                }
+                self.wait_for_revision(r).await?;
                 Ok(0)
             }
             (_, m) => Err(ApiError::bad_request(format!(
@@ -1609,7 +1643,7 @@ impl Store {
                 let tok = decode_continue(t)?;
                 (tok.rv, Some(format!("{prefix}{}", tok.start)))
             }
-            _ => (self.list_revision(p)?, None),
+            _ => (self.list_revision(p).await?, None),
         };
         if revision == 0 {
             revision = self.storage.current_revision();
