@@ -11,7 +11,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::apimachinery::status::ApiError;
@@ -23,6 +23,7 @@ mod authn;
 pub mod discovery;
 mod handlers;
 pub mod negotiate;
+mod openapi_v2;
 pub mod printers;
 pub mod request;
 
@@ -225,20 +226,8 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
     let Some(user) = authn::authenticate(&state, authz).await else {
         return error_response(&ApiError::unauthorized());
     };
-    let accept = header_str(req.headers(), header::ACCEPT);
     match path.as_str() {
-        "/openapi/v2" | "/openapi/v2/" | "/swagger.json" => {
-            if accept.as_deref().is_some_and(|a| {
-                a.contains("protobuf") && !a.contains("json") && !a.contains("*/*")
-            }) {
-                return error_response(&ApiError::not_acceptable("application/json"));
-            }
-            return bytes_response(
-                StatusCode::OK,
-                state.openapi.v2_document().as_bytes().to_vec(),
-                "application/json",
-            );
-        }
+        "/openapi/v2" => return openapi_v2::serve(&state.openapi, req.method(), req.headers()),
         "/openapi/v3" | "/openapi/v3/" => {
             return json_response(StatusCode::OK, &state.openapi.v3_index());
         }
@@ -270,12 +259,6 @@ async fn dispatch(State(state): State<Arc<AppState>>, req: Request) -> Response 
         Err(e) => return error_response(&e),
     };
     handlers::handle(state, route, query, user, req).await
-}
-
-fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
-    h.get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
 }
 
 #[cfg(test)]
