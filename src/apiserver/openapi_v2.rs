@@ -163,6 +163,9 @@ fn serve_content(
     if let Ok(v) = HeaderValue::from_str(content_type) {
         h.insert(header::CONTENT_TYPE, v);
     }
+    if let Ok(v) = HeaderValue::from_str(&last_modified) {
+        h.insert(header::LAST_MODIFIED, v);
+    }
     let get_or_head = method == Method::GET || method == Method::HEAD;
     let req_str = |name: header::HeaderName| {
         req.get(name)
@@ -196,10 +199,8 @@ fn serve_content(
         }
         // writeNotModified: no Content-Type, and no Last-Modified beside an ETag.
         h.remove(header::CONTENT_TYPE);
+        h.remove(header::LAST_MODIFIED);
         return bare(StatusCode::NOT_MODIFIED, h);
-    }
-    if let Ok(v) = HeaderValue::from_str(&last_modified) {
-        h.insert(header::LAST_MODIFIED, v);
     }
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     let size = body.len() as u64;
@@ -236,10 +237,8 @@ fn serve_content(
                     "x-content-type-options",
                     HeaderValue::from_static("nosniff"),
                 );
+                // Go's serveError drops ETag and Last-Modified.
                 h416.insert(header::VARY, HeaderValue::from_static("Accept"));
-                if let Ok(v) = HeaderValue::from_str(etag) {
-                    h416.insert(header::ETAG, v);
-                }
                 let msg = "invalid range: failed to overlap\n";
                 let mut resp = Response::new(Body::from(msg));
                 *resp.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
@@ -260,12 +259,16 @@ fn serve_content(
     resp
 }
 
-/// A response with no body (and `Content-Length: 0` unless 304).
+/// A response with no body: `Content-Length: 0`, except a 304, which has no
+/// length at all (a body of unknown size keeps hyper from adding one).
 fn bare(status: StatusCode, mut h: HeaderMap) -> Response {
-    if status != StatusCode::NOT_MODIFIED {
+    let body = if status == StatusCode::NOT_MODIFIED {
+        Body::from_stream(futures::stream::empty::<Result<Vec<u8>, std::io::Error>>())
+    } else {
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
-    }
-    let mut resp = Response::new(Body::empty());
+        Body::empty()
+    };
+    let mut resp = Response::new(body);
     *resp.status_mut() = status;
     *resp.headers_mut() = h;
     resp
