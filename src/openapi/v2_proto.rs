@@ -909,7 +909,7 @@ impl Msg {
 /// The YAML text of a JSON value: block style, four-space indentation
 /// (an item's mapping aligned after its `- `), no line wrapping, scalars plain unless that would change their
 /// meaning or is not allowed.
-pub fn yaml(v: &Value) -> String {
+fn yaml(v: &Value) -> String {
     let mut out = String::new();
     yaml_node(&mut out, v, Ctx::Root);
     out
