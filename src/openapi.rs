@@ -26,6 +26,8 @@ use serde_json::{Map, Value};
 
 use crate::apimachinery::patch_schema::PatchSchema;
 
+pub mod v2_proto;
+
 const V2_DOCUMENT: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/v2.json"));
 
 /// `(group-version path, document)`, sorted by path (the order upstream's
@@ -88,6 +90,12 @@ struct Definitions {
 pub struct OpenApi {
     hashes: [OnceLock<String>; V3_DOCUMENTS.len()],
     definitions: OnceLock<Result<Definitions, String>>,
+    /// SHA-512 of the v2 JSON, upper-case hex: the ETag of both v2 forms.
+    v2_hash: OnceLock<String>,
+    /// The v2 document as gnostic protobuf (see [`v2_proto`]).
+    v2_proto: OnceLock<Result<Vec<u8>, String>>,
+    /// When the documents were loaded: `Last-Modified` of `/openapi/v2`.
+    loaded_at: std::time::SystemTime,
 }
 
 impl OpenApi {
@@ -106,6 +114,9 @@ impl OpenApi {
         Ok(OpenApi {
             hashes: std::array::from_fn(|_| OnceLock::new()),
             definitions: OnceLock::new(),
+            v2_hash: OnceLock::new(),
+            v2_proto: OnceLock::new(),
+            loaded_at: std::time::SystemTime::now(),
         })
     }
 
@@ -134,6 +145,33 @@ impl OpenApi {
     /// The Swagger 2.0 document (`GET /openapi/v2`, JSON).
     pub fn v2_document(&self) -> &'static str {
         V2_DOCUMENT
+    }
+
+    /// The Swagger 2.0 document as gnostic's `openapi.v2.Document` protobuf
+    /// (`GET /openapi/v2` with kubectl's protobuf `Accept`), encoded on first
+    /// use. An error only if the embedded document is not valid Swagger 2.0
+    /// (the unit tests prove it is).
+    pub fn v2_protobuf(&self) -> Result<&[u8], &str> {
+        match self
+            .v2_proto
+            .get_or_init(|| v2_proto::encode_document(V2_DOCUMENT))
+        {
+            Ok(b) => Ok(b),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The ETag of both forms of the v2 document: the upper-case hex SHA-512
+    /// of its JSON (`computeETag` in `k8s.io/kube-openapi/pkg/handler/handler.go`;
+    /// the protobuf form reuses the JSON's, the response varying by `Accept`).
+    pub fn v2_etag(&self) -> &str {
+        self.v2_hash
+            .get_or_init(|| sha512_hex_upper(V2_DOCUMENT.as_bytes()))
+    }
+
+    /// When the documents were loaded (the v2 document's `Last-Modified`).
+    pub fn loaded_at(&self) -> std::time::SystemTime {
+        self.loaded_at
     }
 
     /// The schema of a kind, e.g. `("", "v1", "Pod")` or `("apps", "v1", "DeploymentList")`.
@@ -836,6 +874,21 @@ mod tests {
             pod["properties"]["spec"]["$ref"],
             json!("#/definitions/io.k8s.api.core.v1.PodSpec")
         );
+    }
+
+    /// The embedded document is valid Swagger 2.0 for gnostic, and its
+    /// protobuf carries what kubectl's validation reads.
+    #[test]
+    fn v2_protobuf_encodes_the_document() {
+        let api = api();
+        let pb = api.v2_protobuf().expect("encodes");
+        assert!(pb.len() > 100_000, "{} bytes", pb.len());
+        assert!(std::ptr::eq(pb, api.v2_protobuf().expect("cached")));
+        let text = String::from_utf8_lossy(pb);
+        assert!(text.contains("io.k8s.api.apps.v1.Deployment"));
+        assert!(text.contains("- group: apps\n  kind: Deployment\n  version: v1\n"));
+        assert!(text.contains("x-kubernetes-patch-merge-key"));
+        assert_eq!(api.v2_etag(), sha512_hex_upper(V2_DOCUMENT.as_bytes()));
     }
 
     /// What kubectl needs from each v3 document: explain finds the kind from a

@@ -1345,3 +1345,159 @@ async fn create_tracks_only_what_the_client_sent() {
         "Apply failed with 1 conflict: conflict with \"maker\" using apps/v1: .spec.selector"
     );
 }
+
+/// `/openapi/v2` as kube-openapi serves it: kubectl's protobuf `Accept` gets
+/// gnostic's `openapi.v2.Document` (it got 406 before), `*/*` and JSON get
+/// JSON, and only what matches neither is 406 (empty body); ETag, Vary,
+/// Last-Modified and 304/412/206 as Go's `http.ServeContent`.
+#[tokio::test]
+async fn openapi_v2_negotiates_protobuf_and_caches() {
+    let st = state().await;
+    let kubectl = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+    let proto_type = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+    let hdr = |r: &Resp, k: &str| {
+        r.headers
+            .get(k)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    let r = call(
+        &st,
+        Method::GET,
+        "/openapi/v2",
+        None,
+        "",
+        &[("accept", kubectl)],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(hdr(&r, "content-type"), proto_type);
+    assert_eq!(hdr(&r, "vary"), "Accept");
+    assert_eq!(hdr(&r, "accept-ranges"), "bytes");
+    assert!(hdr(&r, "last-modified").ends_with(" GMT"));
+    let etag = hdr(&r, "etag");
+    assert_eq!(etag.len(), 130, "{etag}");
+    // swagger = 1: "2.0"; info = 2 follows.
+    assert_eq!(&r.body[..7], b"\x0a\x032.0\x12\x15");
+    let proto_len = r.body.len();
+    let r = call(
+        &st,
+        Method::GET,
+        "/openapi/v2",
+        None,
+        "",
+        &[("accept", proto_type)],
+    )
+    .await;
+    assert_eq!((r.status, r.body.len()), (StatusCode::OK, proto_len));
+
+    for accept in [
+        "*/*",
+        "application/json",
+        "application/*",
+        "application/json;q=0.9, text/html",
+        &format!("{kubectl};q=0.5, application/json"),
+    ] {
+        let r = call(
+            &st,
+            Method::GET,
+            "/openapi/v2",
+            None,
+            "",
+            &[("accept", accept)],
+        )
+        .await;
+        assert_eq!(r.status, 200, "{accept}");
+        assert_eq!(hdr(&r, "content-type"), "application/json", "{accept}");
+        assert_eq!(hdr(&r, "etag"), etag, "one ETag for both forms");
+        assert_eq!(r.json()["swagger"], "2.0");
+    }
+    let r = get(&st, "/openapi/v2").await;
+    assert_eq!(hdr(&r, "content-type"), "application/json");
+
+    for accept in [
+        "text/html",
+        "application/yaml",
+        "application/vnd.kubernetes.protobuf",
+        "garbage",
+    ] {
+        let r = call(
+            &st,
+            Method::GET,
+            "/openapi/v2",
+            None,
+            "",
+            &[("accept", accept)],
+        )
+        .await;
+        assert_eq!(r.status, 406, "{accept}");
+        assert!(r.body.is_empty());
+        assert_eq!(hdr(&r, "vary"), "Accept");
+    }
+
+    // Conditional requests.
+    let r = call(
+        &st,
+        Method::GET,
+        "/openapi/v2",
+        None,
+        "",
+        &[("accept", kubectl), ("if-none-match", &etag)],
+    )
+    .await;
+    assert_eq!(r.status, 304);
+    assert!(r.body.is_empty());
+    assert_eq!(hdr(&r, "etag"), etag);
+    assert_eq!(hdr(&r, "content-type"), "");
+    assert_eq!(hdr(&r, "last-modified"), "");
+    let r = call(
+        &st,
+        Method::GET,
+        "/openapi/v2",
+        None,
+        "",
+        &[("if-none-match", "\"other\"")],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let r = call(
+        &st,
+        Method::POST,
+        "/openapi/v2",
+        None,
+        "",
+        &[("if-none-match", &etag)],
+    )
+    .await;
+    assert_eq!(r.status, 412);
+    let r = call(
+        &st,
+        Method::GET,
+        "/openapi/v2",
+        None,
+        "",
+        &[("if-match", "\"other\"")],
+    )
+    .await;
+    assert_eq!(r.status, 412);
+    let r = call(
+        &st,
+        Method::GET,
+        "/openapi/v2",
+        None,
+        "",
+        &[("range", "bytes=0-9")],
+    )
+    .await;
+    assert_eq!(r.status, 206);
+    assert_eq!(r.body, b"{\"swagger\"");
+    assert!(hdr(&r, "content-range").starts_with("bytes 0-9/"));
+    let r = call(&st, Method::HEAD, "/openapi/v2", None, "", &[]).await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.is_empty());
+
+    // Upstream serves only the exact path.
+    for path in ["/openapi/v2/", "/swagger.json"] {
+        assert_eq!(get(&st, path).await.status, 404, "{path}");
+    }
+}

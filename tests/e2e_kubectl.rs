@@ -743,3 +743,94 @@ fn kubectl_migrates_from_client_side_to_server_side_apply() {
     ]);
     assert_eq!(ports, "");
 }
+
+/// A `kind: List` is not in OpenAPI v3, so kubectl validates it with the v2
+/// document, fetched as protobuf. The server answered that request 406 and
+/// kubectl failed with "the server was unable to respond with a content type
+/// that the client supports"; now every line is upstream's (kubectl 1.32
+/// against kube-apiserver 1.36).
+#[test]
+fn kubectl_validates_a_list_with_the_v2_protobuf_document() {
+    let s = Server::start();
+    const LIST: &str = "apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: cm1
+  data:
+    a: \"1\"
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata:
+    name: dep1
+  spec:
+    replicas: 1
+    selector:
+      matchLabels: {app: dep1}
+    template:
+      metadata:
+        labels: {app: dep1}
+      spec:
+        containers:
+        - name: c
+          image: nginx
+";
+    let out = s.ok_stdin(&["apply", "-f", "-"], LIST);
+    assert_eq!(out, "configmap/cm1 created\ndeployment.apps/dep1 created\n");
+    let out = s.ok_stdin(
+        &[
+            "create",
+            "--validate=strict",
+            "-n",
+            "kube-public",
+            "-f",
+            "-",
+        ],
+        LIST,
+    );
+    assert_eq!(out, "configmap/cm1 created\ndeployment.apps/dep1 created\n");
+
+    let misspelled = LIST
+        .replace("  data:", "  dataa:")
+        .replace("replicas: 1", "replicass: 1")
+        .replace("image: nginx", "image: nginx\n          imagee: x");
+    for args in [
+        &["apply", "-f", "-"][..],
+        &["create", "--validate=true", "-f", "-"][..],
+        &["create", "--validate=strict", "-f", "-"][..],
+    ] {
+        let out = s.kubectl_stdin(args, Some(&misspelled));
+        assert!(!out.status.success(), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "error: error validating \"STDIN\": error validating data: [\
+             ValidationError(ConfigMap): unknown field \"dataa\" in io.k8s.api.core.v1.ConfigMap, \
+             ValidationError(Deployment.spec): unknown field \"replicass\" in io.k8s.api.apps.v1.DeploymentSpec, \
+             ValidationError(Deployment.spec.template.spec.containers[0]): unknown field \"imagee\" in io.k8s.api.core.v1.Container]; \
+             if you choose to ignore these errors, turn validation off with --validate=false\n",
+            "{args:?}"
+        );
+    }
+
+    // A kind the server does not serve, alone and in a List.
+    let foo = "apiVersion: example.com/v1\nkind: Foo\nmetadata:\n  name: foo1\n";
+    let out = s.kubectl_stdin(&["apply", "-f", "-"], Some(foo));
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: resource mapping not found for name: \"foo1\" namespace: \"\" from \"STDIN\": \
+         no matches for kind \"Foo\" in version \"example.com/v1\"\nensure CRDs are installed first\n"
+    );
+    let foo_list = format!(
+        "apiVersion: v1\nkind: List\nitems:\n- {}",
+        foo.replace('\n', "\n  ")
+    );
+    let out = s.kubectl_stdin(&["create", "--validate=strict", "-f", "-"], Some(&foo_list));
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "unable to recognize no matches for kind \"Foo\" in version \"example.com/v1\"\n"
+    );
+}

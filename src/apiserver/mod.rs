@@ -25,6 +25,7 @@ pub mod filters;
 mod drain;
 mod handlers;
 pub mod negotiate;
+mod openapi_v2;
 pub mod printers;
 pub mod request;
 
@@ -286,20 +287,8 @@ async fn dispatch(
         let keys = auth::satokens::jwks(&[state.sa_key.verify_key().clone()]);
         return openid_response(keys, "application/jwk-set+json");
     }
-    let accept = header_str(req.headers(), header::ACCEPT);
     match path.as_str() {
-        "/openapi/v2" | "/openapi/v2/" | "/swagger.json" => {
-            if accept.as_deref().is_some_and(|a| {
-                a.contains("protobuf") && !a.contains("json") && !a.contains("*/*")
-            }) {
-                return error_response(&ApiError::not_acceptable("application/json"));
-            }
-            return bytes_response(
-                StatusCode::OK,
-                state.openapi.v2_document().as_bytes().to_vec(),
-                "application/json",
-            );
-        }
+        "/openapi/v2" => return openapi_v2::serve(&state.openapi, req.method(), req.headers()),
         "/openapi/v3" | "/openapi/v3/" => {
             return json_response(StatusCode::OK, &state.openapi.v3_index());
         }
