@@ -1501,3 +1501,43 @@ async fn openapi_v2_negotiates_protobuf_and_caches() {
         assert_eq!(get(&st, path).await.status, 404, "{path}");
     }
 }
+
+#[tokio::test]
+async fn huge_grace_periods_on_bound_pods_are_answered_as_upstream() {
+    let st = state().await;
+    let mut p = pod("bound");
+    p["spec"]["nodeName"] = json!("node-x");
+    p["spec"]["terminationGracePeriodSeconds"] = json!(i64::MAX);
+    assert_eq!(
+        post(&st, "/api/v1/namespaces/default/pods", &p)
+            .await
+            .status,
+        201
+    );
+    let mut q = pod("bound-2");
+    q["spec"]["nodeName"] = json!("node-x");
+    assert_eq!(
+        post(&st, "/api/v1/namespaces/default/pods", &q)
+            .await
+            .status,
+        201
+    );
+    // Upstream answers both with 200 and the pod marked for deletion, its
+    // deletionGracePeriodSeconds the requested (or spec's) value.
+    for (name, query) in [
+        ("bound", ""),
+        ("bound-2", "?gracePeriodSeconds=9223372036854775807"),
+    ] {
+        let uri = format!("/api/v1/namespaces/default/pods/{name}{query}");
+        let r = call(&st, Method::DELETE, &uri, None, "", &[]).await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let v = r.json();
+        assert_eq!(v["metadata"]["deletionGracePeriodSeconds"], json!(i64::MAX));
+        assert!(v["metadata"]["deletionTimestamp"].is_string());
+    }
+    // The server still answers.
+    assert_eq!(
+        get(&st, "/api/v1/namespaces/default/pods").await.status,
+        200
+    );
+}

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use bytes::Bytes;
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use futures::{Stream, StreamExt};
 use serde_json::{Map, Value, json};
 
@@ -1458,7 +1458,7 @@ impl Store {
                 let already = obj.pointer("/metadata/deletionTimestamp").is_some();
                 if let Some(m) = meta_mut(&mut marked) {
                     if !already {
-                        let when = Utc::now() + chrono::Duration::seconds(grace.unwrap_or(0));
+                        let when = deletion_timestamp(Utc::now(), grace.unwrap_or(0));
                         m.insert(
                             "deletionTimestamp".into(),
                             Value::String(when.to_rfc3339_opts(SecondsFormat::Secs, true)),
@@ -1974,6 +1974,17 @@ fn decode_continue(t: &str) -> ApiResult<ContinueToken> {
     Ok(tok)
 }
 
+/// `now` plus a client's grace period, as upstream computes it
+/// (`now.Add(time.Duration(grace) * time.Second)` in `BeforeDelete`,
+/// k8s.io/apiserver/pkg/registry/rest/delete.go): the nanoseconds wrap as Go's
+/// int64 multiplication does, so `gracePeriodSeconds=9223372036854775807`
+/// gives a timestamp a second before now, as upstream, instead of a panic.
+fn deletion_timestamp(now: DateTime<Utc>, grace: i64) -> DateTime<Utc> {
+    let nanos = grace.wrapping_mul(1_000_000_000);
+    now.checked_add_signed(chrono::TimeDelta::nanoseconds(nanos))
+        .unwrap_or(now)
+}
+
 fn truncate(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
@@ -2141,6 +2152,27 @@ mod tests {
         /// Suffixes `generated_name` takes (last first) before random ones.
         pub(super) static FORCED_SUFFIXES: std::cell::RefCell<Vec<String>> =
             const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    #[test]
+    fn deletion_timestamps_wrap_as_go_instead_of_panicking() {
+        let now = DateTime::parse_from_rfc3339("2026-12-03T09:30:56Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            deletion_timestamp(now, 30),
+            now + chrono::TimeDelta::seconds(30)
+        );
+        // (2^63 - 1) * 10^9 wraps to -10^9 ns in Go's int64 arithmetic.
+        assert_eq!(
+            deletion_timestamp(now, i64::MAX),
+            now - chrono::TimeDelta::seconds(1)
+        );
+        assert_eq!(
+            deletion_timestamp(now, i64::MIN),
+            now + chrono::TimeDelta::zero()
+        );
+        let _ = deletion_timestamp(now, -9_223_372_036);
     }
 
     #[tokio::test(flavor = "current_thread")]

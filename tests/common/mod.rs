@@ -217,3 +217,75 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// Watches a server while a hostile request runs: polls `/readyz` (each
+/// answer bounded by 1 s) and samples the process's resident memory, so a
+/// test can assert the server stayed responsive and within a memory limit.
+pub struct Watchdog {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<WatchdogReport>>,
+}
+
+#[derive(Debug, Default)]
+pub struct WatchdogReport {
+    /// `/readyz` probes made, and those not answered `ok` within 1 s.
+    pub probes: usize,
+    pub missed: usize,
+    /// Highest resident set seen, in bytes.
+    pub peak_rss: u64,
+}
+
+/// Resident memory at which the watchdog kills the server outright.
+pub const WATCHDOG_KILL_RSS: u64 = 2 << 30;
+
+impl Watchdog {
+    pub fn start(server: &Server) -> Watchdog {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let url = format!("{}/readyz", server.url);
+        let pid = server.child.id();
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let mut report = WatchdogReport::default();
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let out = Command::new("curl")
+                    .args(["-sk", "--max-time", "1", &url])
+                    .output();
+                report.probes += 1;
+                if !out.is_ok_and(|o| o.stdout == b"ok") {
+                    report.missed += 1;
+                }
+                report.peak_rss = report.peak_rss.max(rss_bytes(pid));
+                if report.peak_rss > WATCHDOG_KILL_RSS {
+                    // A runaway server must not take the machine with it.
+                    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            report
+        });
+        Watchdog {
+            stop,
+            handle: Some(handle),
+        }
+    }
+
+    pub fn finish(mut self) -> WatchdogReport {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.handle
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+/// A process's resident set in bytes (0 if it is gone).
+pub fn rss_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
