@@ -21,8 +21,8 @@ use crate::registry::store::Store;
 
 mod authn;
 pub mod discovery;
-pub mod filters;
 mod drain;
+pub mod filters;
 mod handlers;
 pub mod negotiate;
 mod openapi_v2;
