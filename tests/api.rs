@@ -11,24 +11,8 @@ use tower::ServiceExt;
 
 use ironkube::apiserver::{AppState, app};
 
-const TOKEN: &str = "test-token";
-
-async fn state() -> Arc<AppState> {
-    ironkube::server::memory_state(TOKEN).await.expect("state")
-}
-
-struct Resp {
-    status: StatusCode,
-    headers: http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-}
+mod inproc;
+use inproc::{Resp, TOKEN, send, state};
 
 async fn call(
     st: &Arc<AppState>,
@@ -49,21 +33,7 @@ async fn call(
         b = b.header(*k, *v);
     }
     let req = b.body(Body::from(body.into())).unwrap();
-    let resp = app(st.clone()).oneshot(req).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    Resp {
-        status,
-        headers,
-        body,
-    }
+    send(st, req).await
 }
 
 async fn post(st: &Arc<AppState>, uri: &str, v: &Value) -> Resp {

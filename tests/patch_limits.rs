@@ -8,32 +8,15 @@ use std::time::Duration;
 
 use axum::body::Body;
 use http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-use ironkube::apiserver::{AppState, app};
+use ironkube::apiserver::AppState;
 
-const TOKEN: &str = "test-token";
+mod inproc;
+use inproc::{Resp, TOKEN, send, state};
+
 const JSON_PATCH: &str = "application/json-patch+json";
 const SMP: &str = "application/strategic-merge-patch+json";
-
-async fn state() -> Arc<AppState> {
-    ironkube::server::memory_state(TOKEN).await.expect("state")
-}
-
-struct Resp {
-    status: StatusCode,
-    headers: http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-}
 
 async fn call(
     st: &Arc<AppState>,
@@ -50,21 +33,7 @@ async fn call(
         b = b.header("content-type", ct);
     }
     let req = b.body(Body::from(body.into())).expect("request");
-    let resp = app(st.clone()).oneshot(req).await.expect("response");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes()
-        .to_vec();
-    Resp {
-        status,
-        headers,
-        body,
-    }
+    send(st, req).await
 }
 
 const CM: &str = "/api/v1/namespaces/default/configmaps";

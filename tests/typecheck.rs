@@ -8,40 +8,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::body::Body;
 use http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-use ironkube::apiserver::{AppState, app};
+use ironkube::apiserver::AppState;
+
+mod inproc;
+use inproc::{Resp, TOKEN, send, state};
 use ironkube::openapi::OpenApi;
 use ironkube::registry::resources::{RESOURCES, ResourceInfo};
 use ironkube::registry::typecheck::{self, Mode};
-
-const TOKEN: &str = "test-token";
-
-async fn state() -> Arc<AppState> {
-    ironkube::server::memory_state(TOKEN).await.expect("state")
-}
-
-struct Resp {
-    status: StatusCode,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-    fn message(&self) -> String {
-        self.json()["message"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-}
 
 async fn call(
     st: &Arc<AppState>,
@@ -57,16 +34,7 @@ async fn call(
         .header("content-type", content_type)
         .body(Body::from(body.into()))
         .unwrap();
-    let resp = app(st.clone()).oneshot(req).await.unwrap();
-    let status = resp.status();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    Resp { status, body }
+    send(st, req).await
 }
 
 async fn get(st: &Arc<AppState>, uri: &str) -> Resp {
