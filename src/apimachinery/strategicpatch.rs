@@ -182,7 +182,8 @@ fn err_no_list_of_lists() -> PatchError {
 // Go value rendering (`%v`, `%s`, reflect.TypeOf)
 // ---------------------------------------------------------------------------
 
-fn json_kind_name(v: &Value) -> &'static str {
+/// The JSON type of a value, as Go's decoder names it in errors.
+pub(crate) fn json_kind_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "bool",

@@ -147,34 +147,11 @@ pub fn overdue_status(
     if now <= health.probe + grace {
         return None;
     }
-    let mut status = node.status.clone().unwrap_or_default();
-    let mut conditions = status.conditions.take().unwrap_or_default();
-    let mut changed = false;
-    for type_ in ["Ready", "MemoryPressure", "DiskPressure", "PIDPressure"] {
-        match conditions.iter_mut().find(|c| c.type_ == type_) {
-            Some(c) if c.status == "Unknown" => {}
-            Some(c) => {
-                c.status = "Unknown".into();
-                c.reason = Some("NodeStatusUnknown".into());
-                c.message = Some("Kubelet stopped posting node status.".into());
-                c.last_transition_time = Some(to_time(now));
-                changed = true;
-            }
-            None => {
-                conditions.push(NodeCondition {
-                    type_: type_.into(),
-                    status: "Unknown".into(),
-                    reason: Some("NodeStatusNeverUpdated".into()),
-                    message: Some("Kubelet never posted node status.".into()),
-                    last_heartbeat_time: node.metadata.creation_timestamp.clone(),
-                    last_transition_time: Some(to_time(now)),
-                });
-                changed = true;
-            }
-        }
-    }
-    status.conditions = Some(conditions);
-    changed.then_some(status)
+    // The same write the simulated kubelet's NotReady path uses; nothing
+    // to write when every condition already says Unknown.
+    let status = super::nodesim_logic::not_ready_status(node, now);
+    (node.status.as_ref().and_then(|s| s.conditions.as_ref()) != status.conditions.as_ref())
+        .then_some(status)
 }
 
 /// A zone's health (`ComputeZoneState`).

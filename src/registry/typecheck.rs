@@ -28,6 +28,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use crate::apimachinery::strategicpatch::json_kind_name;
 use serde_json::{Map, Number, Value};
 
 use crate::apimachinery::status::ApiError;
@@ -459,17 +460,6 @@ struct Decoder<'a> {
     null_elements: bool,
 }
 
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
 /// A JSON number as written, as far as serde_json keeps it.
 fn number_text(n: &Number) -> String {
     n.to_string()
@@ -504,7 +494,7 @@ impl<'a> Decoder<'a> {
     }
 
     fn mismatch(&mut self, v: &Value, go_type: &str) {
-        let what = json_kind(v);
+        let what = json_kind_name(v);
         self.save(|d| d.type_error(what, go_type));
     }
 
@@ -562,7 +552,7 @@ impl<'a> Decoder<'a> {
                     let micro = matches!(t, Ty::MicroTime);
                     parse_time(text, micro)?;
                 }
-                _ => return Err(self.type_error(json_kind(v), "string")),
+                _ => return Err(self.type_error(json_kind_name(v), "string")),
             },
             Ty::Quantity => match v {
                 Value::String(text) => parse_quantity(text.trim())?,
@@ -576,7 +566,7 @@ impl<'a> Decoder<'a> {
                         return Err(self.type_error(&format!("number {}", number_text(n)), "int32"));
                     }
                 }
-                _ => return Err(self.type_error(json_kind(v), "int32")),
+                _ => return Err(self.type_error(json_kind_name(v), "int32")),
             },
             Ty::Map { values, go } => match v {
                 Value::Object(m) => {
@@ -704,7 +694,7 @@ fn unmarshal_special(t: &Ty, v: &Value) -> Result<(), String> {
         |what: &str, ty: &str| format!("json: cannot unmarshal {what} into Go value of type {ty}");
     match (t, v) {
         (Ty::Time | Ty::MicroTime, Value::String(s)) => parse_time(s, matches!(t, Ty::MicroTime)),
-        (Ty::Time | Ty::MicroTime, _) => Err(go_value(json_kind(v), "string")),
+        (Ty::Time | Ty::MicroTime, _) => Err(go_value(json_kind_name(v), "string")),
         (Ty::Quantity, Value::String(s)) => parse_quantity(s.trim()),
         (Ty::Quantity, Value::Number(n)) => parse_quantity(&number_text(n)),
         (Ty::Quantity, _) => Err(QUANTITY_FORMAT.to_string()),
@@ -713,7 +703,7 @@ fn unmarshal_special(t: &Ty, v: &Value) -> Result<(), String> {
         (Ty::IntOrString, Value::Number(n)) => {
             Err(go_value(&format!("number {}", number_text(n)), "int32"))
         }
-        (Ty::IntOrString, _) => Err(go_value(json_kind(v), "int32")),
+        (Ty::IntOrString, _) => Err(go_value(json_kind_name(v), "int32")),
         _ => Ok(()),
     }
 }
