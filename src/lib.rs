@@ -2,6 +2,7 @@
 //!
 //! See `ARCHITECTURE.md` for the map of the code and its invariants.
 
+pub mod apiextensions;
 pub mod apimachinery;
 pub mod apiserver;
 pub mod auth;

@@ -1,0 +1,24 @@
+//! `apiextensions.k8s.io`: CustomResourceDefinitions and the custom
+//! resources they define (upstream's apiextensions-apiserver).
+//!
+//! Pure logic, no I/O:
+//! - `crd` — the CustomResourceDefinition object itself: defaults, strategy,
+//!   validation with upstream's paths (schemas hoisted to `spec.validation`
+//!   as the internal version does), and the naming, establishing and
+//!   finalizer controllers' decisions.
+//! - `cel` — `x-kubernetes-validations` rules compiled with the `cel` crate,
+//!   with upstream's cost estimate, messages and transition rules.
+//! - `printer` — `additionalPrinterColumns` as Table columns and cells
+//!   (client-go's JSONPath grammar, typed cells, ages).
+//! - `openapi` — the OpenAPI v3 document of a custom group-version and the
+//!   Swagger 2.0 definitions of a custom kind, as upstream builds them.
+//! - `schema` — structural schemas: the checks of a CRD's schema, and a
+//!   custom resource's validation, defaulting and pruning against it
+//!   (kube-openapi's messages), plus the `PatchSchema` view for apply.
+
+pub mod cel;
+pub mod crd;
+pub mod customresource;
+pub mod openapi;
+pub mod printer;
+pub mod schema;
