@@ -455,7 +455,11 @@ async fn wait_ok(ctx: &Ctx, path: &str) -> Result<()> {
             return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("GET {path}: still HTTP {} after {:?}", r.status, ctx.timeout);
+            bail!(
+                "GET {path}: still HTTP {} after {:?}",
+                r.status,
+                ctx.timeout
+            );
         }
         tokio::time::sleep(POLL).await;
     }
@@ -629,11 +633,7 @@ fn timed_row(scenario: &str, samples: &[(Duration, bool)], bytes: usize) -> Benc
     let mut total = Duration::ZERO;
     for (d, ok) in samples {
         total += *d;
-        if *ok {
-            s.ok(*d)
-        } else {
-            s.fail(*d, "status")
-        }
+        if *ok { s.ok(*d) } else { s.fail(*d, "status") }
     }
     let first = samples.first().map(|(d, _)| d.as_secs_f64() * 1000.0);
     BenchResult::from_stats(scenario, &s, total)
@@ -723,7 +723,7 @@ async fn crds_inner(
     let progress = Progress::start("crds: established", n as u64);
     let deadline = Instant::now() + ctx.timeout;
     let mut list_polls = Stats::default();
-    let mut list_bytes = 0;
+    let mut list_bytes;
     loop {
         let t = Instant::now();
         let ((items, est, rejected), bytes) = list_crds(ctx).await?;
@@ -754,14 +754,15 @@ async fn crds_inner(
             .extra("crds", n)
             .extra("seconds", established.as_secs_f64())
             .extra("list_polls", list_polls.requests)
-            .extra("list_p50_ms", list_polls.latency.percentile_us(0.5) as f64 / 1000.0)
+            .extra(
+                "list_p50_ms",
+                list_polls.latency.percentile_us(0.5) as f64 / 1000.0,
+            )
             .extra("list_mb", list_bytes as f64 / 1e6)
             .extra("rss_before_mb", mb(rss_before))
             .extra("rss_established_mb", mb(rss_established)),
     ];
-    let groups: HashSet<String> = (0..n)
-        .map(|i| gadget_names(&ctx.run_id, i).group)
-        .collect();
+    let groups: HashSet<String> = (0..n).map(|i| gadget_names(&ctx.run_id, i).group).collect();
     // Until aggregated discovery lists every group (upstream serves it
     // within a second or so of Established).
     let t1 = Instant::now();
@@ -773,7 +774,11 @@ async fn crds_inner(
             .request_accept(Method::GET, "/apis", AGGREGATED_ACCEPT, None, Bytes::new())
             .await?;
         if !r.ok() {
-            bail!("GET /apis (aggregated): HTTP {}: {}", r.status, body_text(&r));
+            bail!(
+                "GET /apis (aggregated): HTTP {}: {}",
+                r.status,
+                body_text(&r)
+            );
         }
         let doc: Value = serde_json::from_slice(&r.body).context("decoding /apis")?;
         let seen = discovery_groups(&doc);
@@ -799,9 +804,21 @@ async fn crds_inner(
     );
     let one = gadget_names(&ctx.run_id, n / 2).group;
     for (scenario, path, accept) in [
-        ("crds-discovery-aggregated", "/apis".to_string(), AGGREGATED_ACCEPT),
-        ("crds-discovery-legacy", "/apis".to_string(), "application/json"),
-        ("crds-openapi-v3", "/openapi/v3".to_string(), "application/json"),
+        (
+            "crds-discovery-aggregated",
+            "/apis".to_string(),
+            AGGREGATED_ACCEPT,
+        ),
+        (
+            "crds-discovery-legacy",
+            "/apis".to_string(),
+            "application/json",
+        ),
+        (
+            "crds-openapi-v3",
+            "/openapi/v3".to_string(),
+            "application/json",
+        ),
         (
             "crds-openapi-v3-group",
             format!("/openapi/v3/apis/{one}/{VERSION}"),
@@ -809,8 +826,8 @@ async fn crds_inner(
         ),
     ] {
         let (samples, last) = time_gets(ctx, &path, accept).await?;
-        let doc: Value = serde_json::from_slice(&last.body)
-            .with_context(|| format!("decoding GET {path}"))?;
+        let doc: Value =
+            serde_json::from_slice(&last.body).with_context(|| format!("decoding GET {path}"))?;
         let mut row = timed_row(scenario, &samples, last.body.len());
         row = match scenario {
             "crds-discovery-aggregated" | "crds-discovery-legacy" => {
@@ -900,7 +917,10 @@ mod tests {
         );
         let g = gadget_names("r1", 7);
         assert_eq!(g.crd_name(), "gadgets.g7.r1.bench.ironkube.dev");
-        assert_eq!(g.collection(None), "/apis/g7.r1.bench.ironkube.dev/v1/gadgets");
+        assert_eq!(
+            g.collection(None),
+            "/apis/g7.r1.bench.ironkube.dev/v1/gadgets"
+        );
     }
 
     /// Counts the properties of a schema, recursively.
@@ -971,7 +991,11 @@ mod tests {
         assert_eq!(c0["spec"]["group"], "g0.r1.bench.ironkube.dev");
         let c1 = gadget_crd("r1", 1);
         assert!(c1["spec"]["versions"][0].get("subresources").is_none());
-        assert!(c1["spec"]["versions"][0].get("additionalPrinterColumns").is_none());
+        assert!(
+            c1["spec"]["versions"][0]
+                .get("additionalPrinterColumns")
+                .is_none()
+        );
         assert_eq!(gadget_crd("r1", 3)["spec"]["scope"], "Cluster");
         assert_eq!(gadget_crd("r1", 2)["spec"]["scope"], "Namespaced");
     }

@@ -57,15 +57,16 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const EACH: [Scenario; 8] = [
+    /// What `all` runs. Not custom-resources and crds: their CRD set-up and
+    /// clean-up (upstream deletes custom resources one by one behind a
+    /// finalizer) do not fit `all`'s minute, and a server without CRDs fails them.
+    pub const EACH: [Scenario; 6] = [
         Scenario::CreatePods,
         Scenario::List,
         Scenario::WatchLatency,
         Scenario::WatchFanout,
         Scenario::Rollout,
         Scenario::Mixed,
-        Scenario::CustomResources,
-        Scenario::Crds,
     ];
 
     pub fn name(self) -> &'static str {
