@@ -52,7 +52,8 @@ pub enum Scenario {
     /// --count CRDs at once: time until all are Established, discovery, /openapi/v3, RSS,
     /// and until all are deleted.
     Crds,
-    /// Every scenario with smaller defaults (about a minute against a release ironkube).
+    /// Every scenario but custom-resources and crds, with smaller defaults (about a minute
+    /// against a release ironkube).
     All,
 }
 
