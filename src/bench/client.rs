@@ -380,6 +380,7 @@ impl Client {
         h2: bool,
         method: &Method,
         path: &str,
+        accept: &'static str,
         content_type: Option<&'static str>,
         body: Bytes,
     ) -> Result<Request<Full<Bytes>>> {
@@ -392,7 +393,7 @@ impl Client {
         let mut b = Request::builder()
             .method(method.clone())
             .uri(uri)
-            .header(header::ACCEPT, "application/json")
+            .header(header::ACCEPT, accept)
             .header(header::USER_AGENT, "ironkube-bench");
         if !h2 {
             b = b.header(header::HOST, inner.authority.clone());
@@ -411,16 +412,17 @@ impl Client {
         lease: &mut LeaseGuard,
         method: &Method,
         path: &str,
+        accept: &'static str,
         content_type: Option<&'static str>,
         body: Bytes,
     ) -> Result<http::Response<Incoming>> {
         match lease.lease.as_mut() {
             Some(Lease::H1 { sender, .. }) => {
-                let req = self.build(false, method, path, content_type, body)?;
+                let req = self.build(false, method, path, accept, content_type, body)?;
                 Ok(sender.send_request(req).await?)
             }
             Some(Lease::H2 { sender, .. }) => {
-                let req = self.build(true, method, path, content_type, body)?;
+                let req = self.build(true, method, path, accept, content_type, body)?;
                 Ok(sender.send_request(req).await?)
             }
             None => bail!("connection lease already released"),
@@ -436,10 +438,23 @@ impl Client {
         content_type: Option<&'static str>,
         body: Bytes,
     ) -> Result<Response> {
+        self.request_accept(method, path, "application/json", content_type, body)
+            .await
+    }
+
+    /// [`Client::request`] with another `Accept` header (aggregated discovery).
+    pub async fn request_accept(
+        &self,
+        method: Method,
+        path: &str,
+        accept: &'static str,
+        content_type: Option<&'static str>,
+        body: Bytes,
+    ) -> Result<Response> {
         let fut = async {
             let mut lease = self.lease(true).await?;
             let resp = self
-                .send_on(&mut lease, &method, path, content_type, body)
+                .send_on(&mut lease, &method, path, accept, content_type, body)
                 .await
                 .with_context(|| format!("{method} {path}"))?;
             let status = resp.status().as_u16();
@@ -472,7 +487,14 @@ impl Client {
         let fut = async {
             let mut lease = self.lease(false).await?;
             let resp = self
-                .send_on(&mut lease, &Method::GET, path, None, Bytes::new())
+                .send_on(
+                    &mut lease,
+                    &Method::GET,
+                    path,
+                    "application/json",
+                    None,
+                    Bytes::new(),
+                )
                 .await
                 .with_context(|| format!("GET {path}"))?;
             if resp.status() != http::StatusCode::OK {

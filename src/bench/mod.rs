@@ -6,9 +6,11 @@
 //! - `stats.rs` — latency histogram, request and error counts;
 //! - `report.rs` — result rows, table and JSON lines, progress;
 //! - `scenarios.rs` — create-pods, list, rollout, mixed;
+//! - `crd.rs` — custom-resources and crds;
 //! - `watch.rs` — watch-latency and watch-fanout.
 
 pub mod client;
+pub mod crd;
 pub mod kubeconfig;
 pub mod report;
 pub mod scenarios;
@@ -44,11 +46,21 @@ pub enum Scenario {
     Rollout,
     /// --duration seconds of configmap creates/updates/deletes, with watches and lists.
     Mixed,
-    /// Every scenario with smaller defaults (about a minute against a release ironkube).
+    /// A CRD with a schema of 41 fields and two CEL rules, then --count ConfigMaps and
+    /// --count custom resources of the same size created at --concurrency, and their ratio.
+    CustomResources,
+    /// --count CRDs at once: time until all are Established, discovery, /openapi/v3, RSS,
+    /// and until all are deleted.
+    Crds,
+    /// Every scenario but custom-resources and crds, with smaller defaults (about a minute
+    /// against a release ironkube).
     All,
 }
 
 impl Scenario {
+    /// What `all` runs. Not custom-resources and crds: their CRD set-up and
+    /// clean-up (upstream deletes custom resources one by one behind a
+    /// finalizer) do not fit `all`'s minute, and a server without CRDs fails them.
     pub const EACH: [Scenario; 6] = [
         Scenario::CreatePods,
         Scenario::List,
@@ -66,6 +78,8 @@ impl Scenario {
             Scenario::WatchFanout => "watch-fanout",
             Scenario::Rollout => "rollout",
             Scenario::Mixed => "mixed",
+            Scenario::CustomResources => "custom-resources",
+            Scenario::Crds => "crds",
             Scenario::All => "all",
         }
     }
@@ -80,7 +94,7 @@ pub struct BenchArgs {
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
     /// Objects to create / writes to make (create-pods, list: 10000; watch-latency: 1000;
-    /// watch-fanout: 10000).
+    /// watch-fanout: 10000; custom-resources: 5000 of each; crds: 1000).
     #[arg(long)]
     pub count: Option<usize>,
     /// Requests in flight at once.
@@ -102,7 +116,7 @@ pub struct BenchArgs {
     /// Most concurrent streams opened on one HTTP/2 connection.
     #[arg(long, default_value_t = 100)]
     pub streams_per_connection: usize,
-    /// list: repetitions of each variant.
+    /// list: repetitions of each variant; crds: of each discovery and OpenAPI request.
     #[arg(long)]
     pub repeat: Option<usize>,
     /// watch-fanout: number of watches.
@@ -117,6 +131,9 @@ pub struct BenchArgs {
     /// Longest wait (seconds) for a rollout, for watch deliveries and for namespace clean-up.
     #[arg(long, default_value_t = 120)]
     pub timeout: u64,
+    /// Leave what the run created (namespace, CRDs, objects) in place.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 /// Resolved sizes for one run.
@@ -131,6 +148,8 @@ pub struct Sizes {
     pub fanout_count: usize,
     pub replicas: usize,
     pub mixed_duration: Duration,
+    pub cr_count: usize,
+    pub crd_count: usize,
 }
 
 impl Sizes {
@@ -154,6 +173,8 @@ impl Sizes {
                     .unwrap_or(if all { 10.0 } else { 30.0 })
                     .max(0.1),
             ),
+            cr_count: pick(args.count, 5_000, 1_000),
+            crd_count: pick(args.count, 1_000, 100),
         }
     }
 }
@@ -165,6 +186,10 @@ pub struct Ctx {
     /// Label value on everything this run creates (`ironkube-bench=<run_id>`).
     pub run_id: String,
     pub timeout: Duration,
+    /// --keep: nothing this run created is deleted.
+    pub keep: bool,
+    /// --server-pid, for RSS at given moments.
+    pub server_pid: Option<u32>,
 }
 
 pub const LABEL: &str = "ironkube-bench";
@@ -184,6 +209,14 @@ pub fn parse_vmrss(status: &str) -> Option<u64> {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
+}
+
+/// A process's `VmRSS` in kB now.
+pub fn read_rss_kb(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .as_deref()
+        .and_then(parse_vmrss)
 }
 
 /// Samples a process's RSS every 100 ms until stopped.
@@ -326,6 +359,8 @@ async fn run_scenario(ctx: &Ctx, scenario: Scenario, ns: &str) -> Result<Vec<Ben
         Scenario::WatchFanout => watch::watch_fanout(ctx, ns).await,
         Scenario::Rollout => scenarios::rollout(ctx, ns).await,
         Scenario::Mixed => scenarios::mixed(ctx, ns).await,
+        Scenario::CustomResources => crd::custom_resources(ctx, ns).await,
+        Scenario::Crds => crd::crds(ctx).await,
         Scenario::All => bail!("`all` is not a single scenario"),
     }
 }
@@ -336,7 +371,12 @@ async fn run_one(
     scenario: Scenario,
     wait_cleanup: bool,
 ) -> Result<Vec<BenchResult>> {
-    let (ns, owned) = prepare_namespace(ctx, args.namespace.as_deref()).await?;
+    // `crds` needs no namespace.
+    let (ns, owned) = if scenario == Scenario::Crds {
+        (String::new(), false)
+    } else {
+        prepare_namespace(ctx, args.namespace.as_deref()).await?
+    };
     let sampler = args.server_pid.map(RssSampler::start);
     let result = run_scenario(ctx, scenario, &ns)
         .await
@@ -345,7 +385,10 @@ async fn run_one(
         Some(s) => s.finish().await,
         None => None,
     };
-    if let Err(e) = cleanup(ctx, &ns, owned, wait_cleanup).await {
+    if ns.is_empty() {
+    } else if args.keep {
+        eprintln!("kept namespace {ns}");
+    } else if let Err(e) = cleanup(ctx, &ns, owned, wait_cleanup).await {
         eprintln!("warning: clean-up of namespace {ns}: {e:#}");
     }
     let mut rows = result?;
@@ -368,6 +411,8 @@ pub async fn run(args: BenchArgs) -> Result<bool> {
         sizes: Sizes::resolve(&args),
         run_id: random_suffix(),
         timeout: Duration::from_secs(args.timeout.max(1)),
+        keep: args.keep,
+        server_pid: args.server_pid,
     };
     let r =
         ctx.client.get("/version").await.with_context(|| {
