@@ -122,12 +122,31 @@ impl OpenApi {
 
     /// The `GET /openapi/v3` discovery document.
     pub fn v3_index(&self) -> Value {
-        let mut paths = Map::new();
+        self.v3_index_with(&std::collections::BTreeMap::new())
+    }
+
+    /// The `GET /openapi/v3` discovery document listing the embedded
+    /// documents and `extra` (documents supplied at run time, e.g. for custom
+    /// resources; an embedded group-version keeps its embedded document).
+    pub fn v3_index_with(
+        &self,
+        extra: &std::collections::BTreeMap<
+            String,
+            std::sync::Arc<crate::registry::served::V3Document>,
+        >,
+    ) -> Value {
+        let mut urls: std::collections::BTreeMap<&str, String> = extra
+            .iter()
+            .map(|(gv, d)| (gv.as_str(), format!("/openapi/v3/{gv}?hash={}", d.hash)))
+            .collect();
         for (i, (gv, _)) in V3_DOCUMENTS.iter().enumerate() {
-            let url = format!("/openapi/v3/{gv}?hash={}", self.hash(i));
+            urls.insert(*gv, format!("/openapi/v3/{gv}?hash={}", self.hash(i)));
+        }
+        let mut paths = Map::new();
+        for (gv, url) in urls {
             let mut entry = Map::new();
             entry.insert("serverRelativeURL".to_string(), Value::String(url));
-            paths.insert((*gv).to_string(), Value::Object(entry));
+            paths.insert(gv.to_string(), Value::Object(entry));
         }
         let mut index = Map::new();
         index.insert("paths".to_string(), Value::Object(paths));
