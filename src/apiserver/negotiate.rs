@@ -357,7 +357,7 @@ pub fn to_table(
             let mut row = Map::new();
             row.insert(
                 "cells".into(),
-                Value::Array(printers::row_cells(&key, o, now)),
+                Value::Array(printers::row_cells(key, o, now)),
             );
             if let Some(obj) = row_object(o, res, inc) {
                 row.insert("object".into(), obj);
@@ -379,7 +379,7 @@ pub fn to_table(
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": metadata,
-        "columnDefinitions": printers::column_definitions(&key),
+        "columnDefinitions": printers::column_definitions(key),
         "rows": rows,
     })
 }

@@ -251,6 +251,9 @@ pub struct V3Document {
 
 type ByName = HashMap<String, Arc<Resource>>;
 
+/// What a change builds a new snapshot from.
+type Parts = (Vec<Arc<Resource>>, BTreeMap<String, Arc<V3Document>>);
+
 /// One immutable snapshot of everything served.
 #[derive(Default)]
 pub struct Served {
@@ -499,13 +502,7 @@ impl Registry {
         *self.generation.borrow()
     }
 
-    fn update(
-        &self,
-        f: impl FnOnce(
-            &Served,
-        )
-            -> Result<(Vec<Arc<Resource>>, BTreeMap<String, Arc<V3Document>>), String>,
-    ) -> Result<(), String> {
+    fn update(&self, f: impl FnOnce(&Served) -> Result<Parts, String>) -> Result<(), String> {
         let _w = self.write.lock().unwrap_or_else(|p| p.into_inner());
         let old = self.snapshot();
         let (resources, v3) = f(old.as_ref())?;

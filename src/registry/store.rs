@@ -457,7 +457,7 @@ impl Filter {
         let fields = match p.field_selector.as_deref() {
             Some(s) if !s.is_empty() => {
                 let f = fields::parse(s).map_err(ApiError::bad_request)?;
-                fields::check_supported(&res.key(), &f).map_err(ApiError::bad_request)?;
+                fields::check_supported(res.key(), &f).map_err(ApiError::bad_request)?;
                 f
             }
             _ => fields::parse("").map_err(ApiError::bad_request)?,
@@ -674,7 +674,7 @@ impl Store {
         } else if let Some(m) = meta_mut(&mut obj) {
             m.shift_remove("namespace");
         }
-        defaults::apply_defaults(&res.key(), &mut obj);
+        defaults::apply_defaults(res.key(), &mut obj);
         let generated = meta_str(&obj, "name").is_none_or(str::is_empty)
             && meta_str(&obj, "generateName").is_some_and(|g| !g.is_empty());
         self.fill_create_meta(res, &mut obj);
@@ -704,12 +704,12 @@ impl Store {
         }
         strategy::prepare_for_create(res, &mut obj);
         let name = meta_str(&obj, "name").unwrap_or("").to_string();
-        let mut errs = validation::validate(&res.key(), &obj, None);
+        let mut errs = validation::validate(res.key(), &obj, None);
         let _alloc_guard = if res.key() == "services" && errs.is_empty() {
             let guard = self.service_alloc.lock().await;
             let all = self
                 .storage
-                .list(&res.storage_prefix(), &StorageListOptions::default())
+                .list(res.storage_prefix(), &StorageListOptions::default())
                 .await
                 .map_err(|e| storage_error(&gr, &name, e))?;
             let mut used = allocator::Used::default();
@@ -980,8 +980,8 @@ impl Store {
 
     fn sub_gvk<'r>(&self, res: &'r Resource, sub: Option<&str>) -> (&'r str, &'r str, &'r str) {
         match sub.and_then(|s| res.subresource(s)) {
-            Some(s) if s.name == "scale" => (&s.group, &s.version, &s.kind),
-            _ => (&res.group, &res.version, &res.kind),
+            Some(s) if s.name == "scale" => (s.group.as_str(), s.version.as_str(), s.kind.as_str()),
+            _ => (res.group.as_str(), res.version.as_str(), res.kind.as_str()),
         }
     }
 
@@ -1107,7 +1107,7 @@ impl Store {
             if sub.is_none() && res.key() == "pods" {
                 defaults::admit_pod_update(&mut new, &old);
             }
-            let errs = validation::validate(&res.key(), &new, Some(&old));
+            let errs = validation::validate(res.key(), &new, Some(&old));
             if !errs.is_empty() {
                 return Err(ApiError::invalid(&res.group, &res.kind, name, &errs));
             }
@@ -1211,7 +1211,7 @@ impl Store {
             old,
             new,
             &opts.field_manager,
-            &res.api_version(),
+            res.api_version(),
             sub,
             &now_rfc3339(),
             schema.as_ref(),
@@ -1277,7 +1277,7 @@ impl Store {
         let schema =
             self.openapi
                 .schema(res.group.as_str(), res.version.as_str(), res.kind.as_str());
-        let api_version = res.api_version();
+        let api_version = res.api_version().to_string();
         let opts = WriteOptions {
             applying: true,
             ..opts.clone()
@@ -1339,7 +1339,7 @@ impl Store {
     /// `rest.BeforeUpdate`: system fields come from the stored object.
     fn prepare_update(&self, res: &Arc<Resource>, sub: Option<&str>, new: &mut Value, old: &Value) {
         if sub.is_none() {
-            defaults::apply_defaults(&res.key(), new);
+            defaults::apply_defaults(res.key(), new);
         }
         strategy::prepare_for_update(res, sub, new, old);
         let old_meta = meta(old).cloned().unwrap_or_default();
