@@ -754,6 +754,29 @@ mod tests {
         OpenApi::load().expect("embedded documents load")
     }
 
+    #[test]
+    fn v3_index_lists_run_time_documents_in_order() {
+        use crate::registry::served::V3Document;
+        let mut extra = std::collections::BTreeMap::new();
+        extra.insert(
+            "apis/reshape.example.com/v1".to_string(),
+            std::sync::Arc::new(V3Document {
+                json: "{}".into(),
+                hash: "ABC".into(),
+            }),
+        );
+        let index = api().v3_index_with(&extra);
+        let paths: Vec<&String> = index["paths"].as_object().unwrap().keys().collect();
+        let mut sorted = paths.clone();
+        sorted.sort();
+        assert_eq!(paths, sorted);
+        assert_eq!(
+            index["paths"]["apis/reshape.example.com/v1"]["serverRelativeURL"],
+            "/openapi/v3/apis/reshape.example.com/v1?hash=ABC"
+        );
+        assert_eq!(api().v3_index_with(&Default::default()), api().v3_index());
+    }
+
     const GVKS: &[(&str, &str, &str)] = &[
         ("", "v1", "Namespace"),
         ("", "v1", "NamespaceList"),

@@ -255,4 +255,57 @@ mod tests {
         );
         assert_eq!(l["resources"][1]["group"], "autoscaling");
     }
+
+    #[test]
+    fn resources_added_at_run_time_are_discovered() {
+        use crate::registry::served::{Registry, Resource, ResourceSpec, SubresourceInfo};
+        let reg = Registry::builtin();
+        let verbs: Vec<String> = ["get", "list"].iter().map(|v| v.to_string()).collect();
+        let spec = ResourceSpec {
+            group: "reshape.example.com".into(),
+            version: "v1".into(),
+            kind: "Foo".into(),
+            plural: "foos".into(),
+            singular: "foo".into(),
+            namespaced: true,
+            short_names: vec!["fo".into()],
+            categories: vec!["all".into()],
+            verbs: verbs.clone(),
+            subresources: vec![SubresourceInfo {
+                name: "status".into(),
+                group: "reshape.example.com".into(),
+                version: "v1".into(),
+                kind: "Foo".into(),
+                verbs,
+            }],
+            storage_version: true,
+            storage_gvk: None,
+            stored: true,
+        };
+        reg.set_source("foos.reshape.example.com", vec![Resource::new("", spec)])
+            .unwrap();
+        let s = reg.snapshot();
+        let groups = api_group_list(&s);
+        let names: Vec<&str> = groups["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names.last(), Some(&"reshape.example.com"));
+        let g = api_group(&s, "reshape.example.com").unwrap();
+        assert_eq!(
+            g["preferredVersion"]["groupVersion"],
+            "reshape.example.com/v1"
+        );
+        let l = api_resource_list(&s, "reshape.example.com", "v1").unwrap();
+        assert_eq!(l["resources"][0]["shortNames"][0], "fo");
+        assert_eq!(l["resources"][1]["name"], "foos/status");
+        let agg = aggregated(&s, false, "v2");
+        let last = agg["items"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["versions"][0]["resources"][0]["resource"], "foos");
+        reg.remove_source("foos.reshape.example.com");
+        assert!(api_group(&reg.snapshot(), "reshape.example.com").is_none());
+        assert!(api_group(&reg.snapshot(), "").is_none());
+    }
 }
