@@ -328,7 +328,7 @@ pub async fn bootstrap(store: &Store) -> Result<()> {
                      "sessionAffinity": "None", "type": "ClusterIP"},
         });
         match store
-            .create(svc, Some("default"), obj, &WriteOptions::default())
+            .create(&svc, Some("default"), obj, &WriteOptions::default())
             .await
         {
             Ok(_) => {}

@@ -838,8 +838,8 @@ impl Store {
         let precondition = match meta_str(&obj, "resourceVersion") {
             Some(rv) if !rv.is_empty() => Some(parse_resource_version(rv).map_err(|_| {
                 ApiError::invalid(
-                    res.group,
-                    res.kind,
+                    &res.group,
+                    &res.kind,
                     name,
                     &[crate::apimachinery::validation::FieldError::invalid(
                         "metadata.resourceVersion",
@@ -911,7 +911,7 @@ impl Store {
             else {
                 return Err(ApiError::not_found(&pods.group_resource(), name));
             };
-            let mut pod = decode(pods, &current, current.mod_revision)?;
+            let mut pod = decode(&pods, &current, current.mod_revision)?;
             if pod.pointer("/metadata/deletionTimestamp").is_some() {
                 return Err(ApiError::conflict(
                     &gr,
@@ -964,7 +964,7 @@ impl Store {
                 .update(
                     &key,
                     Precondition::ModRevision(current.mod_revision),
-                    encode(pods, &pod)?,
+                    encode(&pods, &pod)?,
                 )
                 .await
             {
