@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 
 use ironkube::apimachinery::{labels, strategicpatch};
 use ironkube::openapi::OpenApi;
-use ironkube::registry::resources;
 use ironkube::registry::store::WriteOptions;
 use ironkube::registry::{defaults, validation};
 use ironkube::storage::Storage;
@@ -89,7 +88,7 @@ fn pod_pipeline(c: &mut Criterion) {
     let st = rt
         .block_on(ironkube::server::memory_state("bench"))
         .expect("state");
-    let res = resources::by_key("pods").expect("pods");
+    let res = st.store.registry().by_key("pods").expect("pods");
     let opts = WriteOptions {
         field_manager: "bench".into(),
         ..WriteOptions::default()
@@ -100,7 +99,7 @@ fn pod_pipeline(c: &mut Criterion) {
             i += 1;
             rt.block_on(
                 st.store
-                    .create(res, Some("default"), pod(&format!("p{i}")), &opts),
+                    .create(&res, Some("default"), pod(&format!("p{i}")), &opts),
             )
             .expect("create")
         })

@@ -15,7 +15,6 @@ use serde_json::json;
 use tower::ServiceExt;
 
 use ironkube::apiserver::{AppState, app};
-use ironkube::registry::resources;
 use ironkube::registry::store::WriteOptions;
 
 const TOKEN: &str = "bench";
@@ -58,14 +57,19 @@ async fn fanout(st: &Arc<AppState>, watchers: usize, events: usize) {
             seen
         }));
     }
-    let cms = resources::by_key("configmaps").expect("configmaps");
+    let cms = st
+        .store
+        .registry()
+        .by_key("configmaps")
+        .expect("configmaps");
     let start = Instant::now();
     let mut writes = Vec::new();
     for i in 0..events {
         let st = st.clone();
+        let cms = cms.clone();
         writes.push(tokio::spawn(async move {
             let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":format!("e{i}")},"data":{"k":"v"}});
-            st.store.create(cms, Some("default"), cm, &WriteOptions::default()).await.is_ok()
+            st.store.create(&cms, Some("default"), cm, &WriteOptions::default()).await.is_ok()
         }));
     }
     for w in writes {
@@ -92,14 +96,15 @@ async fn fanout(st: &Arc<AppState>, watchers: usize, events: usize) {
 
 async fn list_latency(pods: usize) {
     let st = ironkube::server::memory_state(TOKEN).await.expect("state");
-    let res = resources::by_key("pods").expect("pods");
+    let res = st.store.registry().by_key("pods").expect("pods");
     let mut batch = Vec::new();
     for i in 0..pods {
         let st = st.clone();
+        let res = res.clone();
         batch.push(tokio::spawn(async move {
             let pod = json!({"apiVersion":"v1","kind":"Pod","metadata":{"name":format!("p{i}"),"labels":{"app":"bench"}},
                 "spec":{"containers":[{"name":"c","image":"nginx:1.25","resources":{"requests":{"cpu":"10m","memory":"16Mi"}}}]}});
-            st.store.create(res, Some("default"), pod, &WriteOptions::default()).await.is_ok()
+            st.store.create(&res, Some("default"), pod, &WriteOptions::default()).await.is_ok()
         }));
         if batch.len() >= 1000 {
             for b in batch.drain(..) {

@@ -122,12 +122,31 @@ impl OpenApi {
 
     /// The `GET /openapi/v3` discovery document.
     pub fn v3_index(&self) -> Value {
-        let mut paths = Map::new();
+        self.v3_index_with(&std::collections::BTreeMap::new())
+    }
+
+    /// The `GET /openapi/v3` discovery document listing the embedded
+    /// documents and `extra` (documents supplied at run time, e.g. for custom
+    /// resources; an embedded group-version keeps its embedded document).
+    pub fn v3_index_with(
+        &self,
+        extra: &std::collections::BTreeMap<
+            String,
+            std::sync::Arc<crate::registry::served::V3Document>,
+        >,
+    ) -> Value {
+        let mut urls: std::collections::BTreeMap<&str, String> = extra
+            .iter()
+            .map(|(gv, d)| (gv.as_str(), format!("/openapi/v3/{gv}?hash={}", d.hash)))
+            .collect();
         for (i, (gv, _)) in V3_DOCUMENTS.iter().enumerate() {
-            let url = format!("/openapi/v3/{gv}?hash={}", self.hash(i));
+            urls.insert(*gv, format!("/openapi/v3/{gv}?hash={}", self.hash(i)));
+        }
+        let mut paths = Map::new();
+        for (gv, url) in urls {
             let mut entry = Map::new();
             entry.insert("serverRelativeURL".to_string(), Value::String(url));
-            paths.insert((*gv).to_string(), Value::Object(entry));
+            paths.insert(gv.to_string(), Value::Object(entry));
         }
         let mut index = Map::new();
         index.insert("paths".to_string(), Value::Object(paths));
@@ -733,6 +752,29 @@ mod tests {
 
     fn api() -> OpenApi {
         OpenApi::load().expect("embedded documents load")
+    }
+
+    #[test]
+    fn v3_index_lists_run_time_documents_in_order() {
+        use crate::registry::served::V3Document;
+        let mut extra = std::collections::BTreeMap::new();
+        extra.insert(
+            "apis/reshape.example.com/v1".to_string(),
+            std::sync::Arc::new(V3Document {
+                json: "{}".into(),
+                hash: "ABC".into(),
+            }),
+        );
+        let index = api().v3_index_with(&extra);
+        let paths: Vec<&String> = index["paths"].as_object().unwrap().keys().collect();
+        let mut sorted = paths.clone();
+        sorted.sort();
+        assert_eq!(paths, sorted);
+        assert_eq!(
+            index["paths"]["apis/reshape.example.com/v1"]["serverRelativeURL"],
+            "/openapi/v3/apis/reshape.example.com/v1?hash=ABC"
+        );
+        assert_eq!(api().v3_index_with(&Default::default()), api().v3_index());
     }
 
     const GVKS: &[(&str, &str, &str)] = &[

@@ -21,7 +21,6 @@ use tokio::net::TcpListener;
 use crate::apiserver::{self, AppState};
 use crate::auth;
 use crate::openapi::OpenApi;
-use crate::registry::resources;
 use crate::registry::store::{Store, WriteOptions};
 use crate::storage::Storage;
 use crate::storage::embedded::RedbLog;
@@ -295,21 +294,31 @@ fn tls_config(cert_pem: &str, key_pem: &str) -> Result<rustls::ServerConfig> {
 
 /// Objects every cluster starts with: the four system namespaces.
 pub async fn bootstrap(store: &Store) -> Result<()> {
-    let ns = resources::by_key("namespaces").ok_or_else(|| anyhow!("namespaces not served"))?;
+    let ns = store
+        .registry()
+        .by_key("namespaces")
+        .ok_or_else(|| anyhow!("namespaces not served"))?;
     for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
-        if store.get(ns, None, name).await.is_ok() {
+        if store.get(&ns, None, name).await.is_ok() {
             continue;
         }
         let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-        match store.create(ns, None, obj, &WriteOptions::default()).await {
+        match store.create(&ns, None, obj, &WriteOptions::default()).await {
             Ok(_) => {}
             Err(e) if e.code == 409 => {}
             Err(e) => bail!("cannot create namespace {name}: {}", e.message),
         }
     }
     // The `kubernetes` service, as the apiserver's bootstrap controller keeps it.
-    let svc = resources::by_key("services").ok_or_else(|| anyhow!("services not served"))?;
-    if store.get(svc, Some("default"), "kubernetes").await.is_err() {
+    let svc = store
+        .registry()
+        .by_key("services")
+        .ok_or_else(|| anyhow!("services not served"))?;
+    if store
+        .get(&svc, Some("default"), "kubernetes")
+        .await
+        .is_err()
+    {
         let obj = json!({
             "apiVersion": "v1", "kind": "Service",
             "metadata": {"name": "kubernetes", "namespace": "default",
@@ -319,7 +328,7 @@ pub async fn bootstrap(store: &Store) -> Result<()> {
                      "sessionAffinity": "None", "type": "ClusterIP"},
         });
         match store
-            .create(svc, Some("default"), obj, &WriteOptions::default())
+            .create(&svc, Some("default"), obj, &WriteOptions::default())
             .await
         {
             Ok(_) => {}

@@ -13,7 +13,6 @@ use super::AppState;
 use crate::apimachinery::status::ApiError;
 use crate::auth::UserInfo;
 use crate::auth::satokens::{self, BoundObject, LiveObjects, ObjectRef};
-use crate::registry::resources;
 
 /// The audiences API tokens are issued for and accepted with.
 fn api_audiences() -> Vec<String> {
@@ -38,8 +37,8 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> Option<User
 }
 
 async fn get(state: &AppState, key: &str, ns: &str, name: &str) -> Option<Value> {
-    let res = resources::by_key(key)?;
-    state.store.get(res, Some(ns), name).await.ok()
+    let res = state.store.registry().by_key(key)?;
+    state.store.get(&res, Some(ns), name).await.ok()
 }
 
 /// Verifies a service-account token and its live objects.
@@ -172,9 +171,12 @@ pub async fn token_request(
     sa_name: &str,
     body: &Value,
 ) -> Result<Value, ApiError> {
-    let sa_res = resources::by_key("serviceaccounts")
+    let sa_res = state
+        .store
+        .registry()
+        .by_key("serviceaccounts")
         .ok_or_else(|| ApiError::internal("no serviceaccounts"))?;
-    let sa = state.store.get(sa_res, Some(ns), sa_name).await?;
+    let sa = state.store.get(&sa_res, Some(ns), sa_name).await?;
     let sa_uid = sa
         .pointer("/metadata/uid")
         .and_then(Value::as_str)

@@ -1,11 +1,11 @@
 //! Discovery documents, legacy (`APIVersions`, `APIGroupList`, `APIGroup`,
 //! `APIResourceList`) and aggregated (`apidiscovery.k8s.io/v2` and `v2beta1`
-//! `APIGroupDiscoveryList`), all derived from the resource table.
+//! `APIGroupDiscoveryList`), all derived from one snapshot of the registry.
 //! Upstream: `apiserver/pkg/endpoints/discovery/` and `discovery/aggregated/`.
 
 use serde_json::{Value, json};
 
-use crate::registry::resources::{self, GROUPS, RESOURCES, ResourceInfo};
+use crate::registry::served::{Resource, Served};
 
 /// The aggregated-discovery version an `Accept` header asks for, if any.
 pub fn aggregated_version(accept: Option<&str>) -> Option<&'static str> {
@@ -36,15 +36,6 @@ pub fn aggregated_content_type(v: &str) -> String {
     format!("application/json;g=apidiscovery.k8s.io;v={v};as=APIGroupDiscoveryList")
 }
 
-fn sorted_resources(group: &str, version: &str) -> Vec<&'static ResourceInfo> {
-    let mut v: Vec<&'static ResourceInfo> = RESOURCES
-        .iter()
-        .filter(|r| r.group == group && r.version == version)
-        .collect();
-    v.sort_by_key(|r| r.plural);
-    v
-}
-
 /// `/api`.
 pub fn api_versions(server_address: &str) -> Value {
     json!({
@@ -54,8 +45,9 @@ pub fn api_versions(server_address: &str) -> Value {
     })
 }
 
-fn group_doc(group: &str) -> Value {
-    let versions: Vec<Value> = resources::versions(group)
+fn group_doc(served: &Served, group: &str) -> Value {
+    let versions: Vec<Value> = served
+        .versions(group)
         .iter()
         .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
         .collect();
@@ -64,17 +56,21 @@ fn group_doc(group: &str) -> Value {
 }
 
 /// `/apis`.
-pub fn api_group_list() -> Value {
-    let groups: Vec<Value> = GROUPS.iter().map(|g| group_doc(g)).collect();
+pub fn api_group_list(served: &Served) -> Value {
+    let groups: Vec<Value> = served
+        .groups()
+        .iter()
+        .map(|g| group_doc(served, &g.name))
+        .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 /// `/apis/{group}`.
-pub fn api_group(group: &str) -> Option<Value> {
-    if !GROUPS.contains(&group) {
+pub fn api_group(served: &Served, group: &str) -> Option<Value> {
+    if group.is_empty() || served.versions(group).is_empty() {
         return None;
     }
-    let mut g = group_doc(group);
+    let mut g = group_doc(served, group);
     if let Some(m) = g.as_object_mut() {
         m.insert("kind".into(), json!("APIGroup"));
         m.insert("apiVersion".into(), json!("v1"));
@@ -94,8 +90,8 @@ pub fn api_group(group: &str) -> Option<Value> {
 }
 
 /// `/api/v1` and `/apis/{group}/{version}`.
-pub fn api_resource_list(group: &str, version: &str) -> Option<Value> {
-    let res = sorted_resources(group, version);
+pub fn api_resource_list(served: &Served, group: &str, version: &str) -> Option<Value> {
+    let res = served.group_version(group, version);
     if res.is_empty() {
         return None;
     }
@@ -121,21 +117,21 @@ pub fn api_resource_list(group: &str, version: &str) -> Option<Value> {
         }
         out.push(entry);
         let mut subs: Vec<_> = r.subresources.iter().collect();
-        subs.sort_by_key(|s| s.name);
+        subs.sort_by(|a, b| a.name.cmp(&b.name));
         for s in subs {
             let mut e = json!({
                 "name": format!("{}/{}", r.plural, s.name),
                 "singularName": "",
                 "namespaced": r.namespaced,
-                "kind": s.kind.2,
+                "kind": s.kind,
                 "verbs": s.verbs,
             });
-            if !s.kind.0.is_empty()
-                && s.kind.0 != r.group
+            if !s.group.is_empty()
+                && s.group != r.group
                 && let Some(m) = e.as_object_mut()
             {
-                m.insert("group".into(), json!(s.kind.0));
-                m.insert("version".into(), json!(s.kind.1));
+                m.insert("group".into(), json!(s.group));
+                m.insert("version".into(), json!(s.version));
             }
             out.push(e);
         }
@@ -150,7 +146,7 @@ pub fn api_resource_list(group: &str, version: &str) -> Option<Value> {
     )
 }
 
-fn discovery_resource(r: &ResourceInfo) -> Value {
+fn discovery_resource(r: &Resource) -> Value {
     let mut e = json!({
         "resource": r.plural,
         "responseKind": {"group": r.group, "version": r.version, "kind": r.kind},
@@ -167,13 +163,13 @@ fn discovery_resource(r: &ResourceInfo) -> Value {
         }
         if !r.subresources.is_empty() {
             let mut subs: Vec<_> = r.subresources.iter().collect();
-            subs.sort_by_key(|s| s.name);
+            subs.sort_by(|a, b| a.name.cmp(&b.name));
             let subs: Vec<Value> = subs
                 .iter()
                 .map(|s| {
                     json!({
                         "subresource": s.name,
-                        "responseKind": {"group": s.kind.0, "version": s.kind.1, "kind": s.kind.2},
+                        "responseKind": {"group": s.group, "version": s.version, "kind": s.kind},
                         "verbs": s.verbs,
                     })
                 })
@@ -184,13 +180,15 @@ fn discovery_resource(r: &ResourceInfo) -> Value {
     e
 }
 
-fn discovery_group(group: &str) -> Value {
-    let versions: Vec<Value> = resources::versions(group)
+fn discovery_group(served: &Served, group: &str) -> Value {
+    let versions: Vec<Value> = served
+        .versions(group)
         .iter()
         .map(|ver| {
-            let res: Vec<Value> = sorted_resources(group, ver)
+            let res: Vec<Value> = served
+                .group_version(group, ver)
                 .into_iter()
-                .map(discovery_resource)
+                .map(|r| discovery_resource(r))
                 .collect();
             json!({"version": ver, "resources": res, "freshness": "Current"})
         })
@@ -204,11 +202,15 @@ fn discovery_group(group: &str) -> Value {
 }
 
 /// Aggregated discovery for `/api` (`legacy` = true) or `/apis`.
-pub fn aggregated(legacy: bool, v: &str) -> Value {
+pub fn aggregated(served: &Served, legacy: bool, v: &str) -> Value {
     let items: Vec<Value> = if legacy {
-        vec![discovery_group("")]
+        vec![discovery_group(served, "")]
     } else {
-        GROUPS.iter().map(|g| discovery_group(g)).collect()
+        served
+            .groups()
+            .iter()
+            .map(|g| discovery_group(served, &g.name))
+            .collect()
     };
     json!({
         "kind": "APIGroupDiscoveryList",
@@ -232,7 +234,8 @@ mod tests {
 
     #[test]
     fn resource_list_has_subresources() {
-        let l = api_resource_list("apps", "v1").unwrap();
+        let reg = crate::registry::served::Registry::builtin();
+        let l = api_resource_list(&reg.snapshot(), "apps", "v1").unwrap();
         let names: Vec<&str> = l["resources"]
             .as_array()
             .unwrap()
@@ -251,5 +254,58 @@ mod tests {
             ]
         );
         assert_eq!(l["resources"][1]["group"], "autoscaling");
+    }
+
+    #[test]
+    fn resources_added_at_run_time_are_discovered() {
+        use crate::registry::served::{Registry, Resource, ResourceSpec, SubresourceInfo};
+        let reg = Registry::builtin();
+        let verbs: Vec<String> = ["get", "list"].iter().map(|v| v.to_string()).collect();
+        let spec = ResourceSpec {
+            group: "reshape.example.com".into(),
+            version: "v1".into(),
+            kind: "Foo".into(),
+            plural: "foos".into(),
+            singular: "foo".into(),
+            namespaced: true,
+            short_names: vec!["fo".into()],
+            categories: vec!["all".into()],
+            verbs: verbs.clone(),
+            subresources: vec![SubresourceInfo {
+                name: "status".into(),
+                group: "reshape.example.com".into(),
+                version: "v1".into(),
+                kind: "Foo".into(),
+                verbs,
+            }],
+            storage_version: true,
+            storage_gvk: None,
+            stored: true,
+        };
+        reg.set_source("foos.reshape.example.com", vec![Resource::new("", spec)])
+            .unwrap();
+        let s = reg.snapshot();
+        let groups = api_group_list(&s);
+        let names: Vec<&str> = groups["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names.last(), Some(&"reshape.example.com"));
+        let g = api_group(&s, "reshape.example.com").unwrap();
+        assert_eq!(
+            g["preferredVersion"]["groupVersion"],
+            "reshape.example.com/v1"
+        );
+        let l = api_resource_list(&s, "reshape.example.com", "v1").unwrap();
+        assert_eq!(l["resources"][0]["shortNames"][0], "fo");
+        assert_eq!(l["resources"][1]["name"], "foos/status");
+        let agg = aggregated(&s, false, "v2");
+        let last = agg["items"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["versions"][0]["resources"][0]["resource"], "foos");
+        reg.remove_source("foos.reshape.example.com");
+        assert!(api_group(&reg.snapshot(), "reshape.example.com").is_none());
+        assert!(api_group(&reg.snapshot(), "").is_none());
     }
 }

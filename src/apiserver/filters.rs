@@ -556,8 +556,11 @@ mod tests {
     #[test]
     fn long_running_and_mutating_as_upstream() {
         use super::super::request::parse;
-        let class =
-            |m: http::Method, p: &str, watch: bool| Class::of(&parse(&m, p, watch).unwrap(), &m);
+        let reg = crate::registry::served::Registry::builtin();
+        let served = reg.snapshot();
+        let class = |m: http::Method, p: &str, watch: bool| {
+            Class::of(&parse(&m, p, watch, &served).unwrap(), &m)
+        };
         let get = http::Method::GET;
         let c = class(get.clone(), "/api/v1/namespaces/a/pods", true);
         assert!(c.long_running && !c.mutating);

@@ -41,24 +41,35 @@ pub async fn handle(
     }
     match route {
         Route::LegacyGroups => match discovery::aggregated_version(accept.as_deref()) {
-            Some(v) => aggregated(discovery::aggregated(true, v), v),
+            Some(v) => aggregated(
+                discovery::aggregated(&state.store.registry().snapshot(), true, v),
+                v,
+            ),
             None => json_response(
                 StatusCode::OK,
                 &discovery::api_versions(&state.server_address),
             ),
         },
         Route::Groups => match discovery::aggregated_version(accept.as_deref()) {
-            Some(v) => aggregated(discovery::aggregated(false, v), v),
-            None => json_response(StatusCode::OK, &discovery::api_group_list()),
+            Some(v) => aggregated(
+                discovery::aggregated(&state.store.registry().snapshot(), false, v),
+                v,
+            ),
+            None => json_response(
+                StatusCode::OK,
+                &discovery::api_group_list(&state.store.registry().snapshot()),
+            ),
         },
-        Route::Group(g) => match discovery::api_group(&g) {
+        Route::Group(g) => match discovery::api_group(&state.store.registry().snapshot(), &g) {
             Some(doc) => json_response(StatusCode::OK, &doc),
             None => error_response(&ApiError::path_not_found()),
         },
-        Route::GroupVersion(g, v) => match discovery::api_resource_list(&g, &v) {
-            Some(doc) => json_response(StatusCode::OK, &doc),
-            None => error_response(&ApiError::path_not_found()),
-        },
+        Route::GroupVersion(g, v) => {
+            match discovery::api_resource_list(&state.store.registry().snapshot(), &g, &v) {
+                Some(doc) => json_response(StatusCode::OK, &doc),
+                None => error_response(&ApiError::path_not_found()),
+            }
+        }
         Route::Resource(rr) => match resource(state, rr, query, accept, req, &user).await {
             Ok(r) => r,
             Err(e) => error_response(&e),
@@ -208,10 +219,10 @@ fn respond(
 ) -> Response {
     let body = match output {
         Output::Table(inc) if rr.subresource.is_none() => {
-            negotiate::to_table(rr.res, std::slice::from_ref(obj), None, inc)
+            negotiate::to_table(&rr.res, std::slice::from_ref(obj), None, inc)
         }
         Output::Metadata | Output::MetadataList if rr.subresource.is_none() => {
-            if let Some(e) = negotiate::metadata_mismatch(output, rr.res, false) {
+            if let Some(e) = negotiate::metadata_mismatch(output, &rr.res, false) {
                 return error_response(&e);
             }
             negotiate::to_partial(obj)
@@ -255,7 +266,7 @@ async fn resource(
         .map(str::to_string);
     let watchable = matches!(rr.verb, Verb::List | Verb::Watch);
     let output = negotiate::negotiate(accept.as_deref(), q.get("includeObject"), table_ok, watchable).inspect_err(|_| {
-        tracing::debug!(accept = ?accept, resource = rr.res.plural, verb = rr.verb.as_str(), "not acceptable");
+        tracing::debug!(accept = ?accept, resource = rr.res.plural.as_str(), verb = rr.verb.as_str(), "not acceptable");
     })?;
     match rr.verb {
         Verb::Get => {
@@ -267,12 +278,12 @@ async fn resource(
             {
                 store.wait_for_revision(r).await?;
             }
-            let obj = store.get(rr.res, ns, &name).await?;
+            let obj = store.get(&rr.res, ns, &name).await?;
             let obj = if sub == Some("scale") {
                 // A merge patch with no change returns the Scale view.
                 store
                     .patch(
-                        rr.res,
+                        &rr.res,
                         ns,
                         &name,
                         sub,
@@ -294,7 +305,7 @@ async fn resource(
             ))
         }
         Verb::List => {
-            let raw = store.list_raw(rr.res, ns, &list_params(&q)?).await?;
+            let raw = store.list_raw(&rr.res, ns, &list_params(&q)?).await?;
             if output == Output::Json {
                 return Ok(bytes_response(
                     StatusCode::OK,
@@ -310,10 +321,10 @@ async fn resource(
                         .and_then(Value::as_array)
                         .cloned()
                         .unwrap_or_default();
-                    negotiate::to_table(rr.res, &items, list.get("metadata"), inc)
+                    negotiate::to_table(&rr.res, &items, list.get("metadata"), inc)
                 }
                 Output::Metadata | Output::MetadataList => {
-                    if let Some(e) = negotiate::metadata_mismatch(output, rr.res, true) {
+                    if let Some(e) = negotiate::metadata_mismatch(output, &rr.res, true) {
                         return Err(e);
                     }
                     negotiate::to_partial_list(&list)
@@ -327,9 +338,9 @@ async fn resource(
         Verb::Create => {
             let opts = write_options(&q, user_agent.as_deref())?;
             let (ct, body) = read_body(req).await?;
-            let obj = decode_object(rr.res.kind, ct.as_deref(), &body)?;
+            let obj = decode_object(&rr.res.kind, ct.as_deref(), &body)?;
             if rr.res.group == "authentication.k8s.io" {
-                let out = match rr.res.plural {
+                let out = match rr.res.plural.as_str() {
                     "selfsubjectreviews" => super::authn::self_subject_review(user),
                     _ => super::authn::token_review(&state, &obj).await?,
                 };
@@ -350,7 +361,7 @@ async fn resource(
                 object, warnings, ..
             } = {
                 let dups = duplicates(&rr, &opts, ct.as_deref(), &body)?;
-                let mut r = store.create(rr.res, ns, obj, &opts).await?;
+                let mut r = store.create(&rr.res, ns, obj, &opts).await?;
                 r.warnings.extend(dups);
                 r
             };
@@ -365,9 +376,9 @@ async fn resource(
         Verb::Update => {
             let opts = write_options(&q, user_agent.as_deref())?;
             let (ct, body) = read_body(req).await?;
-            let obj = decode_object(rr.res.kind, ct.as_deref(), &body)?;
+            let obj = decode_object(&rr.res.kind, ct.as_deref(), &body)?;
             let dups = duplicates(&rr, &opts, ct.as_deref(), &body)?;
-            let mut res = store.update(rr.res, ns, &name, sub, obj, &opts).await?;
+            let mut res = store.update(&rr.res, ns, &name, sub, obj, &opts).await?;
             res.warnings.extend(dups);
             let code = if res.created {
                 StatusCode::CREATED
@@ -387,7 +398,7 @@ async fn resource(
                     ));
                 }
                 let applied = negotiate::decode_yaml(&body)?;
-                let res = store.apply(rr.res, ns, &name, sub, applied, &opts).await?;
+                let res = store.apply(&rr.res, ns, &name, sub, applied, &opts).await?;
                 let code = if res.created {
                     StatusCode::CREATED
                 } else {
@@ -428,7 +439,7 @@ async fn resource(
                 body
             };
             let res = store
-                .patch(rr.res, ns, &name, sub, patch_type, &body, &opts)
+                .patch(&rr.res, ns, &name, sub, patch_type, &body, &opts)
                 .await?;
             Ok(respond(
                 StatusCode::OK,
@@ -482,10 +493,10 @@ async fn resource(
             }
             opts.dry_run |= write_options(&q, user_agent.as_deref())?.dry_run;
             let out = if rr.verb == Verb::Delete {
-                store.delete(rr.res, ns, &name, &opts).await?
+                store.delete(&rr.res, ns, &name, &opts).await?
             } else {
                 store
-                    .delete_collection(rr.res, ns, &list_params(&q)?, &opts)
+                    .delete_collection(&rr.res, ns, &list_params(&q)?, &opts)
                     .await?
             };
             let out = if out.get("kind").and_then(Value::as_str) == Some("Status") {
@@ -498,7 +509,7 @@ async fn resource(
                 Output::Yaml => (out, Output::Yaml),
                 Output::Metadata | Output::MetadataList if !is_status => {
                     let is_list = rr.verb == Verb::DeleteCollection;
-                    if let Some(e) = negotiate::metadata_mismatch(output, rr.res, is_list) {
+                    if let Some(e) = negotiate::metadata_mismatch(output, &rr.res, is_list) {
                         return Err(e);
                     }
                     let partial = if is_list {
@@ -663,7 +674,10 @@ fn with_type(mut obj: Value, rr: &ResourceRequest) -> Value {
     if let Some(m) = obj.as_object_mut() {
         let mut ordered = serde_json::Map::new();
         ordered.insert("kind".into(), Value::String(rr.res.kind.to_string()));
-        ordered.insert("apiVersion".into(), Value::String(rr.res.api_version()));
+        ordered.insert(
+            "apiVersion".into(),
+            Value::String(rr.res.api_version().to_string()),
+        );
         for (k, v) in std::mem::take(m) {
             ordered.insert(k, v);
         }
@@ -715,7 +729,7 @@ async fn watch(
     };
     let events = state
         .store
-        .watch(rr.res, rr.namespace.as_deref(), &params, &wopts)
+        .watch(&rr.res, rr.namespace.as_deref(), &params, &wopts)
         .await?;
     let res = rr.res;
     let mut shutdown = state.shutdown.clone();
@@ -748,12 +762,12 @@ async fn watch(
         let object = ev.into_object();
         let object = match output {
             Output::Table(inc) if event_type != "ERROR" && event_type != "BOOKMARK" => {
-                negotiate::to_table(res, std::slice::from_ref(&object), None, inc)
+                negotiate::to_table(&res, std::slice::from_ref(&object), None, inc)
             }
             Output::Metadata | Output::MetadataList if event_type != "ERROR" => {
                 negotiate::to_partial(&object)
             }
-            _ => with_kind(object, res),
+            _ => with_kind(object, &res),
         };
         let mut line =
             serde_json::to_vec(&serde_json::json!({"type": event_type, "object": object}))
@@ -774,12 +788,15 @@ async fn watch(
     Ok(resp)
 }
 
-fn with_kind(mut obj: Value, res: &crate::registry::resources::ResourceInfo) -> Value {
+fn with_kind(mut obj: Value, res: &crate::registry::served::Resource) -> Value {
     if obj.get("kind").is_none()
         && let Some(m) = obj.as_object_mut()
     {
         m.insert("kind".into(), Value::String(res.kind.to_string()));
-        m.insert("apiVersion".into(), Value::String(res.api_version()));
+        m.insert(
+            "apiVersion".into(),
+            Value::String(res.api_version().to_string()),
+        );
     }
     obj
 }

@@ -290,11 +290,23 @@ async fn dispatch(
     match path.as_str() {
         "/openapi/v2" => return openapi_v2::serve(&state.openapi, req.method(), req.headers()),
         "/openapi/v3" | "/openapi/v3/" => {
-            return json_response(StatusCode::OK, &state.openapi.v3_index());
+            let served = state.store.registry().snapshot();
+            return json_response(
+                StatusCode::OK,
+                &state.openapi.v3_index_with(served.v3_documents()),
+            );
         }
         p if p.starts_with("/openapi/v3/") => {
             let gv = p.trim_start_matches("/openapi/v3/").trim_end_matches('/');
-            return match state.openapi.v3_document(gv) {
+            let served = state.store.registry().snapshot();
+            let doc = match state.openapi.v3_document(gv) {
+                Some(d) => Some(d),
+                None => served
+                    .v3_documents()
+                    .get(gv)
+                    .map(|d| (d.json.as_str(), d.hash.as_str())),
+            };
+            return match doc {
                 Some((doc, hash)) => {
                     let mut r =
                         bytes_response(StatusCode::OK, doc.as_bytes().to_vec(), "application/json");
@@ -319,7 +331,8 @@ async fn dispatch(
         panic!("a test-only route that panics");
     }
     let watch = query.flag("watch");
-    let route = match request::parse(req.method(), &path, watch) {
+    let served = state.store.registry().snapshot();
+    let route = match request::parse(req.method(), &path, watch, &served) {
         Ok(r) => r,
         Err(e) => return error_response(&e),
     };

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::printers;
 use crate::apimachinery::status::ApiError;
-use crate::registry::resources::ResourceInfo;
+use crate::registry::served::Resource;
 
 /// Largest request body accepted (upstream's 3 MiB limit).
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -135,8 +135,8 @@ pub fn negotiate(
 /// (`handlers/response.go` transform: "you requested PartialObjectMetadata,
 /// but the requested object is a list (*core.ConfigMapList)"), naming the
 /// internal Go type as upstream does.
-pub fn metadata_mismatch(output: Output, res: &ResourceInfo, is_list: bool) -> Option<ApiError> {
-    let pkg = match res.group {
+pub fn metadata_mismatch(output: Output, res: &Resource, is_list: bool) -> Option<ApiError> {
+    let pkg = match res.group.as_str() {
         "" | "events.k8s.io" => "core",
         g => g.split('.').next().unwrap_or(g),
     };
@@ -298,7 +298,7 @@ pub fn encode(value: &Value, output: Output) -> (Vec<u8>, &'static str) {
     }
 }
 
-fn row_object(obj: &Value, res: &ResourceInfo, inc: IncludeObject) -> Option<Value> {
+fn row_object(obj: &Value, res: &Resource, inc: IncludeObject) -> Option<Value> {
     match inc {
         IncludeObject::None => None,
         IncludeObject::Object => {
@@ -344,7 +344,7 @@ pub fn to_partial_list(list: &Value) -> Value {
 
 /// A `Table` of objects (`items` of a list, or one object).
 pub fn to_table(
-    res: &ResourceInfo,
+    res: &Resource,
     objects: &[Value],
     list_meta: Option<&Value>,
     inc: IncludeObject,
@@ -357,7 +357,7 @@ pub fn to_table(
             let mut row = Map::new();
             row.insert(
                 "cells".into(),
-                Value::Array(printers::row_cells(&key, o, now)),
+                Value::Array(printers::row_cells(key, o, now)),
             );
             if let Some(obj) = row_object(o, res, inc) {
                 row.insert("object".into(), obj);
@@ -379,7 +379,7 @@ pub fn to_table(
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": metadata,
-        "columnDefinitions": printers::column_definitions(&key),
+        "columnDefinitions": printers::column_definitions(key),
         "rows": rows,
     })
 }

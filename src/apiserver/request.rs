@@ -2,7 +2,9 @@
 //! `apiserver/pkg/endpoints/request/requestinfo.go` does.
 
 use crate::apimachinery::status::ApiError;
-use crate::registry::resources::{self, ResourceInfo};
+use std::sync::Arc;
+
+use crate::registry::served::{Resource, Served};
 
 /// The verbs of the Kubernetes API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +37,8 @@ impl Verb {
 /// A request for a resource.
 #[derive(Debug, Clone)]
 pub struct ResourceRequest {
-    pub res: &'static ResourceInfo,
+    /// Held for the whole request: a resource removed meanwhile stays valid.
+    pub res: Arc<Resource>,
     pub verb: Verb,
     /// The namespace in the path (None = cluster-scoped or all namespaces).
     pub namespace: Option<String>,
@@ -58,7 +61,12 @@ pub enum Route {
 }
 
 /// Splits `/api/v1/...` or `/apis/{g}/{v}/...`.
-pub fn parse(method: &http::Method, path: &str, watch_param: bool) -> Result<Route, ApiError> {
+pub fn parse(
+    method: &http::Method,
+    path: &str,
+    watch_param: bool,
+    served: &Served,
+) -> Result<Route, ApiError> {
     let parts: Vec<&str> = path
         .trim_matches('/')
         .split('/')
@@ -95,7 +103,9 @@ pub fn parse(method: &http::Method, path: &str, watch_param: bool) -> Result<Rou
         [plural, name, sub] => (*plural, Some(*name), Some(*sub)),
         _ => return Err(ApiError::path_not_found()),
     };
-    let res = resources::find(group, version, plural).ok_or_else(ApiError::path_not_found)?;
+    let res = served
+        .find(group, version, plural)
+        .ok_or_else(ApiError::path_not_found)?;
     // `/namespaces/{name}[/sub]` addresses the namespace itself.
     let (namespace, name) = if res.plural == "namespaces" && rest.first() == Some(&"namespaces") {
         (None, namespace.or(name.map(str::to_string)))
@@ -127,14 +137,14 @@ pub fn parse(method: &http::Method, path: &str, watch_param: bool) -> Result<Rou
         _ => return Err(ApiError::method_not_allowed()),
     };
     let allowed = match sub.and_then(|s| res.subresource(s)) {
-        Some(s) => s.verbs,
-        None => res.verbs,
+        Some(s) => &s.verbs,
+        None => &res.verbs,
     };
-    if !allowed.contains(&verb.as_str()) {
+    if !allowed.iter().any(|v| v == verb.as_str()) {
         return Err(ApiError::method_not_allowed());
     }
     Ok(Route::Resource(ResourceRequest {
-        res,
+        res: res.clone(),
         verb,
         namespace,
         name,
@@ -146,6 +156,11 @@ pub fn parse(method: &http::Method, path: &str, watch_param: bool) -> Result<Rou
 mod tests {
     use super::*;
     use http::Method;
+
+    fn parse(m: &Method, p: &str, watch: bool) -> Result<Route, ApiError> {
+        let reg = crate::registry::served::Registry::builtin();
+        super::parse(m, p, watch, &reg.snapshot())
+    }
 
     fn rr(m: Method, p: &str) -> ResourceRequest {
         match parse(&m, p, false).unwrap() {
@@ -159,7 +174,7 @@ mod tests {
         let r = rr(Method::GET, "/api/v1/namespaces/default/pods/nginx");
         assert_eq!(
             (
-                r.res.plural,
+                r.res.plural.as_str(),
                 r.verb,
                 r.namespace.as_deref(),
                 r.name.as_deref()
@@ -170,12 +185,16 @@ mod tests {
         assert_eq!((r.verb, r.namespace), (Verb::List, None));
         let r = rr(Method::PUT, "/api/v1/namespaces/foo/status");
         assert_eq!(
-            (r.res.plural, r.name.as_deref(), r.subresource.as_deref()),
+            (
+                r.res.plural.as_str(),
+                r.name.as_deref(),
+                r.subresource.as_deref()
+            ),
             ("namespaces", Some("foo"), Some("status"))
         );
         let r = rr(Method::GET, "/api/v1/namespaces/foo");
         assert_eq!(
-            (r.res.plural, r.name.as_deref(), r.namespace),
+            (r.res.plural.as_str(), r.name.as_deref(), r.namespace),
             ("namespaces", Some("foo"), None)
         );
         let r = rr(

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use super::resources::ResourceInfo;
+use super::served::Resource;
 
 /// (events.k8s.io/v1 field, core/v1 field)
 const EVENT_FIELDS: &[(&str, &str)] = &[
@@ -18,17 +18,8 @@ const EVENT_FIELDS: &[(&str, &str)] = &[
     ("deprecatedCount", "count"),
 ];
 
-fn is_events_v1(res: &ResourceInfo) -> bool {
-    res.group == "events.k8s.io"
-}
-
-/// Where a resource's objects are stored, if not under its own group.
-pub fn storage_group(res: &ResourceInfo) -> &'static str {
-    if is_events_v1(res) || res.group.is_empty() {
-        "core"
-    } else {
-        res.group
-    }
+fn is_events_v1(res: &Resource) -> bool {
+    res.converts()
 }
 
 fn rename(obj: &mut Value, pairs: &[(&str, &str)], forward: bool, api_version: &str) {
@@ -54,7 +45,7 @@ fn rename(obj: &mut Value, pairs: &[(&str, &str)], forward: bool, api_version: &
 }
 
 /// Converts an object of `res`'s version into its stored form.
-pub fn to_storage(res: &ResourceInfo, obj: &mut Value) {
+pub fn to_storage(res: &Resource, obj: &mut Value) {
     if is_events_v1(res) {
         rename(obj, EVENT_FIELDS, true, "v1");
     }
@@ -62,11 +53,11 @@ pub fn to_storage(res: &ResourceInfo, obj: &mut Value) {
 
 /// Converts a stored object into `res`'s version.
 /// Whether the stored form of `res` differs from the served one.
-pub fn converts(res: &ResourceInfo) -> bool {
+pub fn converts(res: &Resource) -> bool {
     is_events_v1(res)
 }
 
-pub fn from_storage(res: &ResourceInfo, obj: &mut Value) {
+pub fn from_storage(res: &Resource, obj: &mut Value) {
     if is_events_v1(res) {
         rename(obj, EVENT_FIELDS, false, "events.k8s.io/v1");
     }
@@ -79,17 +70,19 @@ mod tests {
 
     #[test]
     fn events_round_trip() {
-        let res = super::super::resources::by_key("events.k8s.io/events").unwrap();
+        let res = super::super::served::Registry::builtin()
+            .by_key("events.k8s.io/events")
+            .unwrap();
         let mut e = json!({"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":"e"},
             "regarding":{"kind":"Pod","name":"p"},"note":"hello","reason":"Started","type":"Normal",
             "reportingController":"ironkube","deprecatedCount":2});
         let orig = e.clone();
-        to_storage(res, &mut e);
+        to_storage(&res, &mut e);
         assert_eq!(e["involvedObject"]["name"], "p");
         assert_eq!(e["message"], "hello");
         assert_eq!(e["count"], 2);
         assert_eq!(e["apiVersion"], "v1");
-        from_storage(res, &mut e);
+        from_storage(&res, &mut e);
         assert_eq!(e, orig);
     }
 }

@@ -7,6 +7,7 @@ pub mod conversion;
 pub mod defaults;
 pub mod gotypes;
 pub mod resources;
+pub mod served;
 pub mod store;
 pub mod strategy;
 pub mod typecheck;

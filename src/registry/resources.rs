@@ -1,9 +1,6 @@
-//! The one table of served resources. Routing, discovery, OpenAPI look-ups,
-//! storage keys, Table printing and (later) RBAC resource names all derive
-//! from it: adding a resource is adding a row here and, if it has special
-//! rules, a strategy in `strategy.rs`.
-
-use crate::apimachinery::status::GroupResource;
+//! The static description of the built-in resources. The server serves
+//! them through the run-time registry (`registry::served`), which copies
+//! them into owned [`Resource`](super::served::Resource)s at start-up.
 
 /// A subresource such as `status` or `scale`.
 #[derive(Debug)]
@@ -27,6 +24,8 @@ pub struct ResourceInfo {
     pub categories: &'static [&'static str],
     pub verbs: &'static [&'static str],
     pub subresources: &'static [Subresource],
+    /// `(group, version, kind)` objects are stored as, if not themselves.
+    pub stored_as: Option<(&'static str, &'static str, &'static str)>,
 }
 
 const ALL_VERBS: &[&str] = &[
@@ -71,6 +70,7 @@ macro_rules! resource {
             categories: &[$($cat),*],
             verbs: ALL_VERBS,
             subresources: &[$($sub),*],
+            stored_as: None,
         }
     };
 }
@@ -95,7 +95,10 @@ pub static RESOURCES: &[ResourceInfo] = &[
         sub: [scale(), status("apps", "v1", "Deployment")]),
     resource!("apps", "v1", "ReplicaSet", "replicasets", "replicaset", true, short: ["rs"], cat: ["all"],
         sub: [scale(), status("apps", "v1", "ReplicaSet")]),
-    resource!("events.k8s.io", "v1", "Event", "events", "event", true, short: ["ev"], cat: [], sub: []),
+    ResourceInfo {
+        stored_as: Some(("", "v1", "Event")),
+        ..resource!("events.k8s.io", "v1", "Event", "events", "event", true, short: ["ev"], cat: [], sub: [])
+    },
     ResourceInfo {
         verbs: &["create"],
         ..resource!("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview", false, short: [], cat: [], sub: [])
@@ -105,14 +108,6 @@ pub static RESOURCES: &[ResourceInfo] = &[
         ..resource!("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", "tokenreview", false, short: [], cat: [], sub: [])
     },
     resource!("coordination.k8s.io", "v1", "Lease", "leases", "lease", true, short: [], cat: [], sub: []),
-];
-
-/// The API groups in discovery order (the core group is served under `/api`).
-pub const GROUPS: &[&str] = &[
-    "apps",
-    "events.k8s.io",
-    "authentication.k8s.io",
-    "coordination.k8s.io",
 ];
 
 impl ResourceInfo {
@@ -138,49 +133,20 @@ impl ResourceInfo {
     /// 8 bytes of sha256 of `<group>/<version>/<kind>` of the version the
     /// resource is stored as (`apiserver/pkg/endpoints/discovery/
     /// storageversionhash.go`). `None` for resources that are not stored
-    /// (reviews). events.k8s.io Events are stored as core v1 Events.
+    /// (reviews).
     pub fn storage_version_hash(&self) -> Option<String> {
         use base64::Engine as _;
         if self.verbs == ["create"] {
             return None;
         }
-        let (group, version, kind) = if self.group == "events.k8s.io" {
-            ("", "v1", "Event")
-        } else {
-            (self.group, self.version, self.kind)
-        };
+        let (group, version, kind) =
+            self.stored_as
+                .unwrap_or((self.group, self.version, self.kind));
         let digest = ring::digest::digest(
             &ring::digest::SHA256,
             format!("{group}/{version}/{kind}").as_bytes(),
         );
         Some(base64::engine::general_purpose::STANDARD.encode(&digest.as_ref()[..8]))
-    }
-
-    pub fn group_resource(&self) -> GroupResource {
-        GroupResource::new(self.group, self.plural)
-    }
-
-    pub fn subresource(&'static self, name: &str) -> Option<&'static Subresource> {
-        self.subresources.iter().find(|s| s.name == name)
-    }
-
-    /// The storage prefix holding every object of this resource, ending in `/`.
-    pub fn storage_prefix(&self) -> String {
-        let group = super::conversion::storage_group(self);
-        format!("/registry/{group}/{}/", self.plural)
-    }
-
-    /// Storage prefix for one namespace (or the whole resource if cluster-scoped).
-    pub fn namespace_prefix(&self, namespace: Option<&str>) -> String {
-        match (self.namespaced, namespace) {
-            (true, Some(ns)) => format!("{}{ns}/", self.storage_prefix()),
-            _ => self.storage_prefix(),
-        }
-    }
-
-    /// The storage key of one object.
-    pub fn storage_key(&self, namespace: Option<&str>, name: &str) -> String {
-        format!("{}{name}", self.namespace_prefix(namespace))
     }
 }
 
@@ -199,17 +165,6 @@ pub fn by_key(key: &str) -> Option<&'static ResourceInfo> {
         .find(|r| r.group == group && r.plural == plural)
 }
 
-/// The versions served for a group.
-pub fn versions(group: &str) -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = RESOURCES
-        .iter()
-        .filter(|r| r.group == group)
-        .map(|r| r.version)
-        .collect();
-    v.dedup();
-    v
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,14 +173,8 @@ mod tests {
     fn keys_and_lookup() {
         let d = find("apps", "v1", "deployments").unwrap();
         assert_eq!(d.key(), "apps/deployments");
-        assert_eq!(
-            d.storage_key(Some("default"), "web"),
-            "/registry/apps/deployments/default/web"
-        );
         assert_eq!(by_key("pods").unwrap().kind, "Pod");
-        assert_eq!(d.subresource("scale").unwrap().kind.2, "Scale");
-        let ns = by_key("namespaces").unwrap();
-        assert_eq!(ns.storage_key(None, "x"), "/registry/core/namespaces/x");
+        assert_eq!(d.subresources[0].kind.2, "Scale");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use futures::{Stream, StreamExt};
 use serde_json::{Map, Value, json};
 
-use super::resources::{self, ResourceInfo};
+use super::served::{Registry, Resource};
 use super::{allocator, conversion, defaults, strategy, typecheck, validation};
 use crate::apimachinery::fieldmanager;
 use crate::apimachinery::fields::{self, FieldSelector};
@@ -147,6 +147,8 @@ impl WatchEvent {
 pub struct Store {
     storage: Arc<dyn Storage>,
     openapi: Arc<OpenApi>,
+    /// What is served: built-in and (later) custom resources.
+    registry: Arc<Registry>,
     /// Serialises service creates so allocated IPs and ports stay unique.
     service_alloc: tokio::sync::Mutex<()>,
 }
@@ -279,12 +281,12 @@ struct Splice {
 const RV_PLACEHOLDER: &[u8] = b"\"resourceVersion\":\"\"";
 
 impl Splice {
-    fn new(res: &ResourceInfo) -> Splice {
+    fn new(res: &Resource) -> Splice {
         let prefix = (!conversion::converts(res)).then(|| {
             let mut p = b"{\"kind\":".to_vec();
             write_json(&mut p, &Value::String(res.kind.to_string()));
             p.extend_from_slice(b",\"apiVersion\":");
-            write_json(&mut p, &Value::String(res.api_version()));
+            write_json(&mut p, &Value::String(res.api_version().to_string()));
             p.push(b',');
             p
         });
@@ -324,7 +326,7 @@ impl Splice {
 
 /// One stored object as a list item's JSON: spliced when possible, else
 /// decoded and re-encoded.
-fn list_item_bytes(res: &ResourceInfo, splice: &Splice, kv: &KeyValue) -> ApiResult<Bytes> {
+fn list_item_bytes(res: &Resource, splice: &Splice, kv: &KeyValue) -> ApiResult<Bytes> {
     if let Some(b) = splice.item(&kv.value, kv.mod_revision) {
         return Ok(b);
     }
@@ -338,7 +340,7 @@ fn list_item_bytes(res: &ResourceInfo, splice: &Splice, kv: &KeyValue) -> ApiRes
         .map_err(|e| ApiError::internal(e.to_string()))
 }
 
-fn decode(res: &ResourceInfo, kv: &KeyValue, rv: Revision) -> ApiResult<Value> {
+fn decode(res: &Resource, kv: &KeyValue, rv: Revision) -> ApiResult<Value> {
     let mut obj: Value = serde_json::from_slice(&kv.value)
         .map_err(|e| ApiError::internal(format!("corrupt object {}: {e}", kv.key)))?;
     conversion::from_storage(res, &mut obj);
@@ -398,7 +400,7 @@ fn canonicalize(obj: &mut Value) {
 
 /// Stored form: canonical order, `resourceVersion` kept as an empty
 /// placeholder so that `decode` fills it in at its place.
-fn encode(res: &ResourceInfo, obj: &Value) -> ApiResult<Bytes> {
+fn encode(res: &Resource, obj: &Value) -> ApiResult<Bytes> {
     let mut obj = obj.clone();
     conversion::to_storage(res, &mut obj);
     if let Some(m) = meta_mut(&mut obj) {
@@ -447,7 +449,7 @@ struct Filter {
 }
 
 impl Filter {
-    fn new(res: &ResourceInfo, p: &ListParams) -> ApiResult<Self> {
+    fn new(res: &Resource, p: &ListParams) -> ApiResult<Self> {
         let labels = match p.label_selector.as_deref() {
             Some(s) if !s.is_empty() => labels::parse(s).map_err(ApiError::bad_request)?,
             _ => Selector::everything(),
@@ -455,7 +457,7 @@ impl Filter {
         let fields = match p.field_selector.as_deref() {
             Some(s) if !s.is_empty() => {
                 let f = fields::parse(s).map_err(ApiError::bad_request)?;
-                fields::check_supported(&res.key(), &f).map_err(ApiError::bad_request)?;
+                fields::check_supported(res.key(), &f).map_err(ApiError::bad_request)?;
                 f
             }
             _ => fields::parse("").map_err(ApiError::bad_request)?,
@@ -463,7 +465,7 @@ impl Filter {
         Ok(Filter {
             labels,
             fields,
-            key: res.key(),
+            key: res.key().to_string(),
         })
     }
 
@@ -495,6 +497,7 @@ impl Store {
         Store {
             storage,
             openapi,
+            registry: Arc::new(Registry::builtin()),
             service_alloc: tokio::sync::Mutex::new(()),
         }
     }
@@ -507,8 +510,13 @@ impl Store {
         &self.openapi
     }
 
+    /// The registry of served resources.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
     /// Reads one object.
-    pub async fn get(&self, res: &ResourceInfo, ns: Option<&str>, name: &str) -> ApiResult<Value> {
+    pub async fn get(&self, res: &Resource, ns: Option<&str>, name: &str) -> ApiResult<Value> {
         let gr = res.group_resource();
         match self.storage.get(&res.storage_key(ns, name)).await {
             Ok(Some(kv)) => decode(res, &kv, kv.mod_revision),
@@ -604,10 +612,12 @@ impl Store {
     }
 
     /// Namespace lifecycle admission: the namespace must exist and not be terminating.
-    async fn check_namespace(&self, res: &ResourceInfo, ns: &str, name: &str) -> ApiResult<()> {
-        let nsres =
-            resources::by_key("namespaces").ok_or_else(|| ApiError::internal("no namespaces"))?;
-        let nsobj = self.get(nsres, None, ns).await?;
+    async fn check_namespace(&self, res: &Resource, ns: &str, name: &str) -> ApiResult<()> {
+        let nsres = self
+            .registry
+            .by_key("namespaces")
+            .ok_or_else(|| ApiError::internal("no namespaces"))?;
+        let nsobj = self.get(&nsres, None, ns).await?;
         if nsobj.pointer("/metadata/deletionTimestamp").is_some()
             || nsobj.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating")
         {
@@ -623,7 +633,7 @@ impl Store {
     /// POST: creates an object.
     pub async fn create(
         &self,
-        res: &'static ResourceInfo,
+        res: &Arc<Resource>,
         ns: Option<&str>,
         mut obj: Value,
         opts: &WriteOptions,
@@ -633,12 +643,16 @@ impl Store {
                 "the request body must be a JSON or YAML object",
             ));
         }
-        typecheck::default_type_meta(&mut obj, res.group, res.version, res.kind);
-        self.check_type(&obj, res.group, res.version, res.kind)?;
-        typecheck::check_body(&self.openapi, (res.group, res.version, res.kind), &mut obj)?;
+        typecheck::default_type_meta(&mut obj, &res.group, &res.version, &res.kind);
+        self.check_type(&obj, &res.group, &res.version, &res.kind)?;
+        typecheck::check_body(
+            &self.openapi,
+            (res.group.as_str(), res.version.as_str(), res.kind.as_str()),
+            &mut obj,
+        )?;
         let warnings = self.check_unknown_fields(
             &obj,
-            (res.group, res.version, res.kind),
+            (res.group.as_str(), res.version.as_str(), res.kind.as_str()),
             opts.field_validation,
         )?;
         let gr = res.group_resource();
@@ -660,7 +674,7 @@ impl Store {
         } else if let Some(m) = meta_mut(&mut obj) {
             m.shift_remove("namespace");
         }
-        defaults::apply_defaults(&res.key(), &mut obj);
+        defaults::apply_defaults(res.key(), &mut obj);
         let generated = meta_str(&obj, "name").is_none_or(str::is_empty)
             && meta_str(&obj, "generateName").is_some_and(|g| !g.is_empty());
         self.fill_create_meta(res, &mut obj);
@@ -690,12 +704,12 @@ impl Store {
         }
         strategy::prepare_for_create(res, &mut obj);
         let name = meta_str(&obj, "name").unwrap_or("").to_string();
-        let mut errs = validation::validate(&res.key(), &obj, None);
+        let mut errs = validation::validate(res.key(), &obj, None);
         let _alloc_guard = if res.key() == "services" && errs.is_empty() {
             let guard = self.service_alloc.lock().await;
             let all = self
                 .storage
-                .list(&res.storage_prefix(), &StorageListOptions::default())
+                .list(res.storage_prefix(), &StorageListOptions::default())
                 .await
                 .map_err(|e| storage_error(&gr, &name, e))?;
             let mut used = allocator::Used::default();
@@ -710,7 +724,7 @@ impl Store {
             None
         };
         if !errs.is_empty() {
-            return Err(ApiError::invalid(res.group, res.kind, &name, &errs));
+            return Err(ApiError::invalid(&res.group, &res.kind, &name, &errs));
         }
         if res.namespaced {
             self.check_namespace(res, ns.unwrap_or("default"), &name)
@@ -765,7 +779,7 @@ impl Store {
     }
 
     /// System metadata on create (`rest.BeforeCreate` / `FillObjectMetaSystemFields`).
-    fn fill_create_meta(&self, res: &ResourceInfo, obj: &mut Value) {
+    fn fill_create_meta(&self, res: &Resource, obj: &mut Value) {
         let Some(m) = meta_mut(obj) else { return };
         let has_name = m
             .get("name")
@@ -794,7 +808,7 @@ impl Store {
     /// PUT: replaces an object (or a subresource's part of it).
     pub async fn update(
         &self,
-        res: &'static ResourceInfo,
+        res: &Arc<Resource>,
         ns: Option<&str>,
         name: &str,
         sub: Option<&str>,
@@ -824,8 +838,8 @@ impl Store {
         let precondition = match meta_str(&obj, "resourceVersion") {
             Some(rv) if !rv.is_empty() => Some(parse_resource_version(rv).map_err(|_| {
                 ApiError::invalid(
-                    res.group,
-                    res.kind,
+                    &res.group,
+                    &res.kind,
                     name,
                     &[crate::apimachinery::validation::FieldError::invalid(
                         "metadata.resourceVersion",
@@ -855,7 +869,10 @@ impl Store {
         binding: &Value,
         opts: &WriteOptions,
     ) -> ApiResult<Value> {
-        let pods = resources::by_key("pods").ok_or_else(|| ApiError::internal("no pods"))?;
+        let pods = self
+            .registry
+            .by_key("pods")
+            .ok_or_else(|| ApiError::internal("no pods"))?;
         let gr = GroupResource::new("", "pods/binding");
         if binding.get("kind").and_then(Value::as_str) != Some("Binding") {
             return Err(ApiError::bad_request(
@@ -894,7 +911,7 @@ impl Store {
             else {
                 return Err(ApiError::not_found(&pods.group_resource(), name));
             };
-            let mut pod = decode(pods, &current, current.mod_revision)?;
+            let mut pod = decode(&pods, &current, current.mod_revision)?;
             if pod.pointer("/metadata/deletionTimestamp").is_some() {
                 return Err(ApiError::conflict(
                     &gr,
@@ -947,7 +964,7 @@ impl Store {
                 .update(
                     &key,
                     Precondition::ModRevision(current.mod_revision),
-                    encode(pods, &pod)?,
+                    encode(&pods, &pod)?,
                 )
                 .await
             {
@@ -961,14 +978,10 @@ impl Store {
         )
     }
 
-    fn sub_gvk(
-        &self,
-        res: &'static ResourceInfo,
-        sub: Option<&str>,
-    ) -> (&'static str, &'static str, &'static str) {
+    fn sub_gvk<'r>(&self, res: &'r Resource, sub: Option<&str>) -> (&'r str, &'r str, &'r str) {
         match sub.and_then(|s| res.subresource(s)) {
-            Some(s) if s.name == "scale" => s.kind,
-            _ => (res.group, res.version, res.kind),
+            Some(s) if s.name == "scale" => (s.group.as_str(), s.version.as_str(), s.kind.as_str()),
+            _ => (res.group.as_str(), res.version.as_str(), res.kind.as_str()),
         }
     }
 
@@ -976,7 +989,7 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     pub async fn patch(
         &self,
-        res: &'static ResourceInfo,
+        res: &Arc<Resource>,
         ns: Option<&str>,
         name: &str,
         sub: Option<&str>,
@@ -1045,7 +1058,7 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     async fn guaranteed_update(
         &self,
-        res: &'static ResourceInfo,
+        res: &Arc<Resource>,
         ns: Option<&str>,
         name: &str,
         sub: Option<&str>,
@@ -1094,9 +1107,9 @@ impl Store {
             if sub.is_none() && res.key() == "pods" {
                 defaults::admit_pod_update(&mut new, &old);
             }
-            let errs = validation::validate(&res.key(), &new, Some(&old));
+            let errs = validation::validate(res.key(), &new, Some(&old));
             if !errs.is_empty() {
-                return Err(ApiError::invalid(res.group, res.kind, name, &errs));
+                return Err(ApiError::invalid(&res.group, &res.kind, name, &errs));
             }
             // Unchanged: no write, same resourceVersion (as etcd3's GuaranteedUpdate).
             let bytes = encode(res, &new)?;
@@ -1182,7 +1195,7 @@ impl Store {
     /// (upstream's fieldmanager in the handlers).
     fn track_fields(
         &self,
-        res: &'static ResourceInfo,
+        res: &Arc<Resource>,
         sub: Option<&str>,
         old: Option<&Value>,
         new: &mut Value,
@@ -1191,12 +1204,14 @@ impl Store {
         if opts.applying || opts.field_manager.is_empty() {
             return;
         }
-        let schema = self.openapi.schema(res.group, res.version, res.kind);
+        let schema =
+            self.openapi
+                .schema(res.group.as_str(), res.version.as_str(), res.kind.as_str());
         *new = fieldmanager::update(
             old,
             new,
             &opts.field_manager,
-            &res.api_version(),
+            res.api_version(),
             sub,
             &now_rfc3339(),
             schema.as_ref(),
@@ -1207,7 +1222,7 @@ impl Store {
     /// (`handlers/patch.go` applyPatcher), creating the object if missing.
     pub async fn apply(
         &self,
-        res: &'static ResourceInfo,
+        res: &Arc<Resource>,
         ns: Option<&str>,
         name: &str,
         sub: Option<&str>,
@@ -1239,7 +1254,7 @@ impl Store {
         } else {
             (applied, sub)
         };
-        self.check_type(&applied, res.group, res.version, res.kind)?;
+        self.check_type(&applied, &res.group, &res.version, &res.kind)?;
         // Fields a write path resets are not applied either (upstream's
         // ResetFieldsStrategy): /status only sets status, the main resource
         // never sets status.
@@ -1255,12 +1270,14 @@ impl Store {
         }
         let warnings = self.check_unknown_fields(
             &applied,
-            (res.group, res.version, res.kind),
+            (res.group.as_str(), res.version.as_str(), res.kind.as_str()),
             opts.field_validation,
         )?;
         check_name(meta_str(&applied, "name"), name)?;
-        let schema = self.openapi.schema(res.group, res.version, res.kind);
-        let api_version = res.api_version();
+        let schema =
+            self.openapi
+                .schema(res.group.as_str(), res.version.as_str(), res.kind.as_str());
+        let api_version = res.api_version().to_string();
         let opts = WriteOptions {
             applying: true,
             ..opts.clone()
@@ -1304,7 +1321,7 @@ impl Store {
                 .and_then(|mut merged| {
                     typecheck::convert_applied(
                         &self.openapi,
-                        (res.group, res.version, res.kind),
+                        (res.group.as_str(), res.version.as_str(), res.kind.as_str()),
                         name,
                         &mut merged,
                     )?;
@@ -1320,15 +1337,9 @@ impl Store {
     }
 
     /// `rest.BeforeUpdate`: system fields come from the stored object.
-    fn prepare_update(
-        &self,
-        res: &'static ResourceInfo,
-        sub: Option<&str>,
-        new: &mut Value,
-        old: &Value,
-    ) {
+    fn prepare_update(&self, res: &Arc<Resource>, sub: Option<&str>, new: &mut Value, old: &Value) {
         if sub.is_none() {
-            defaults::apply_defaults(&res.key(), new);
+            defaults::apply_defaults(res.key(), new);
         }
         strategy::prepare_for_update(res, sub, new, old);
         let old_meta = meta(old).cloned().unwrap_or_default();
@@ -1377,7 +1388,7 @@ impl Store {
     /// DELETE of one object.
     pub async fn delete(
         &self,
-        res: &'static ResourceInfo,
+        res: &Arc<Resource>,
         ns: Option<&str>,
         name: &str,
         opts: &DeleteOptions,
@@ -1531,7 +1542,7 @@ impl Store {
         Err(ApiError::modified_conflict(&gr, name))
     }
 
-    fn deleted_answer(&self, res: &ResourceInfo, obj: &Value) -> Value {
+    fn deleted_answer(&self, res: &Resource, obj: &Value) -> Value {
         if strategy::returns_deleted_object(res) {
             obj.clone()
         } else {
@@ -1547,7 +1558,7 @@ impl Store {
     /// the list of what was deleted.
     pub async fn delete_collection(
         &self,
-        res: &'static ResourceInfo,
+        res: &Arc<Resource>,
         ns: Option<&str>,
         params: &ListParams,
         opts: &DeleteOptions,
@@ -1619,7 +1630,7 @@ impl Store {
     /// GET of a collection.
     pub async fn list(
         &self,
-        res: &'static ResourceInfo,
+        res: &Arc<Resource>,
         ns: Option<&str>,
         p: &ListParams,
     ) -> ApiResult<Value> {
@@ -1631,7 +1642,7 @@ impl Store {
     /// (see [`RawList`]).
     pub async fn list_raw(
         &self,
-        res: &'static ResourceInfo,
+        res: &Arc<Resource>,
         ns: Option<&str>,
         p: &ListParams,
     ) -> ApiResult<RawList> {
@@ -1725,7 +1736,7 @@ impl Store {
         }
         Ok(RawList {
             kind: format!("{}List", res.kind),
-            api_version: res.api_version(),
+            api_version: res.api_version().to_string(),
             metadata: list_meta,
             items,
         })
@@ -1737,7 +1748,7 @@ impl Store {
     /// annotated `k8s.io/initial-events-end` (`cacher.go`, `watch_cache.go`).
     pub async fn watch(
         &self,
-        res: &'static ResourceInfo,
+        res: &Arc<Resource>,
         ns: Option<&str>,
         p: &ListParams,
         w: &WatchOptions,
@@ -1841,6 +1852,8 @@ impl Store {
                     };
                     let filter = filter.clone();
                     let splice = Splice::new(res);
+                    // The stream outlives the request: it keeps its own handle.
+                    let res = res.clone();
                     futures::stream::select(events, ticks)
                         .scan(after, move |last, item| {
                             let out = match item {
@@ -1851,7 +1864,7 @@ impl Store {
                                 // client resumes from its last revision.
                                 Item::Event(Err(StorageError::TooSlow(n))) => {
                                     tracing::warn!(
-                                        resource = res.plural,
+                                        resource = res.plural.as_str(),
                                         behind = n,
                                         "closing an unresponsive watcher"
                                     );
@@ -1859,7 +1872,7 @@ impl Store {
                                 }
                                 Item::Event(Ok(ev)) => {
                                     *last = ev.revision;
-                                    to_watch_event(res, &splice, &ev, &filter)
+                                    to_watch_event(&res, &splice, &ev, &filter)
                                 }
                                 Item::Event(Err(e)) => Some(error_event(&storage_error(
                                     &GroupResource::new("", ""),
@@ -1867,7 +1880,7 @@ impl Store {
                                     e,
                                 ))),
                                 // Every event up to `last` has been passed on (or filtered out).
-                                Item::Tick => Some(bookmark(res, *last, false)),
+                                Item::Tick => Some(bookmark(&res, *last, false)),
                             };
                             futures::future::ready(Some(out))
                         })
@@ -1884,7 +1897,7 @@ impl Store {
 }
 
 /// A `BOOKMARK` event at `revision`.
-fn bookmark(res: &ResourceInfo, revision: Revision, initial_events_end: bool) -> WatchEvent {
+fn bookmark(res: &Resource, revision: Revision, initial_events_end: bool) -> WatchEvent {
     let mut metadata = json!({"resourceVersion": revision.to_string(), "creationTimestamp": null});
     if initial_events_end {
         metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
@@ -1899,7 +1912,7 @@ fn bookmark(res: &ResourceInfo, revision: Revision, initial_events_end: bool) ->
 /// modification into ADDED (starts matching) or DELETED (stops matching),
 /// as upstream's cacher does.
 fn to_watch_event(
-    res: &ResourceInfo,
+    res: &Resource,
     splice: &Splice,
     ev: &Event,
     filter: &Filter,
@@ -2113,7 +2126,7 @@ fn to_scale(obj: &Value) -> ApiResult<Value> {
 }
 
 /// Writes a `Scale`'s `spec.replicas` back into its deployment or replicaset.
-fn from_scale(res: &ResourceInfo, old: &Value, scale: &Value) -> ApiResult<Value> {
+fn from_scale(res: &Resource, old: &Value, scale: &Value) -> ApiResult<Value> {
     let name = meta_str(old, "name").unwrap_or("");
     if let Some(rv) = meta_str(scale, "resourceVersion")
         && !rv.is_empty()
@@ -2178,14 +2191,14 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn generated_names_that_are_taken_are_generated_again() {
         let st = crate::server::memory_state("t").await.unwrap();
-        let cms = resources::by_key("configmaps").unwrap();
+        let cms = Registry::builtin().by_key("configmaps").unwrap();
         let cm = |name: &str| {
             json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": name, "generateName": "x-"}})
         };
         let opts = WriteOptions::default();
         st.store
-            .create(cms, Some("default"), cm("x-aaaaa"), &opts)
+            .create(&cms, Some("default"), cm("x-aaaaa"), &opts)
             .await
             .unwrap();
         // Two collisions, then a free name.
@@ -2193,7 +2206,7 @@ mod tests {
             .with(|f| *f.borrow_mut() = vec!["bbbbb".into(), "aaaaa".into(), "aaaaa".into()]);
         let made = st
             .store
-            .create(cms, Some("default"), cm(""), &opts)
+            .create(&cms, Some("default"), cm(""), &opts)
             .await
             .unwrap();
         assert_eq!(made.object["metadata"]["name"], "x-bbbbb");
@@ -2201,7 +2214,7 @@ mod tests {
         FORCED_SUFFIXES.with(|f| *f.borrow_mut() = vec!["aaaaa".into(); 8]);
         let err = st
             .store
-            .create(cms, Some("default"), cm(""), &opts)
+            .create(&cms, Some("default"), cm(""), &opts)
             .await
             .unwrap_err();
         assert_eq!(err.code, 409);
@@ -2213,7 +2226,7 @@ mod tests {
         assert_eq!(err.details.unwrap()["retryAfterSeconds"], 1);
     }
 
-    fn kv(res: &ResourceInfo, obj: &Value, rev: Revision) -> KeyValue {
+    fn kv(res: &Resource, obj: &Value, rev: Revision) -> KeyValue {
         KeyValue {
             key: "/k".into(),
             value: encode(res, obj).unwrap(),
@@ -2225,21 +2238,21 @@ mod tests {
     /// The spliced item is byte-for-byte what decoding and re-encoding gives.
     #[test]
     fn spliced_list_items_equal_reencoded_ones() {
-        let pods = resources::by_key("pods").unwrap();
+        let pods = Registry::builtin().by_key("pods").unwrap();
         let tricky = json!({"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": "p", "namespace": "default", "uid": "u",
                 "labels": {"a": "\"resourceVersion\":\"\""},
                 "annotations": {"resourceVersion": ""}},
             "spec": {"containers": [{"name": "c", "image": "i"}]}});
-        let kv = kv(pods, &tricky, 42);
-        let spliced = Splice::new(pods).item(&kv.value, 42).unwrap();
+        let kv = kv(&pods, &tricky, 42);
+        let spliced = Splice::new(&pods).item(&kv.value, 42).unwrap();
         // A watch event's object keeps kind and apiVersion.
-        let whole = Splice::new(pods).object(&kv.value, 42).unwrap();
+        let whole = Splice::new(&pods).object(&kv.value, 42).unwrap();
         assert_eq!(
             String::from_utf8_lossy(&whole),
-            serde_json::to_string(&decode(pods, &kv, 42).unwrap()).unwrap()
+            serde_json::to_string(&decode(&pods, &kv, 42).unwrap()).unwrap()
         );
-        let mut decoded = decode(pods, &kv, 42).unwrap();
+        let mut decoded = decode(&pods, &kv, 42).unwrap();
         let o = decoded.as_object_mut().unwrap();
         o.shift_remove("kind");
         o.shift_remove("apiVersion");
@@ -2253,13 +2266,13 @@ mod tests {
 
     #[test]
     fn converted_resources_are_not_spliced() {
-        let events = resources::by_key("events.k8s.io/events").unwrap();
-        assert!(Splice::new(events).prefix.is_none());
-        let core = resources::by_key("events").unwrap();
+        let events = Registry::builtin().by_key("events.k8s.io/events").unwrap();
+        assert!(Splice::new(&events).prefix.is_none());
+        let core = Registry::builtin().by_key("events").unwrap();
         let e = json!({"apiVersion": "v1", "kind": "Event",
             "metadata": {"name": "e", "namespace": "default"}, "message": "m"});
-        let kv = kv(core, &e, 7);
-        let item = list_item_bytes(events, &Splice::new(events), &kv).unwrap();
+        let kv = kv(&core, &e, 7);
+        let item = list_item_bytes(&events, &Splice::new(&events), &kv).unwrap();
         let v: Value = serde_json::from_slice(&item).unwrap();
         assert_eq!(v["note"], "m");
         assert_eq!(v["metadata"]["resourceVersion"], "7");

@@ -6,39 +6,39 @@
 
 use serde_json::{Map, Value, json};
 
-use super::resources::ResourceInfo;
+use super::served::Resource;
 
 /// Whether the main resource ignores `status` and `/status` ignores the rest.
-pub fn has_status_subresource(res: &ResourceInfo) -> bool {
+pub fn has_status_subresource(res: &Resource) -> bool {
     res.subresources.iter().any(|s| s.name == "status")
 }
 
 /// Kinds whose `metadata.generation` starts at 1 and is bumped on spec changes.
-pub fn tracks_generation(res: &ResourceInfo) -> bool {
-    matches!(res.key().as_str(), "apps/deployments" | "apps/replicasets")
+pub fn tracks_generation(res: &Resource) -> bool {
+    matches!(res.key(), "apps/deployments" | "apps/replicasets")
 }
 
 /// Whether PUT of a missing object creates it (`AllowCreateOnUpdate`).
-pub fn allow_create_on_update(res: &ResourceInfo) -> bool {
+pub fn allow_create_on_update(res: &Resource) -> bool {
     matches!(
-        res.key().as_str(),
+        res.key(),
         "events" | "events.k8s.io/events" | "coordination.k8s.io/leases" | "endpoints"
     )
 }
 
 /// Whether DELETE answers with the deleted object rather than a `Status`
 /// (`ReturnDeletedObject` in the kind's registry storage).
-pub fn returns_deleted_object(res: &ResourceInfo) -> bool {
-    matches!(res.key().as_str(), "pods" | "services" | "namespaces")
+pub fn returns_deleted_object(res: &Resource) -> bool {
+    matches!(res.key(), "pods" | "services" | "namespaces")
 }
 
 /// `PrepareForCreate`: what the server resets or fills on create.
-pub fn prepare_for_create(res: &ResourceInfo, obj: &mut Value) {
+pub fn prepare_for_create(res: &Resource, obj: &mut Value) {
     let key = res.key();
     if tracks_generation(res) {
         set_meta(obj, "generation", json!(1));
     }
-    match key.as_str() {
+    match key {
         "pods" => {
             let qos = pod_qos_class(obj);
             if let Some(m) = obj.as_object_mut() {
@@ -70,7 +70,7 @@ pub fn prepare_for_create(res: &ResourceInfo, obj: &mut Value) {
 }
 
 /// `PrepareForUpdate` for the main resource (`sub` = None) or a subresource.
-pub fn prepare_for_update(res: &ResourceInfo, sub: Option<&str>, new: &mut Value, old: &Value) {
+pub fn prepare_for_update(res: &Resource, sub: Option<&str>, new: &mut Value, old: &Value) {
     match sub {
         None => {
             if has_status_subresource(res) {
@@ -133,11 +133,7 @@ pub fn prepare_for_update(res: &ResourceInfo, sub: Option<&str>, new: &mut Value
 /// The grace period a delete waits for (`None` = delete at once), as the pod
 /// strategy's `CheckGracefulDelete`: pods bound to a node and not terminal
 /// wait for the kubelet; everything else goes at once.
-pub fn graceful_delete_seconds(
-    res: &ResourceInfo,
-    obj: &Value,
-    requested: Option<i64>,
-) -> Option<i64> {
+pub fn graceful_delete_seconds(res: &Resource, obj: &Value, requested: Option<i64>) -> Option<i64> {
     if res.key() != "pods" {
         return None;
     }
@@ -165,7 +161,7 @@ pub fn graceful_delete_seconds(
 /// A deleted object still inside its grace period (`deletionGracePeriodSeconds`
 /// above 0) is waiting for its kubelet, not for finalizers: an update that leaves
 /// it without finalizers does not remove it (`store.go` shouldDeleteDuringUpdate).
-pub fn graceful_pending(_res: &ResourceInfo, obj: &Value) -> bool {
+pub fn graceful_pending(_res: &Resource, obj: &Value) -> bool {
     obj.pointer("/metadata/deletionGracePeriodSeconds")
         .and_then(Value::as_i64)
         .is_some_and(|g| g > 0)
@@ -173,7 +169,7 @@ pub fn graceful_pending(_res: &ResourceInfo, obj: &Value) -> bool {
 
 /// Namespaces also wait for their `spec.finalizers` (the namespace
 /// controller removes `kubernetes` through `/finalize`).
-pub fn spec_finalizers_pending(res: &ResourceInfo, obj: &Value) -> bool {
+pub fn spec_finalizers_pending(res: &Resource, obj: &Value) -> bool {
     res.key() == "namespaces"
         && obj
             .pointer("/spec/finalizers")
@@ -290,15 +286,17 @@ mod tests {
 
     #[test]
     fn generation_bumps_on_spec_change_only() {
-        let res = super::super::resources::by_key("apps/deployments").unwrap();
+        let res = super::super::served::Registry::builtin()
+            .by_key("apps/deployments")
+            .unwrap();
         let old =
             json!({"metadata":{"generation":3},"spec":{"replicas":1},"status":{"replicas":1}});
         let mut same = json!({"metadata":{},"spec":{"replicas":1},"status":{"replicas":9}});
-        prepare_for_update(res, None, &mut same, &old);
+        prepare_for_update(&res, None, &mut same, &old);
         assert_eq!(same["metadata"]["generation"], 3);
         assert_eq!(same["status"]["replicas"], 1);
         let mut changed = json!({"metadata":{},"spec":{"replicas":2}});
-        prepare_for_update(res, None, &mut changed, &old);
+        prepare_for_update(&res, None, &mut changed, &old);
         assert_eq!(changed["metadata"]["generation"], 4);
     }
 }

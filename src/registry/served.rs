@@ -1,0 +1,746 @@
+//! The registry of served resources, which can change while the server runs
+//! (custom resources come and go). Routing, discovery, OpenAPI, storage keys,
+//! Table printing and field selectors all read one immutable snapshot
+//! ([`Served`]); a change builds a new snapshot and swaps it in, then bumps a
+//! generation counter that caches (discovery, OpenAPI) watch.
+//!
+//! Reads are one read-lock plus one `Arc` clone; a request keeps its
+//! `Arc<Resource>` to the end, so removing a resource mid-request is safe.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+use crate::apimachinery::status::GroupResource;
+
+use super::resources::ResourceInfo;
+
+/// The source key of the built-in resources.
+pub const BUILTIN: &str = "";
+
+/// A subresource such as `status` or `scale` as discovery lists it.
+#[derive(Debug, Clone)]
+pub struct SubresourceInfo {
+    pub name: String,
+    /// The kind read and written through it (`group`, `version`, `kind`).
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub verbs: Vec<String>,
+}
+
+/// One served resource (one version of one kind), built-in or custom.
+pub struct Resource {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub plural: String,
+    pub singular: String,
+    pub namespaced: bool,
+    pub short_names: Vec<String>,
+    pub categories: Vec<String>,
+    pub verbs: Vec<String>,
+    pub subresources: Vec<SubresourceInfo>,
+    /// Who added it: [`BUILTIN`], or e.g. a CRD's name.
+    pub source: String,
+    /// Whether this version is the one objects are stored as (the preferred
+    /// answer of `by_key` / `by_group_kind` when several versions are served).
+    pub storage_version: bool,
+    /// `(group, version, kind)` objects are stored as; equal to the served
+    /// one unless the kind converts (events.k8s.io Events are core Events).
+    pub storage_gvk: (String, String, String),
+    // Derived once, so requests do not format them.
+    key: String,
+    api_version: String,
+    storage_prefix: String,
+    storage_version_hash: Option<String>,
+    group_resource: GroupResource,
+}
+
+impl std::fmt::Debug for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resource")
+            .field("group", &self.group)
+            .field("version", &self.version)
+            .field("plural", &self.plural)
+            .field("kind", &self.kind)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// What a caller gives to make a [`Resource`]; the derived fields are
+/// computed by [`Resource::new`].
+pub struct ResourceSpec {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub plural: String,
+    pub singular: String,
+    pub namespaced: bool,
+    pub short_names: Vec<String>,
+    pub categories: Vec<String>,
+    pub verbs: Vec<String>,
+    pub subresources: Vec<SubresourceInfo>,
+    pub storage_version: bool,
+    /// `None`: stored as itself.
+    pub storage_gvk: Option<(String, String, String)>,
+    /// Whether objects are stored at all (false for reviews): no
+    /// `storageVersionHash` in discovery.
+    pub stored: bool,
+}
+
+impl Resource {
+    pub fn new(source: &str, s: ResourceSpec) -> Resource {
+        let key = if s.group.is_empty() {
+            s.plural.clone()
+        } else {
+            format!("{}/{}", s.group, s.plural)
+        };
+        let api_version = if s.group.is_empty() {
+            s.version.clone()
+        } else {
+            format!("{}/{}", s.group, s.version)
+        };
+        let storage_gvk = s
+            .storage_gvk
+            .unwrap_or_else(|| (s.group.clone(), s.version.clone(), s.kind.clone()));
+        let storage_group = if storage_gvk.0.is_empty() {
+            "core"
+        } else {
+            storage_gvk.0.as_str()
+        };
+        let storage_prefix = format!("/registry/{storage_group}/{}/", s.plural);
+        let storage_version_hash = s.stored.then(|| {
+            use base64::Engine as _;
+            let (g, v, k) = &storage_gvk;
+            let digest =
+                ring::digest::digest(&ring::digest::SHA256, format!("{g}/{v}/{k}").as_bytes());
+            base64::engine::general_purpose::STANDARD.encode(&digest.as_ref()[..8])
+        });
+        let group_resource = GroupResource::new(&s.group, &s.plural);
+        Resource {
+            group: s.group,
+            version: s.version,
+            kind: s.kind,
+            plural: s.plural,
+            singular: s.singular,
+            namespaced: s.namespaced,
+            short_names: s.short_names,
+            categories: s.categories,
+            verbs: s.verbs,
+            subresources: s.subresources,
+            source: source.to_string(),
+            storage_version: s.storage_version,
+            storage_gvk,
+            key,
+            api_version,
+            storage_prefix,
+            storage_version_hash,
+            group_resource,
+        }
+    }
+
+    /// A built-in resource from its static description and strategy.
+    pub fn builtin(info: &ResourceInfo) -> Resource {
+        let owned = |l: &[&str]| l.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
+        let storage_gvk = info
+            .stored_as
+            .map(|(g, v, k)| (g.to_string(), v.to_string(), k.to_string()));
+        Resource::new(
+            BUILTIN,
+            ResourceSpec {
+                group: info.group.into(),
+                version: info.version.into(),
+                kind: info.kind.into(),
+                plural: info.plural.into(),
+                singular: info.singular.into(),
+                namespaced: info.namespaced,
+                short_names: owned(info.short_names),
+                categories: owned(info.categories),
+                verbs: owned(info.verbs),
+                subresources: info
+                    .subresources
+                    .iter()
+                    .map(|s| SubresourceInfo {
+                        name: s.name.into(),
+                        group: s.kind.0.into(),
+                        version: s.kind.1.into(),
+                        kind: s.kind.2.into(),
+                        verbs: owned(s.verbs),
+                    })
+                    .collect(),
+                storage_version: true,
+                storage_gvk,
+                stored: info.verbs != ["create"],
+            },
+        )
+    }
+
+    /// `"pods"` for the core group, `"apps/deployments"` otherwise.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// `v1` or `apps/v1`.
+    pub fn api_version(&self) -> &str {
+        &self.api_version
+    }
+
+    /// The `storageVersionHash` of discovery: base64 of the first 8 bytes of
+    /// sha256 of `<group>/<version>/<kind>` of the version the resource is
+    /// stored as (`apiserver/pkg/endpoints/discovery/storageversionhash.go`).
+    /// `None` for resources that are not stored (reviews).
+    pub fn storage_version_hash(&self) -> Option<&str> {
+        self.storage_version_hash.as_deref()
+    }
+
+    pub fn group_resource(&self) -> GroupResource {
+        self.group_resource.clone()
+    }
+
+    pub fn subresource(&self, name: &str) -> Option<&SubresourceInfo> {
+        self.subresources.iter().find(|s| s.name == name)
+    }
+
+    /// Whether `verb` (e.g. `"watch"`) is served.
+    pub fn has_verb(&self, verb: &str) -> bool {
+        self.verbs.iter().any(|v| v == verb)
+    }
+
+    /// Whether the stored form differs from the served one.
+    pub fn converts(&self) -> bool {
+        self.storage_gvk.0 != self.group || self.storage_gvk.1 != self.version
+    }
+
+    /// The storage prefix holding every object of this resource, ending in `/`.
+    pub fn storage_prefix(&self) -> &str {
+        &self.storage_prefix
+    }
+
+    /// Storage prefix for one namespace (or the whole resource if cluster-scoped).
+    pub fn namespace_prefix(&self, namespace: Option<&str>) -> String {
+        match (self.namespaced, namespace) {
+            (true, Some(ns)) => format!("{}{ns}/", self.storage_prefix),
+            _ => self.storage_prefix.clone(),
+        }
+    }
+
+    /// The storage key of one object.
+    pub fn storage_key(&self, namespace: Option<&str>, name: &str) -> String {
+        match (self.namespaced, namespace) {
+            (true, Some(ns)) => format!("{}{ns}/{name}", self.storage_prefix),
+            _ => format!("{}{name}", self.storage_prefix),
+        }
+    }
+}
+
+/// A group and its served versions, in discovery order.
+#[derive(Debug, Clone)]
+pub struct GroupVersions {
+    pub name: String,
+    pub versions: Vec<String>,
+}
+
+/// An OpenAPI v3 document supplied at run time for one group-version.
+#[derive(Debug)]
+pub struct V3Document {
+    pub json: String,
+    /// The hash in the `/openapi/v3` index and the `ETag`.
+    pub hash: String,
+}
+
+type ByName = HashMap<String, Arc<Resource>>;
+
+/// What a change builds a new snapshot from.
+type Parts = (Vec<Arc<Resource>>, BTreeMap<String, Arc<V3Document>>);
+
+/// One immutable snapshot of everything served.
+#[derive(Default)]
+pub struct Served {
+    /// Every resource: built-ins in their registration order, then the
+    /// others by group (sorted) and version order.
+    resources: Vec<Arc<Resource>>,
+    /// group → version → plural.
+    by_gvr: HashMap<String, HashMap<String, ByName>>,
+    /// key (`apps/deployments`) → the storage version.
+    by_key: ByName,
+    /// group → kind → the storage version.
+    by_group_kind: HashMap<String, ByName>,
+    /// Named groups (not the core group) in discovery order.
+    groups: Vec<GroupVersions>,
+    /// Versions of the core group.
+    core_versions: Vec<String>,
+    /// Run-time OpenAPI v3 documents by path (`apis/<group>/<version>`).
+    v3: BTreeMap<String, Arc<V3Document>>,
+}
+
+impl Served {
+    fn build(
+        resources: Vec<Arc<Resource>>,
+        builtin_groups: &[String],
+        v3: BTreeMap<String, Arc<V3Document>>,
+    ) -> Served {
+        let mut by_gvr: HashMap<String, HashMap<String, ByName>> = HashMap::new();
+        let mut by_key = ByName::new();
+        let mut by_group_kind: HashMap<String, ByName> = HashMap::new();
+        let mut order: Vec<(String, Vec<String>)> = Vec::new();
+        for r in &resources {
+            by_gvr
+                .entry(r.group.clone())
+                .or_default()
+                .entry(r.version.clone())
+                .or_default()
+                .insert(r.plural.clone(), r.clone());
+            if r.storage_version || !by_key.contains_key(r.key()) {
+                by_key.insert(r.key.clone(), r.clone());
+            }
+            let kinds = by_group_kind.entry(r.group.clone()).or_default();
+            if r.storage_version || !kinds.contains_key(&r.kind) {
+                kinds.insert(r.kind.clone(), r.clone());
+            }
+            match order.iter_mut().find(|(g, _)| *g == r.group) {
+                Some((_, vs)) => {
+                    if !vs.contains(&r.version) {
+                        vs.push(r.version.clone());
+                    }
+                }
+                None => order.push((r.group.clone(), vec![r.version.clone()])),
+            }
+        }
+        let mut core_versions = Vec::new();
+        let mut builtin = Vec::new();
+        let mut added = Vec::new();
+        for (g, mut vs) in order {
+            if g.is_empty() {
+                core_versions = vs;
+            } else if builtin_groups.contains(&g) {
+                builtin.push(GroupVersions {
+                    name: g,
+                    versions: vs,
+                });
+            } else {
+                vs.sort_by(|a, b| version_priority(b, a));
+                added.push(GroupVersions {
+                    name: g,
+                    versions: vs,
+                });
+            }
+        }
+        added.sort_by(|a, b| a.name.cmp(&b.name));
+        builtin.extend(added);
+        Served {
+            resources,
+            by_gvr,
+            by_key,
+            by_group_kind,
+            groups: builtin,
+            core_versions,
+            v3,
+        }
+    }
+
+    /// Every served resource, in discovery order.
+    pub fn resources(&self) -> &[Arc<Resource>] {
+        &self.resources
+    }
+
+    /// By group, version and plural (the URL's resource).
+    pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<&Arc<Resource>> {
+        self.by_gvr.get(group)?.get(version)?.get(plural)
+    }
+
+    /// By key (`"pods"`, `"apps/deployments"`): the storage version.
+    pub fn by_key(&self, key: &str) -> Option<&Arc<Resource>> {
+        self.by_key.get(key)
+    }
+
+    /// By group and kind: the storage version.
+    pub fn by_group_kind(&self, group: &str, kind: &str) -> Option<&Arc<Resource>> {
+        self.by_group_kind.get(group)?.get(kind)
+    }
+
+    /// The resources of one group-version, sorted by plural (as discovery lists them).
+    pub fn group_version(&self, group: &str, version: &str) -> Vec<&Arc<Resource>> {
+        let mut v: Vec<&Arc<Resource>> = self
+            .by_gvr
+            .get(group)
+            .and_then(|vs| vs.get(version))
+            .map(|m| m.values().collect())
+            .unwrap_or_default();
+        v.sort_by(|a, b| a.plural.cmp(&b.plural));
+        v
+    }
+
+    /// The named groups (not the core group) in discovery order.
+    pub fn groups(&self) -> &[GroupVersions] {
+        &self.groups
+    }
+
+    /// The versions served for a group (`""`: the core group), preferred first.
+    pub fn versions(&self, group: &str) -> &[String] {
+        if group.is_empty() {
+            return &self.core_versions;
+        }
+        self.groups
+            .iter()
+            .find(|g| g.name == group)
+            .map(|g| g.versions.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The run-time OpenAPI v3 documents by path (`apis/<group>/<version>`).
+    pub fn v3_documents(&self) -> &BTreeMap<String, Arc<V3Document>> {
+        &self.v3
+    }
+}
+
+/// Upstream's version priority (`apimachinery/pkg/version/helpers.go`
+/// `CompareKubeAwareVersionStrings`): GA > beta > alpha, higher numbers
+/// first, non-Kubernetes versions last, alphabetically.
+pub fn version_priority(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    fn parse(v: &str) -> Option<(u64, u8, u64)> {
+        let rest = v.strip_prefix('v')?;
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let major: u64 = rest.get(..digits)?.parse().ok()?;
+        let tail = rest.get(digits..)?;
+        if tail.is_empty() {
+            return Some((major, 2, 0));
+        }
+        let (stage, n) = if let Some(n) = tail.strip_prefix("beta") {
+            (1, n)
+        } else if let Some(n) = tail.strip_prefix("alpha") {
+            (0, n)
+        } else {
+            return None;
+        };
+        if n.is_empty() || !n.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        Some((major, stage, n.parse().ok()?))
+    }
+    match (parse(a), parse(b)) {
+        (Some((ma, sa, na)), Some((mb, sb, nb))) => sa.cmp(&sb).then(ma.cmp(&mb)).then(na.cmp(&nb)),
+        (Some(_), None) => Ordering::Greater,
+        (None, Some(_)) => Ordering::Less,
+        // Non-Kubernetes versions: alphabetical, earlier is higher.
+        (None, None) => b.cmp(a),
+    }
+}
+
+/// The registry: the current [`Served`] snapshot and its change counter.
+pub struct Registry {
+    current: RwLock<Arc<Served>>,
+    /// Named built-in groups, in their discovery order.
+    builtin_groups: Vec<String>,
+    generation: tokio::sync::watch::Sender<u64>,
+    /// Serialises writers (read-modify-swap).
+    write: std::sync::Mutex<()>,
+}
+
+impl Registry {
+    /// A registry serving `builtin` (in discovery order).
+    pub fn new(builtin: Vec<Resource>) -> Registry {
+        let resources: Vec<Arc<Resource>> = builtin.into_iter().map(Arc::new).collect();
+        let mut builtin_groups: Vec<String> = Vec::new();
+        for r in &resources {
+            if !r.group.is_empty() && !builtin_groups.contains(&r.group) {
+                builtin_groups.push(r.group.clone());
+            }
+        }
+        let served = Served::build(resources, &builtin_groups, BTreeMap::new());
+        Registry {
+            current: RwLock::new(Arc::new(served)),
+            builtin_groups,
+            generation: tokio::sync::watch::channel(0).0,
+            write: std::sync::Mutex::new(()),
+        }
+    }
+
+    /// The registry of the built-in kinds.
+    pub fn builtin() -> Registry {
+        Registry::new(
+            super::resources::RESOURCES
+                .iter()
+                .map(Resource::builtin)
+                .collect(),
+        )
+    }
+
+    /// The current snapshot (cheap: a read lock and an `Arc` clone).
+    pub fn snapshot(&self) -> Arc<Served> {
+        match self.current.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// By group, version and plural.
+    pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<Arc<Resource>> {
+        self.snapshot().find(group, version, plural).cloned()
+    }
+
+    /// By key (`"pods"`, `"apps/deployments"`).
+    pub fn by_key(&self, key: &str) -> Option<Arc<Resource>> {
+        self.snapshot().by_key(key).cloned()
+    }
+
+    /// By group and kind (the storage version).
+    pub fn by_group_kind(&self, group: &str, kind: &str) -> Option<Arc<Resource>> {
+        self.snapshot().by_group_kind(group, kind).cloned()
+    }
+
+    /// A receiver whose value is bumped on every change.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.generation.subscribe()
+    }
+
+    /// The change counter (0 until the first change).
+    pub fn generation(&self) -> u64 {
+        *self.generation.borrow()
+    }
+
+    fn update(&self, f: impl FnOnce(&Served) -> Result<Parts, String>) -> Result<(), String> {
+        let _w = self.write.lock().unwrap_or_else(|p| p.into_inner());
+        let old = self.snapshot();
+        let (resources, v3) = f(old.as_ref())?;
+        let served = Arc::new(Served::build(resources, &self.builtin_groups, v3));
+        match self.current.write() {
+            Ok(mut g) => *g = served,
+            Err(poisoned) => *poisoned.into_inner() = served,
+        }
+        self.generation.send_modify(|g| *g += 1);
+        Ok(())
+    }
+
+    /// Serves exactly `resources` for `source` (e.g. a CRD's name), replacing
+    /// what it served before. Refused (nothing changes) if a resource's
+    /// group/version/plural is served by another source, or `source` is the
+    /// built-in one.
+    pub fn set_source(&self, source: &str, resources: Vec<Resource>) -> Result<(), String> {
+        if source == BUILTIN {
+            return Err("the built-in resources cannot be replaced".into());
+        }
+        self.update(|old| {
+            for r in &resources {
+                if let Some(other) = old.find(&r.group, &r.version, &r.plural)
+                    && other.source != source
+                {
+                    return Err(format!(
+                        "{}/{} {} is already served by {}",
+                        r.group,
+                        r.version,
+                        r.plural,
+                        if other.source.is_empty() {
+                            "the server"
+                        } else {
+                            other.source.as_str()
+                        }
+                    ));
+                }
+            }
+            let mut list: Vec<Arc<Resource>> = old
+                .resources
+                .iter()
+                .filter(|r| r.source != source)
+                .cloned()
+                .collect();
+            list.extend(resources.into_iter().map(|mut r| {
+                r.source = source.to_string();
+                Arc::new(r)
+            }));
+            Ok((list, old.v3.clone()))
+        })
+    }
+
+    /// Stops serving what `source` served. False if it served nothing.
+    pub fn remove_source(&self, source: &str) -> bool {
+        if source == BUILTIN || !self.snapshot().resources.iter().any(|r| r.source == source) {
+            return false;
+        }
+        let mut removed = false;
+        let _ = self.update(|old| {
+            let list: Vec<Arc<Resource>> = old
+                .resources
+                .iter()
+                .filter(|r| r.source != source)
+                .cloned()
+                .collect();
+            removed = list.len() != old.resources.len();
+            Ok((list, old.v3.clone()))
+        });
+        removed
+    }
+
+    /// Sets (or with `None` removes) the OpenAPI v3 document served at
+    /// `/openapi/v3/<path>` (e.g. `apis/stable.example.com/v1`). Built-in
+    /// group-versions keep their embedded documents.
+    pub fn set_v3_document(&self, path: &str, doc: Option<V3Document>) {
+        let _ = self.update(|old| {
+            let mut v3 = old.v3.clone();
+            match doc {
+                Some(d) => v3.insert(path.to_string(), Arc::new(d)),
+                None => v3.remove(path),
+            };
+            Ok((old.resources.clone(), v3))
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn custom(group: &str, version: &str, plural: &str, kind: &str, storage: bool) -> Resource {
+        Resource::new(
+            "ignored",
+            ResourceSpec {
+                group: group.into(),
+                version: version.into(),
+                kind: kind.into(),
+                plural: plural.into(),
+                singular: kind.to_lowercase(),
+                namespaced: true,
+                short_names: vec![],
+                categories: vec![],
+                verbs: vec!["get".into(), "list".into()],
+                subresources: vec![],
+                storage_version: storage,
+                storage_gvk: None,
+                stored: true,
+            },
+        )
+    }
+
+    #[test]
+    fn builtin_lookups() {
+        let reg = Registry::builtin();
+        let s = reg.snapshot();
+        let d = s.find("apps", "v1", "deployments").unwrap();
+        assert_eq!(d.key(), "apps/deployments");
+        assert_eq!(d.api_version(), "apps/v1");
+        assert_eq!(
+            d.storage_key(Some("default"), "web"),
+            "/registry/apps/deployments/default/web"
+        );
+        assert_eq!(s.by_key("pods").unwrap().kind, "Pod");
+        assert_eq!(
+            s.by_group_kind("apps", "ReplicaSet").unwrap().plural,
+            "replicasets"
+        );
+        let ev = s.by_key("events.k8s.io/events").unwrap();
+        assert_eq!(ev.storage_key(Some("d"), "e"), "/registry/core/events/d/e");
+        assert!(ev.converts());
+        assert!(!s.by_key("events").unwrap().converts());
+        let groups: Vec<&str> = s.groups().iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(
+            groups,
+            [
+                "apps",
+                "events.k8s.io",
+                "authentication.k8s.io",
+                "coordination.k8s.io"
+            ]
+        );
+        assert_eq!(s.versions(""), ["v1"]);
+    }
+
+    #[test]
+    fn sources_come_and_go() {
+        let reg = Registry::builtin();
+        let mut rx = reg.subscribe();
+        let held = reg.by_key("pods").unwrap();
+        reg.set_source(
+            "foos.b.example.com",
+            vec![
+                custom("b.example.com", "v1beta1", "foos", "Foo", false),
+                custom("b.example.com", "v1", "foos", "Foo", true),
+            ],
+        )
+        .unwrap();
+        reg.set_source(
+            "bars.a.example.com",
+            vec![custom("a.example.com", "v1", "bars", "Bar", true)],
+        )
+        .unwrap();
+        assert!(rx.has_changed().unwrap());
+        rx.mark_unchanged();
+        let s = reg.snapshot();
+        let groups: Vec<&str> = s.groups().iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(groups[4..], ["a.example.com", "b.example.com"]);
+        assert_eq!(s.versions("b.example.com"), ["v1", "v1beta1"]);
+        assert_eq!(s.by_key("b.example.com/foos").unwrap().version, "v1");
+        assert_eq!(
+            s.find("b.example.com", "v1beta1", "foos").unwrap().source,
+            "foos.b.example.com"
+        );
+        // Another source may not take a served resource; nothing changes.
+        assert!(
+            reg.set_source(
+                "x",
+                vec![custom("a.example.com", "v1", "bars", "Bar", true)]
+            )
+            .is_err()
+        );
+        assert!(reg.set_source(BUILTIN, vec![]).is_err());
+        assert!(!rx.has_changed().unwrap());
+        // Replacing a source drops what it no longer serves.
+        reg.set_source(
+            "foos.b.example.com",
+            vec![custom("b.example.com", "v2", "foos", "Foo", true)],
+        )
+        .unwrap();
+        let s = reg.snapshot();
+        assert!(s.find("b.example.com", "v1", "foos").is_none());
+        assert_eq!(s.versions("b.example.com"), ["v2"]);
+        assert!(reg.remove_source("bars.a.example.com"));
+        assert!(!reg.remove_source("bars.a.example.com"));
+        assert!(reg.find("a.example.com", "v1", "bars").is_none());
+        // The old snapshot and held resources stay usable.
+        assert_eq!(held.plural, "pods");
+        assert_eq!(reg.generation(), 4);
+        reg.set_v3_document(
+            "apis/b.example.com/v2",
+            Some(V3Document {
+                json: "{}".into(),
+                hash: "H".into(),
+            }),
+        );
+        assert_eq!(
+            reg.snapshot().v3_documents()["apis/b.example.com/v2"].hash,
+            "H"
+        );
+    }
+
+    #[test]
+    fn kube_aware_version_order() {
+        let mut v = vec![
+            "v1alpha1",
+            "foo",
+            "v2",
+            "v1beta2",
+            "v1",
+            "v11alpha2",
+            "v1beta1",
+            "bar",
+            "v10",
+        ];
+        v.sort_by(|a, b| version_priority(b, a));
+        assert_eq!(
+            v,
+            [
+                "v10",
+                "v2",
+                "v1",
+                "v1beta2",
+                "v1beta1",
+                "v11alpha2",
+                "v1alpha1",
+                "bar",
+                "foo"
+            ]
+        );
+    }
+}
