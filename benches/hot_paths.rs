@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 
 use ironkube::apimachinery::{labels, strategicpatch};
 use ironkube::openapi::OpenApi;
+use ironkube::registry::served::Registry;
 use ironkube::registry::store::WriteOptions;
-use ironkube::registry::{defaults, validation};
+use ironkube::registry::validation;
 use ironkube::storage::Storage;
 use ironkube::storage::embedded::RedbLog;
 use ironkube::storage::mvcc::{Config, MvccStore};
@@ -36,6 +37,8 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn pod_pipeline(c: &mut Criterion) {
     let body = serde_json::to_vec(&pod("p")).expect("encode");
+    let registry = Registry::builtin();
+    let pods = registry.by_key("pods").expect("pods");
     let mut g = c.benchmark_group("pod");
     g.bench_function("decode", |b| {
         b.iter(|| serde_json::from_slice::<Value>(&body).expect("decode"))
@@ -43,14 +46,14 @@ fn pod_pipeline(c: &mut Criterion) {
     g.bench_function("default", |b| {
         b.iter_batched(
             || pod("p"),
-            |mut p| defaults::apply_defaults("pods", &mut p),
+            |mut p| pods.strategy.defaults(&mut p),
             BatchSize::SmallInput,
         )
     });
     let mut defaulted = pod("p");
-    defaults::apply_defaults("pods", &mut defaulted);
+    pods.strategy.defaults(&mut defaulted);
     g.bench_function("validate", |b| {
-        b.iter(|| validation::validate("pods", &defaulted, None))
+        b.iter(|| validation::validate(&*pods.strategy, pods.namespaced, &defaulted, None))
     });
     // The schema type check every write runs (registry::typecheck).
     let api = OpenApi::load().expect("openapi");
@@ -111,7 +114,9 @@ fn strategic_merge_patch(c: &mut Criterion) {
     let api = OpenApi::load().expect("openapi");
     let schema = api.schema("", "v1", "Pod");
     let mut original = pod("p");
-    defaults::apply_defaults("pods", &mut original);
+    if let Some(pods) = Registry::builtin().by_key("pods") {
+        pods.strategy.defaults(&mut original);
+    }
     let patch = json!({"metadata": {"labels": {"version": "2"}},
         "spec": {"containers": [{"name": "c", "image": "nginx:1.27",
             "env": [{"name": "B", "value": "3"}, {"name": "C", "value": "4"}]}]}});

@@ -10,6 +10,7 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::apimachinery::labels::go_quote;
+use crate::registry::kind::Kind;
 
 /// A field selector operator. `==` parses to [`FieldOp::Equals`], as upstream's
 /// `hasTerm` does.
@@ -190,7 +191,7 @@ fn unescape_value(s: &str) -> Result<String, String> {
 // ---------------------------------------------------------------------------
 // Which field labels each resource accepts
 
-const POD_LABELS: &[&str] = &[
+pub const POD_LABELS: &[&str] = &[
     "metadata.name",
     "metadata.namespace",
     "spec.nodeName",
@@ -205,9 +206,9 @@ const POD_LABELS: &[&str] = &[
     // legacy alias of spec.nodeName
     "spec.host",
 ];
-const NODE_LABELS: &[&str] = &["metadata.name", "spec.unschedulable"];
-const RC_LABELS: &[&str] = &["metadata.name", "metadata.namespace", "status.replicas"];
-const EVENT_LABELS: &[&str] = &[
+pub const NODE_LABELS: &[&str] = &["metadata.name", "spec.unschedulable"];
+pub const RC_LABELS: &[&str] = &["metadata.name", "metadata.namespace", "status.replicas"];
+pub const EVENT_LABELS: &[&str] = &[
     "involvedObject.kind",
     "involvedObject.namespace",
     "involvedObject.name",
@@ -222,16 +223,16 @@ const EVENT_LABELS: &[&str] = &[
     "metadata.namespace",
     "metadata.name",
 ];
-const NAMESPACE_LABELS: &[&str] = &["status.phase", "metadata.name"];
-const SECRET_LABELS: &[&str] = &["type", "metadata.namespace", "metadata.name"];
-const SERVICE_LABELS: &[&str] = &[
+pub const NAMESPACE_LABELS: &[&str] = &["status.phase", "metadata.name"];
+pub const SECRET_LABELS: &[&str] = &["type", "metadata.namespace", "metadata.name"];
+pub const SERVICE_LABELS: &[&str] = &[
     "metadata.namespace",
     "metadata.name",
     "spec.clusterIP",
     "spec.type",
 ];
 // pkg/apis/events/v1/conversion.go: these map onto the core Event's field set.
-const EVENTS_V1_LABELS: &[&str] = &[
+pub const EVENTS_V1_LABELS: &[&str] = &[
     "reason",
     "regarding.kind",
     "regarding.namespace",
@@ -245,55 +246,60 @@ const EVENTS_V1_LABELS: &[&str] = &[
     "metadata.namespace",
     "metadata.name",
 ];
-const JOB_LABELS: &[&str] = &["metadata.name", "metadata.namespace", "status.successful"];
-const CSR_LABELS: &[&str] = &["metadata.name", "spec.signerName"];
+pub const JOB_LABELS: &[&str] = &["metadata.name", "metadata.namespace", "status.successful"];
+pub const CSR_LABELS: &[&str] = &["metadata.name", "spec.signerName"];
 
 /// Checks every field label of `sel` against what upstream's field label conversion
-/// for `resource_key` accepts; the error is the first rejection, worded as upstream.
-/// Kinds without a registered conversion (configmaps, every `apps/*` resource, leases,
-/// ...) accept only `metadata.name` and `metadata.namespace`.
-pub fn check_supported(resource_key: &str, sel: &FieldSelector) -> Result<(), String> {
+/// for the kind accepts ([`Kind::check_field_label`]); the error is the first
+/// rejection, worded as upstream. Kinds without a registered conversion (configmaps,
+/// every `apps/*` resource, leases, ...) accept only `metadata.name` and
+/// `metadata.namespace` ([`check_metadata_only`]).
+pub fn check_kind_supported(kind: &dyn Kind, sel: &FieldSelector) -> Result<(), String> {
     for r in &sel.requirements {
-        check_label(resource_key, &r.field)?;
+        kind.check_field_label(&r.field)?;
     }
     Ok(())
 }
 
-fn check_label(resource_key: &str, label: &str) -> Result<(), String> {
-    let not_supported = |list: &[&str]| {
-        if list.contains(&label) {
-            Ok(())
-        } else {
-            Err(format!("field label not supported: {label}"))
-        }
-    };
-    match resource_key {
-        "pods" => not_supported(POD_LABELS),
-        "nodes" => not_supported(NODE_LABELS),
-        "replicationcontrollers" => not_supported(RC_LABELS),
-        "events" => not_supported(EVENT_LABELS),
-        "namespaces" => not_supported(NAMESPACE_LABELS),
-        "secrets" => not_supported(SECRET_LABELS),
-        "services" => not_supported(SERVICE_LABELS),
-        "events.k8s.io/events" => not_supported(EVENTS_V1_LABELS),
-        "certificates.k8s.io/certificatesigningrequests" => not_supported(CSR_LABELS),
-        "batch/jobs" => {
-            if JOB_LABELS.contains(&label) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "field label {} not supported for batchv1.Job",
-                    go_quote(label)
-                ))
-            }
-        }
-        _ => match label {
-            "metadata.name" | "metadata.namespace" => Ok(()),
-            _ => Err(format!(
-                "{} is not a known field selector: only \"metadata.name\", \"metadata.namespace\"",
-                go_quote(label)
-            )),
-        },
+/// [`check_kind_supported`] for the built-in resource `resource_key` (`"pods"`,
+/// `"apps/deployments"`), found in the registration list; other keys accept only
+/// the metadata fields. For tools and tests: the store calls the kind directly.
+pub fn check_supported(resource_key: &str, sel: &FieldSelector) -> Result<(), String> {
+    match crate::registry::kinds::by_key(resource_key) {
+        Some(k) => check_kind_supported(&*k, sel),
+        None => check_kind_supported(&crate::registry::kind::Unstructured, sel),
+    }
+}
+
+/// A kind's registered field label conversion: `label` must be in `list`.
+pub fn check_label_in(list: &[&str], label: &str) -> Result<(), String> {
+    if list.contains(&label) {
+        Ok(())
+    } else {
+        Err(format!("field label not supported: {label}"))
+    }
+}
+
+/// batch/v1 Job's conversion (its own wording).
+pub fn check_job_label(label: &str) -> Result<(), String> {
+    if JOB_LABELS.contains(&label) {
+        Ok(())
+    } else {
+        Err(format!(
+            "field label {} not supported for batchv1.Job",
+            go_quote(label)
+        ))
+    }
+}
+
+/// No registered conversion: only `metadata.name` and `metadata.namespace`.
+pub fn check_metadata_only(label: &str) -> Result<(), String> {
+    match label {
+        "metadata.name" | "metadata.namespace" => Ok(()),
+        _ => Err(format!(
+            "{} is not a known field selector: only \"metadata.name\", \"metadata.namespace\"",
+            go_quote(label)
+        )),
     }
 }
 
@@ -335,29 +341,48 @@ fn int_at(obj: &Value, dotted: &str) -> String {
     }
 }
 
-/// The value of a selectable field of `obj` (wire JSON of `resource_key`) as upstream's
+/// The value of a selectable field of `obj` (wire JSON of the kind) as upstream's
 /// `ToSelectableFields` computes it; None for a field outside that set (which
-/// [`FieldSelector::matches`] treats as ""). Accepted aliases (`spec.host`,
-/// events.k8s.io's `regarding.*` and `reportingController`) resolve to their target.
-pub fn field_value(resource_key: &str, obj: &Value, field: &str) -> Option<String> {
+/// [`FieldSelector::matches`] treats as ""). `metadata.name` and `metadata.namespace`
+/// are every kind's; the rest is [`Kind::field_value`]. Accepted aliases
+/// (`spec.host`, events.k8s.io's `regarding.*` and `reportingController`) resolve
+/// to their target.
+pub fn kind_field_value(kind: &dyn Kind, obj: &Value, field: &str) -> Option<String> {
     match field {
-        "metadata.name" => return Some(str_at(obj, "metadata.name")),
-        "metadata.namespace" => return Some(str_at(obj, "metadata.namespace")),
-        _ => {}
+        "metadata.name" => Some(str_at(obj, "metadata.name")),
+        "metadata.namespace" => Some(str_at(obj, "metadata.namespace")),
+        _ => kind.field_value(obj, field),
     }
-    let v = match (resource_key, field) {
-        // pkg/registry/core/pod/strategy.go ToSelectableFields
-        ("pods", "spec.nodeName" | "spec.host") => str_at(obj, "spec.nodeName"),
-        ("pods", "spec.restartPolicy") => str_at(obj, "spec.restartPolicy"),
-        ("pods", "spec.schedulerName") => str_at(obj, "spec.schedulerName"),
+}
+
+/// [`kind_field_value`] for the built-in resource `resource_key`, found in the
+/// registration list (other keys: the metadata fields only). For tools and tests.
+pub fn field_value(resource_key: &str, obj: &Value, field: &str) -> Option<String> {
+    match crate::registry::kinds::by_key(resource_key) {
+        Some(k) => kind_field_value(&*k, obj, field),
+        None => kind_field_value(&crate::registry::kind::Unstructured, obj, field),
+    }
+}
+
+/// No selectable fields beyond the metadata ones.
+pub fn no_field(_obj: &Value, _field: &str) -> Option<String> {
+    None
+}
+
+/// pkg/registry/core/pod/strategy.go ToSelectableFields
+pub fn pod_field(obj: &Value, field: &str) -> Option<String> {
+    Some(match field {
+        "spec.nodeName" | "spec.host" => str_at(obj, "spec.nodeName"),
+        "spec.restartPolicy" => str_at(obj, "spec.restartPolicy"),
+        "spec.schedulerName" => str_at(obj, "spec.schedulerName"),
         // v1's deprecated serviceAccount is an alias of serviceAccountName
-        ("pods", "spec.serviceAccountName") => {
+        "spec.serviceAccountName" => {
             first_non_empty(obj, &["spec.serviceAccountName", "spec.serviceAccount"])
         }
-        ("pods", "spec.hostNetwork") => bool_at(obj, "spec.hostNetwork"),
-        ("pods", "status.phase") => str_at(obj, "status.phase"),
+        "spec.hostNetwork" => bool_at(obj, "spec.hostNetwork"),
+        "status.phase" => str_at(obj, "status.phase"),
         // internally PodIPs[0].IP; v1 conversion makes a set podIP authoritative
-        ("pods", "status.podIP") => {
+        "status.podIP" => {
             let ip = str_at(obj, "status.podIP");
             if ip.is_empty() {
                 path(obj, "status.podIPs")
@@ -370,75 +395,134 @@ pub fn field_value(resource_key: &str, obj: &Value, field: &str) -> Option<Strin
                 ip
             }
         }
-        ("pods", "status.nominatedNodeName") => str_at(obj, "status.nominatedNodeName"),
-        // pkg/registry/core/node/strategy.go
-        ("nodes", "spec.unschedulable") => bool_at(obj, "spec.unschedulable"),
-        // pkg/registry/core/namespace/strategy.go (also sets a bare "name")
-        ("namespaces", "status.phase") => str_at(obj, "status.phase"),
-        ("namespaces", "name") => str_at(obj, "metadata.name"),
-        // pkg/registry/core/secret/strategy.go
-        ("secrets", "type") => str_at(obj, "type"),
-        // pkg/registry/core/service/strategy.go
-        ("services", "spec.clusterIP") => str_at(obj, "spec.clusterIP"),
-        ("services", "spec.type") => str_at(obj, "spec.type"),
-        // pkg/registry/core/replicationcontroller and apps/replicaset strategies
-        ("replicationcontrollers" | "apps/replicasets", "status.replicas") => {
-            int_at(obj, "status.replicas")
-        }
-        // pkg/registry/batch/job/strategy.go
-        ("batch/jobs", "status.successful") => int_at(obj, "status.succeeded"),
-        // pkg/registry/certificates/certificates/strategy.go
-        ("certificates.k8s.io/certificatesigningrequests", "spec.signerName") => {
-            str_at(obj, "spec.signerName")
-        }
-        // pkg/registry/core/event/strategy.go, on the core/v1 wire form
-        ("events", f) => match f.strip_prefix("involvedObject.") {
-            Some(
-                sub @ ("kind" | "namespace" | "name" | "uid" | "apiVersion" | "resourceVersion"
-                | "fieldPath"),
-            ) => str_at(obj, &format!("involvedObject.{sub}")),
-            Some(_) => return None,
-            None => match f {
-                "reason" => str_at(obj, "reason"),
-                "reportingComponent" => str_at(obj, "reportingComponent"),
-                "source" => first_non_empty(obj, &["source.component", "reportingComponent"]),
-                "type" => str_at(obj, "type"),
-                _ => return None,
-            },
-        },
-        // the same field set, on the events.k8s.io/v1 wire form
-        ("events.k8s.io/events", f) => {
-            let sub = f
-                .strip_prefix("involvedObject.")
-                .or_else(|| f.strip_prefix("regarding."));
-            match sub {
-                Some(
-                    sub @ ("kind" | "namespace" | "name" | "uid" | "apiVersion" | "resourceVersion"
-                    | "fieldPath"),
-                ) => str_at(obj, &format!("regarding.{sub}")),
-                Some(_) => return None,
-                None => match f {
-                    "reason" => str_at(obj, "reason"),
-                    "reportingComponent" | "reportingController" => {
-                        str_at(obj, "reportingController")
-                    }
-                    "source" => {
-                        first_non_empty(obj, &["deprecatedSource.component", "reportingController"])
-                    }
-                    "type" => str_at(obj, "type"),
-                    _ => return None,
-                },
-            }
-        }
+        "status.nominatedNodeName" => str_at(obj, "status.nominatedNodeName"),
         _ => return None,
-    };
-    Some(v)
+    })
+}
+
+/// pkg/registry/core/node/strategy.go
+pub fn node_field(obj: &Value, field: &str) -> Option<String> {
+    (field == "spec.unschedulable").then(|| bool_at(obj, "spec.unschedulable"))
+}
+
+/// pkg/registry/core/namespace/strategy.go (also sets a bare "name")
+pub fn namespace_field(obj: &Value, field: &str) -> Option<String> {
+    match field {
+        "status.phase" => Some(str_at(obj, "status.phase")),
+        "name" => Some(str_at(obj, "metadata.name")),
+        _ => None,
+    }
+}
+
+/// pkg/registry/core/secret/strategy.go
+pub fn secret_field(obj: &Value, field: &str) -> Option<String> {
+    (field == "type").then(|| str_at(obj, "type"))
+}
+
+/// pkg/registry/core/service/strategy.go
+pub fn service_field(obj: &Value, field: &str) -> Option<String> {
+    match field {
+        "spec.clusterIP" => Some(str_at(obj, "spec.clusterIP")),
+        "spec.type" => Some(str_at(obj, "spec.type")),
+        _ => None,
+    }
+}
+
+/// pkg/registry/core/replicationcontroller and apps/replicaset strategies
+pub fn replicas_field(obj: &Value, field: &str) -> Option<String> {
+    (field == "status.replicas").then(|| int_at(obj, "status.replicas"))
+}
+
+/// pkg/registry/batch/job/strategy.go
+pub fn job_field(obj: &Value, field: &str) -> Option<String> {
+    (field == "status.successful").then(|| int_at(obj, "status.succeeded"))
+}
+
+/// pkg/registry/certificates/certificates/strategy.go
+pub fn csr_field(obj: &Value, field: &str) -> Option<String> {
+    (field == "spec.signerName").then(|| str_at(obj, "spec.signerName"))
+}
+
+/// pkg/registry/core/event/strategy.go, on the core/v1 wire form
+pub fn core_event_field(obj: &Value, f: &str) -> Option<String> {
+    Some(match f.strip_prefix("involvedObject.") {
+        Some(
+            sub @ ("kind" | "namespace" | "name" | "uid" | "apiVersion" | "resourceVersion"
+            | "fieldPath"),
+        ) => str_at(obj, &format!("involvedObject.{sub}")),
+        Some(_) => return None,
+        None => match f {
+            "reason" => str_at(obj, "reason"),
+            "reportingComponent" => str_at(obj, "reportingComponent"),
+            "source" => first_non_empty(obj, &["source.component", "reportingComponent"]),
+            "type" => str_at(obj, "type"),
+            _ => return None,
+        },
+    })
+}
+
+/// The core Event's field set, on the events.k8s.io/v1 wire form
+pub fn events_v1_field(obj: &Value, f: &str) -> Option<String> {
+    let sub = f
+        .strip_prefix("involvedObject.")
+        .or_else(|| f.strip_prefix("regarding."));
+    Some(match sub {
+        Some(
+            sub @ ("kind" | "namespace" | "name" | "uid" | "apiVersion" | "resourceVersion"
+            | "fieldPath"),
+        ) => str_at(obj, &format!("regarding.{sub}")),
+        Some(_) => return None,
+        None => match f {
+            "reason" => str_at(obj, "reason"),
+            "reportingComponent" | "reportingController" => str_at(obj, "reportingController"),
+            "source" => {
+                first_non_empty(obj, &["deprecatedSource.component", "reportingController"])
+            }
+            "type" => str_at(obj, "type"),
+            _ => return None,
+        },
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Field label conversion and values of `key`: a served kind, or one of
+    /// the not yet served kinds whose field sets are already here.
+    fn kind(key: &str) -> std::sync::Arc<dyn Kind> {
+        crate::registry::kinds::by_key(key).unwrap_or_else(|| {
+            crate::registry::kinds::by_key("configmaps").unwrap_or_else(|| unreachable!())
+        })
+    }
+
+    fn check_supported(key: &str, sel: &FieldSelector) -> Result<(), String> {
+        for r in &sel.requirements {
+            match key {
+                "replicationcontrollers" => check_label_in(RC_LABELS, &r.field)?,
+                "batch/jobs" => check_job_label(&r.field)?,
+                "certificates.k8s.io/certificatesigningrequests" => {
+                    check_label_in(CSR_LABELS, &r.field)?
+                }
+                _ => kind(key).check_field_label(&r.field)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn field_value(key: &str, obj: &Value, f: &str) -> Option<String> {
+        let unserved: fn(&Value, &str) -> Option<String> = match key {
+            "replicationcontrollers" => replicas_field,
+            "batch/jobs" => job_field,
+            "certificates.k8s.io/certificatesigningrequests" => csr_field,
+            _ => return kind_field_value(&*kind(key), obj, f),
+        };
+        match f {
+            "metadata.name" | "metadata.namespace" => kind_field_value(&*kind(key), obj, f),
+            _ => unserved(obj, f),
+        }
+    }
 
     fn req(field: &str, op: FieldOp, value: &str) -> FieldRequirement {
         FieldRequirement {

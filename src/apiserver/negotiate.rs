@@ -5,7 +5,6 @@
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
-use super::printers;
 use crate::apimachinery::status::ApiError;
 use crate::registry::served::Resource;
 
@@ -349,16 +348,12 @@ pub fn to_table(
     list_meta: Option<&Value>,
     inc: IncludeObject,
 ) -> Value {
-    let key = res.key();
     let now = Utc::now();
     let rows: Vec<Value> = objects
         .iter()
         .map(|o| {
             let mut row = Map::new();
-            row.insert(
-                "cells".into(),
-                Value::Array(printers::row_cells(key, o, now)),
-            );
+            row.insert("cells".into(), Value::Array(res.strategy.cells(o, now)));
             if let Some(obj) = row_object(o, res, inc) {
                 row.insert("object".into(), obj);
             }
@@ -379,7 +374,7 @@ pub fn to_table(
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": metadata,
-        "columnDefinitions": printers::column_definitions(key),
+        "columnDefinitions": res.strategy.columns(),
         "rows": rows,
     })
 }

@@ -79,6 +79,7 @@ const DESC_SECRET_TYPE: &str = "Used to facilitate programmatic handling of secr
 const DESC_SECRET_DATA: &str = "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4";
 const DESC_SA_SECRETS: &str = "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use. Pods are only limited to this list if this service account has a \"kubernetes.io/enforce-mountable-secrets\" annotation set to \"true\". The \"kubernetes.io/enforce-mountable-secrets\" annotation is deprecated since v1.32. Prefer separate namespaces to isolate access to mounted secrets. This field should not be used to find auto-generated service account token secrets for use outside of pods. Instead, tokens can be requested directly using the TokenRequest API, or service account token secrets can be manually created. More info: https://kubernetes.io/docs/concepts/configuration/secret";
 const DESC_CONFIGMAP_DATA: &str = "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.";
+const DESC_POD_TEMPLATE_LABELS: &str = "The labels for the pod template.";
 const DESC_LEASE_HOLDER: &str = "holderIdentity contains the identity of the holder of a current lease. If Coordinated Leader Election is used, the holder identity must be equal to the elected LeaseCandidate.metadata.name field.";
 
 /// `pkg/util/node.NodeUnreachablePodReason`.
@@ -88,165 +89,267 @@ const NODE_UNREACHABLE_POD_REASON: &str = "NodeLost";
 // Public API
 // ---------------------------------------------------------------------------------------------
 
-/// Column definitions (each exactly the JSON upstream sends: {"name","type","format","description","priority"}).
-pub fn column_definitions(resource_key: &str) -> Vec<Value> {
+/// Table columns of pod objects.
+pub fn pod_columns() -> Vec<Value> {
     let c = col;
-    match resource_key {
-        "pods" => vec![
-            name_col(),
-            c("Ready", "string", "", DESC_POD_READY, 0),
-            c("Status", "string", "", DESC_POD_STATUS, 0),
-            c("Restarts", "string", "", DESC_POD_RESTARTS, 0),
-            age_col(),
-            c("IP", "string", "", DESC_POD_IP, 1),
-            c("Node", "string", "", DESC_POD_NODE_NAME, 1),
-            c("Nominated Node", "string", "", DESC_POD_NOMINATED_NODE, 1),
-            c("Readiness Gates", "string", "", DESC_POD_READINESS_GATES, 1),
-        ],
-        "namespaces" => vec![
-            name_col(),
-            c("Status", "string", "", DESC_NAMESPACE_STATUS, 0),
-            age_col(),
-        ],
-        "nodes" => vec![
-            name_col(),
-            c("Status", "string", "", DESC_NODE_STATUS, 0),
-            c("Roles", "string", "", DESC_NODE_ROLES, 0),
-            age_col(),
-            c("Version", "string", "", DESC_NODE_KUBELET_VERSION, 0),
-            c("Internal-IP", "string", "", DESC_NODE_ADDRESSES, 1),
-            c("External-IP", "string", "", DESC_NODE_ADDRESSES, 1),
-            c("OS-Image", "string", "", DESC_NODE_OS_IMAGE, 1),
-            c("Kernel-Version", "string", "", DESC_NODE_KERNEL, 1),
-            c("Container-Runtime", "string", "", DESC_NODE_RUNTIME, 1),
-        ],
-        "secrets" => vec![
-            name_col(),
-            c("Type", "string", "", DESC_SECRET_TYPE, 0),
-            c("Data", "string", "", DESC_SECRET_DATA, 0),
-            age_col(),
-        ],
-        "configmaps" => vec![
-            name_col(),
-            c("Data", "string", "", DESC_CONFIGMAP_DATA, 0),
-            age_col(),
-        ],
-        "serviceaccounts" => vec![
-            name_col(),
-            c("Secrets", "string", "", DESC_SA_SECRETS, 0),
-            age_col(),
-        ],
-        "events" | "events.k8s.io/events" => vec![
-            c("Last Seen", "string", "", DESC_EVENT_LAST_SEEN, 0),
-            c("Type", "string", "", DESC_EVENT_TYPE, 0),
-            c("Reason", "string", "", DESC_EVENT_REASON, 0),
-            c("Object", "string", "", DESC_EVENT_OBJECT, 0),
-            c("Subobject", "string", "", DESC_EVENT_SUBOBJECT, 1),
-            c("Source", "string", "", DESC_EVENT_SOURCE, 1),
-            c("Message", "string", "", DESC_EVENT_MESSAGE, 0),
-            c("First Seen", "string", "", DESC_EVENT_FIRST_SEEN, 1),
-            c("Count", "string", "", DESC_EVENT_COUNT, 1),
-            c("Name", "string", "name", DESC_NAME, 1),
-        ],
-        "services" => vec![
-            name_col(),
-            c("Type", "string", "", DESC_SVC_TYPE, 0),
-            c("Cluster-IP", "string", "", DESC_SVC_CLUSTER_IP, 0),
-            c("External-IP", "string", "", DESC_SVC_EXTERNAL_IPS, 0),
-            c("Port(s)", "string", "", DESC_SVC_PORTS, 0),
-            age_col(),
-            c("Selector", "string", "", DESC_SVC_SELECTOR, 1),
-        ],
-        "endpoints" => vec![
-            name_col(),
-            c("Endpoints", "string", "", DESC_ENDPOINTS_SUBSETS, 0),
-            age_col(),
-        ],
-        "apps/replicasets" => vec![
-            name_col(),
-            c("Desired", "integer", "", DESC_RS_SPEC_REPLICAS, 0),
-            c("Current", "integer", "", DESC_RS_STATUS_REPLICAS, 0),
-            c("Ready", "integer", "", DESC_RS_READY_REPLICAS, 0),
-            age_col(),
-            c("Containers", "string", "", DESC_CONTAINERS, 1),
-            c("Images", "string", "", DESC_IMAGES, 1),
-            c("Selector", "string", "", DESC_RS_SELECTOR, 1),
-        ],
-        "apps/deployments" => vec![
-            name_col(),
-            c("Ready", "string", "", DESC_DEPLOY_READY, 0),
-            c("Up-to-date", "string", "", DESC_DEPLOY_UPDATED, 0),
-            c("Available", "string", "", DESC_DEPLOY_AVAILABLE, 0),
-            age_col(),
-            c("Containers", "string", "", DESC_CONTAINERS, 1),
-            c("Images", "string", "", DESC_IMAGES, 1),
-            c("Selector", "string", "", DESC_DEPLOY_SELECTOR, 1),
-        ],
-        "coordination.k8s.io/leases" => vec![
-            name_col(),
-            c("Holder", "string", "", DESC_LEASE_HOLDER, 0),
-            age_col(),
-        ],
-        // rest.defaultTableConvertor
-        _ => vec![
-            name_col(),
-            c("Created At", "date", "", DESC_CREATION_TIMESTAMP, 0),
-        ],
-    }
+    vec![
+        name_col(),
+        c("Ready", "string", "", DESC_POD_READY, 0),
+        c("Status", "string", "", DESC_POD_STATUS, 0),
+        c("Restarts", "string", "", DESC_POD_RESTARTS, 0),
+        age_col(),
+        c("IP", "string", "", DESC_POD_IP, 1),
+        c("Node", "string", "", DESC_POD_NODE_NAME, 1),
+        c("Nominated Node", "string", "", DESC_POD_NOMINATED_NODE, 1),
+        c("Readiness Gates", "string", "", DESC_POD_READINESS_GATES, 1),
+    ]
 }
 
-/// One row's cells for an object (strings, integers as upstream's cell types), `now` for ages.
-pub fn row_cells(resource_key: &str, obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
-    match resource_key {
-        "pods" => pod_cells(obj, now),
-        "namespaces" => vec![
-            json!(name(obj)),
-            // SetDefaults_NamespaceStatus defaults an empty phase to Active.
-            json!(non_empty_or(str_at(obj, &["status", "phase"]), "Active")),
-            json!(age(obj, now)),
-        ],
-        "nodes" => node_cells(obj, now),
-        "secrets" => vec![
-            json!(name(obj)),
-            // SetDefaults_Secret defaults an empty type to Opaque.
-            json!(non_empty_or(str_at(obj, &["type"]), "Opaque")),
-            json!(map_len(obj, &["data"])),
-            json!(age(obj, now)),
-        ],
-        "configmaps" => vec![
-            json!(name(obj)),
-            json!(map_len(obj, &["data"]) + map_len(obj, &["binaryData"])),
-            json!(age(obj, now)),
-        ],
-        "serviceaccounts" => vec![
-            json!(name(obj)),
-            json!(arr_at(obj, &["secrets"]).len() as i64),
-            json!(age(obj, now)),
-        ],
-        "events" => event_cells(&EventView::core(obj), now),
-        "events.k8s.io/events" => event_cells(&EventView::events_v1(obj), now),
-        "services" => service_cells(obj, now),
-        "endpoints" => vec![
-            json!(name(obj)),
-            json!(format_endpoints(obj)),
-            json!(age(obj, now)),
-        ],
-        "apps/replicasets" => replica_set_cells(obj, now),
-        "apps/deployments" => deployment_cells(obj, now),
-        "coordination.k8s.io/leases" => vec![
-            json!(name(obj)),
-            json!(str_at(obj, &["spec", "holderIdentity"])),
-            json!(age(obj, now)),
-        ],
-        _ => {
-            // rest.defaultTableConvertor: creationTimestamp.UTC().Format(time.RFC3339); a zero
-            // time formats as Go's zero time.
-            let created = parse_time(at(obj, &["metadata", "creationTimestamp"]))
-                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-                .unwrap_or_else(|| "0001-01-01T00:00:00Z".to_string());
-            vec![json!(name(obj)), json!(created)]
-        }
-    }
+/// Table columns of namespace objects.
+pub fn namespace_columns() -> Vec<Value> {
+    let c = col;
+    vec![
+        name_col(),
+        c("Status", "string", "", DESC_NAMESPACE_STATUS, 0),
+        age_col(),
+    ]
+}
+
+/// Table columns of node objects.
+pub fn node_columns() -> Vec<Value> {
+    let c = col;
+    vec![
+        name_col(),
+        c("Status", "string", "", DESC_NODE_STATUS, 0),
+        c("Roles", "string", "", DESC_NODE_ROLES, 0),
+        age_col(),
+        c("Version", "string", "", DESC_NODE_KUBELET_VERSION, 0),
+        c("Internal-IP", "string", "", DESC_NODE_ADDRESSES, 1),
+        c("External-IP", "string", "", DESC_NODE_ADDRESSES, 1),
+        c("OS-Image", "string", "", DESC_NODE_OS_IMAGE, 1),
+        c("Kernel-Version", "string", "", DESC_NODE_KERNEL, 1),
+        c("Container-Runtime", "string", "", DESC_NODE_RUNTIME, 1),
+    ]
+}
+
+/// Table columns of secret objects.
+pub fn secret_columns() -> Vec<Value> {
+    let c = col;
+    vec![
+        name_col(),
+        c("Type", "string", "", DESC_SECRET_TYPE, 0),
+        c("Data", "string", "", DESC_SECRET_DATA, 0),
+        age_col(),
+    ]
+}
+
+/// Table columns of configmap objects.
+pub fn configmap_columns() -> Vec<Value> {
+    let c = col;
+    vec![
+        name_col(),
+        c("Data", "string", "", DESC_CONFIGMAP_DATA, 0),
+        age_col(),
+    ]
+}
+
+/// Table columns of serviceaccount objects.
+pub fn serviceaccount_columns() -> Vec<Value> {
+    let c = col;
+    vec![
+        name_col(),
+        c("Secrets", "string", "", DESC_SA_SECRETS, 0),
+        age_col(),
+    ]
+}
+
+/// Table columns of Events (core/v1 and events.k8s.io/v1).
+pub fn event_columns() -> Vec<Value> {
+    let c = col;
+    vec![
+        c("Last Seen", "string", "", DESC_EVENT_LAST_SEEN, 0),
+        c("Type", "string", "", DESC_EVENT_TYPE, 0),
+        c("Reason", "string", "", DESC_EVENT_REASON, 0),
+        c("Object", "string", "", DESC_EVENT_OBJECT, 0),
+        c("Subobject", "string", "", DESC_EVENT_SUBOBJECT, 1),
+        c("Source", "string", "", DESC_EVENT_SOURCE, 1),
+        c("Message", "string", "", DESC_EVENT_MESSAGE, 0),
+        c("First Seen", "string", "", DESC_EVENT_FIRST_SEEN, 1),
+        c("Count", "string", "", DESC_EVENT_COUNT, 1),
+        c("Name", "string", "name", DESC_NAME, 1),
+    ]
+}
+
+/// Table columns of service objects.
+pub fn service_columns() -> Vec<Value> {
+    let c = col;
+    vec![
+        name_col(),
+        c("Type", "string", "", DESC_SVC_TYPE, 0),
+        c("Cluster-IP", "string", "", DESC_SVC_CLUSTER_IP, 0),
+        c("External-IP", "string", "", DESC_SVC_EXTERNAL_IPS, 0),
+        c("Port(s)", "string", "", DESC_SVC_PORTS, 0),
+        age_col(),
+        c("Selector", "string", "", DESC_SVC_SELECTOR, 1),
+    ]
+}
+
+/// Table columns of endpoints objects.
+pub fn endpoints_columns() -> Vec<Value> {
+    let c = col;
+    vec![
+        name_col(),
+        c("Endpoints", "string", "", DESC_ENDPOINTS_SUBSETS, 0),
+        age_col(),
+    ]
+}
+
+/// Table columns of replica_set objects.
+pub fn replica_set_columns() -> Vec<Value> {
+    let c = col;
+    vec![
+        name_col(),
+        c("Desired", "integer", "", DESC_RS_SPEC_REPLICAS, 0),
+        c("Current", "integer", "", DESC_RS_STATUS_REPLICAS, 0),
+        c("Ready", "integer", "", DESC_RS_READY_REPLICAS, 0),
+        age_col(),
+        c("Containers", "string", "", DESC_CONTAINERS, 1),
+        c("Images", "string", "", DESC_IMAGES, 1),
+        c("Selector", "string", "", DESC_RS_SELECTOR, 1),
+    ]
+}
+
+/// Table columns of deployment objects.
+pub fn deployment_columns() -> Vec<Value> {
+    let c = col;
+    vec![
+        name_col(),
+        c("Ready", "string", "", DESC_DEPLOY_READY, 0),
+        c("Up-to-date", "string", "", DESC_DEPLOY_UPDATED, 0),
+        c("Available", "string", "", DESC_DEPLOY_AVAILABLE, 0),
+        age_col(),
+        c("Containers", "string", "", DESC_CONTAINERS, 1),
+        c("Images", "string", "", DESC_IMAGES, 1),
+        c("Selector", "string", "", DESC_DEPLOY_SELECTOR, 1),
+    ]
+}
+
+/// Table columns of lease objects.
+pub fn lease_columns() -> Vec<Value> {
+    let c = col;
+    vec![
+        name_col(),
+        c("Holder", "string", "", DESC_LEASE_HOLDER, 0),
+        age_col(),
+    ]
+}
+
+/// Table columns of PodTemplates (`printPodTemplate`).
+pub fn pod_template_columns() -> Vec<Value> {
+    let c = col;
+    vec![
+        name_col(),
+        c("Containers", "string", "", DESC_CONTAINERS, 0),
+        c("Images", "string", "", DESC_IMAGES, 0),
+        c("Pod Labels", "string", "", DESC_POD_TEMPLATE_LABELS, 0),
+    ]
+}
+
+/// One Table row of a PodTemplate: no age column, as upstream.
+pub fn pod_template_cells(obj: &Value) -> Vec<Value> {
+    let (names, images) = layout_container_cells(arr_at(obj, &["template", "spec", "containers"]));
+    vec![
+        json!(name(obj)),
+        json!(names),
+        json!(images),
+        json!(format_labels(at(obj, &["template", "metadata", "labels"]))),
+    ]
+}
+
+/// `rest.defaultTableConvertor`'s columns.
+pub fn default_columns() -> Vec<Value> {
+    let c = col;
+    vec![
+        name_col(),
+        c("Created At", "date", "", DESC_CREATION_TIMESTAMP, 0),
+    ]
+}
+
+/// One Table row of a namespace.
+pub fn namespace_cells(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![
+        json!(name(obj)),
+        // SetDefaults_NamespaceStatus defaults an empty phase to Active.
+        json!(non_empty_or(str_at(obj, &["status", "phase"]), "Active")),
+        json!(age(obj, now)),
+    ]
+}
+
+/// One Table row of a secret.
+pub fn secret_cells(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![
+        json!(name(obj)),
+        // SetDefaults_Secret defaults an empty type to Opaque.
+        json!(non_empty_or(str_at(obj, &["type"]), "Opaque")),
+        json!(map_len(obj, &["data"])),
+        json!(age(obj, now)),
+    ]
+}
+
+/// One Table row of a configmap.
+pub fn configmap_cells(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![
+        json!(name(obj)),
+        json!(map_len(obj, &["data"]) + map_len(obj, &["binaryData"])),
+        json!(age(obj, now)),
+    ]
+}
+
+/// One Table row of a serviceaccount.
+pub fn serviceaccount_cells(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![
+        json!(name(obj)),
+        json!(arr_at(obj, &["secrets"]).len() as i64),
+        json!(age(obj, now)),
+    ]
+}
+
+/// One Table row of a core/v1 Event.
+pub fn core_event_cells(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    event_cells(&EventView::core(obj), now)
+}
+
+/// One Table row of an events.k8s.io/v1 Event.
+pub fn events_v1_cells(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    event_cells(&EventView::events_v1(obj), now)
+}
+
+/// One Table row of an Endpoints.
+pub fn endpoints_cells(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![
+        json!(name(obj)),
+        json!(format_endpoints(obj)),
+        json!(age(obj, now)),
+    ]
+}
+
+/// One Table row of a lease.
+pub fn lease_cells(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![
+        json!(name(obj)),
+        json!(str_at(obj, &["spec", "holderIdentity"])),
+        json!(age(obj, now)),
+    ]
+}
+
+/// `rest.defaultTableConvertor`'s cells.
+pub fn default_cells(obj: &Value) -> Vec<Value> {
+    // rest.defaultTableConvertor: creationTimestamp.UTC().Format(time.RFC3339); a zero
+    // time formats as Go's zero time.
+    let created = parse_time(at(obj, &["metadata", "creationTimestamp"]))
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| "0001-01-01T00:00:00Z".to_string());
+    vec![json!(name(obj)), json!(created)]
 }
 
 /// upstream duration.HumanDuration / translateTimestampSince ("<unknown>" for missing timestamps).
@@ -535,7 +638,7 @@ fn validate_label_value(v: &str) -> Result<(), ()> {
 // Pods (printPod)
 // ---------------------------------------------------------------------------------------------
 
-fn pod_cells(pod: &Value, now: DateTime<Utc>) -> Vec<Value> {
+pub fn pod_cells(pod: &Value, now: DateTime<Utc>) -> Vec<Value> {
     let spec_containers = arr_at(pod, &["spec", "containers"]);
     let init_specs = arr_at(pod, &["spec", "initContainers"]);
     let conditions = arr_at(pod, &["status", "conditions"]);
@@ -736,7 +839,7 @@ fn pod_cells(pod: &Value, now: DateTime<Utc>) -> Vec<Value> {
 // Nodes (printNode)
 // ---------------------------------------------------------------------------------------------
 
-fn node_cells(node: &Value, now: DateTime<Utc>) -> Vec<Value> {
+pub fn node_cells(node: &Value, now: DateTime<Utc>) -> Vec<Value> {
     // Only the Ready condition is considered; the last one of that type wins (map semantics).
     let ready = arr_at(node, &["status", "conditions"])
         .iter()
@@ -932,7 +1035,7 @@ fn event_cells(e: &EventView<'_>, now: DateTime<Utc>) -> Vec<Value> {
 // Services (printService) and Endpoints (printEndpoints)
 // ---------------------------------------------------------------------------------------------
 
-fn service_cells(svc: &Value, now: DateTime<Utc>) -> Vec<Value> {
+pub fn service_cells(svc: &Value, now: DateTime<Utc>) -> Vec<Value> {
     // Stored services are defaulted upstream; treat a missing type as ClusterIP.
     let svc_type = match str_at(svc, &["spec", "type"]) {
         "" => "ClusterIP",
@@ -1087,7 +1190,7 @@ fn desired_replicas(obj: &Value) -> i64 {
         .unwrap_or(1)
 }
 
-fn replica_set_cells(rs: &Value, now: DateTime<Utc>) -> Vec<Value> {
+pub fn replica_set_cells(rs: &Value, now: DateTime<Utc>) -> Vec<Value> {
     let (names, images) =
         layout_container_cells(arr_at(rs, &["spec", "template", "spec", "containers"]));
     vec![
@@ -1102,7 +1205,7 @@ fn replica_set_cells(rs: &Value, now: DateTime<Utc>) -> Vec<Value> {
     ]
 }
 
-fn deployment_cells(d: &Value, now: DateTime<Utc>) -> Vec<Value> {
+pub fn deployment_cells(d: &Value, now: DateTime<Utc>) -> Vec<Value> {
     let (names, images) =
         layout_container_cells(arr_at(d, &["spec", "template", "spec", "containers"]));
     let selector = label_selector_string(at(d, &["spec", "selector"]))
@@ -1126,6 +1229,22 @@ fn deployment_cells(d: &Value, now: DateTime<Utc>) -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The columns of the served kind `key` (the default ones otherwise).
+    fn column_definitions(key: &str) -> Vec<Value> {
+        match crate::registry::kinds::by_key(key) {
+            Some(k) => k.columns(),
+            None => default_columns(),
+        }
+    }
+
+    /// One row of the served kind `key` (the default cells otherwise).
+    fn row_cells(key: &str, obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+        match crate::registry::kinds::by_key(key) {
+            Some(k) => k.cells(obj, now),
+            None => default_cells(obj),
+        }
+    }
 
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2024-01-10T12:00:00Z")

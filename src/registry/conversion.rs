@@ -18,10 +18,6 @@ const EVENT_FIELDS: &[(&str, &str)] = &[
     ("deprecatedCount", "count"),
 ];
 
-fn is_events_v1(res: &Resource) -> bool {
-    res.converts()
-}
-
 fn rename(obj: &mut Value, pairs: &[(&str, &str)], forward: bool, api_version: &str) {
     let Some(m) = obj.as_object_mut() else { return };
     let old = std::mem::take(m);
@@ -46,21 +42,27 @@ fn rename(obj: &mut Value, pairs: &[(&str, &str)], forward: bool, api_version: &
 
 /// Converts an object of `res`'s version into its stored form.
 pub fn to_storage(res: &Resource, obj: &mut Value) {
-    if is_events_v1(res) {
-        rename(obj, EVENT_FIELDS, true, "v1");
-    }
+    res.strategy.served_to_storage(obj);
+}
+
+/// Whether the stored form of `res` differs from the served one.
+pub fn converts(res: &Resource) -> bool {
+    res.converts()
 }
 
 /// Converts a stored object into `res`'s version.
-/// Whether the stored form of `res` differs from the served one.
-pub fn converts(res: &Resource) -> bool {
-    is_events_v1(res)
+pub fn from_storage(res: &Resource, obj: &mut Value) {
+    res.strategy.storage_to_served(obj);
 }
 
-pub fn from_storage(res: &Resource, obj: &mut Value) {
-    if is_events_v1(res) {
-        rename(obj, EVENT_FIELDS, false, "events.k8s.io/v1");
-    }
+/// An events.k8s.io/v1 Event into its stored core/v1 form.
+pub fn events_v1_to_core(obj: &mut Value) {
+    rename(obj, EVENT_FIELDS, true, "v1");
+}
+
+/// A stored core/v1 Event into events.k8s.io/v1.
+pub fn core_to_events_v1(obj: &mut Value) {
+    rename(obj, EVENT_FIELDS, false, "events.k8s.io/v1");
 }
 
 #[cfg(test)]

@@ -21,48 +21,34 @@
 
 use serde_json::{Map, Value, json};
 
-type Obj = Map<String, Value>;
+pub type Obj = Map<String, Value>;
 
-/// Apply upstream's API defaults for the resource (in place), as the apiserver's decoding does.
-///
-/// `resource_key` is the plural for the core group (`"pods"`) or `"group/plural"` otherwise
-/// (`"apps/deployments"`). Resources without upstream defaults are left untouched.
-pub fn apply_defaults(resource_key: &str, obj: &mut Value) {
-    let Some(o) = obj.as_object_mut() else {
-        return;
-    };
-    match resource_key {
-        "pods" => default_pod(o),
-        "podtemplates" => {
-            if let Some(t) = ensure_obj(o, "template") {
-                default_pod_template(t);
-            }
+/// Applies `f` (one kind's upstream API defaults, in place) to `obj` if it is
+/// an object, as the apiserver's decoding does. Kinds call it from
+/// [`Kind::defaults`](crate::registry::kind::Kind::defaults).
+pub fn on_object(obj: &mut Value, f: fn(&mut Obj)) {
+    if let Some(o) = obj.as_object_mut() {
+        f(o);
+    }
+}
+
+/// PodTemplate: its `template` is a pod template.
+pub fn default_pod_template_object(o: &mut Obj) {
+    if let Some(t) = ensure_obj(o, "template") {
+        default_pod_template(t);
+    }
+}
+
+pub fn default_secret(o: &mut Obj) {
+    merge_string_data(o);
+    default_str(o, "type", "Opaque");
+}
+
+pub fn default_endpoints(o: &mut Obj) {
+    for subset in objs_mut(o, "subsets") {
+        for port in objs_mut(subset, "ports") {
+            default_str(port, "protocol", "TCP");
         }
-        "replicationcontrollers" => default_replication_controller(o),
-        "services" => default_service(o),
-        "secrets" => {
-            merge_string_data(o);
-            default_str(o, "type", "Opaque");
-        }
-        "namespaces" => default_namespace(o),
-        "nodes" => default_node(o),
-        "endpoints" => {
-            for subset in objs_mut(o, "subsets") {
-                for port in objs_mut(subset, "ports") {
-                    default_str(port, "protocol", "TCP");
-                }
-            }
-        }
-        "persistentvolumes" => default_persistent_volume(o),
-        "persistentvolumeclaims" => default_pvc(o),
-        "limitranges" => default_limit_range(o),
-        "apps/deployments" => default_deployment(o),
-        "apps/replicasets" => default_replica_set(o),
-        "apps/daemonsets" => default_daemon_set(o),
-        "apps/statefulsets" => default_stateful_set(o),
-        // configmaps (`data` defaults to an empty map, which is never serialised), serviceaccounts,
-        // events, events.k8s.io/events and coordination.k8s.io/leases have no visible defaults.
-        _ => {}
     }
 }
 
@@ -281,7 +267,7 @@ fn template_metadata(t: &mut Obj) {
 // core/v1: pods and pod templates.
 
 /// SetObjectDefaults_Pod: `SetDefaults_Pod`, then `SetDefaults_PodSpec` and the nested defaulters.
-fn default_pod(pod: &mut Obj) {
+pub fn default_pod(pod: &mut Obj) {
     let Some(spec) = ensure_obj(pod, "spec") else {
         return;
     };
@@ -666,7 +652,7 @@ fn valid_digest(d: &str) -> bool {
 // core/v1: other kinds.
 
 /// SetDefaults_ReplicationController: selector and labels from the template labels, replicas 1.
-fn default_replication_controller(rc: &mut Obj) {
+pub fn default_replication_controller(rc: &mut Obj) {
     let template_labels = rc
         .get("spec")
         .and_then(|s| s.get("template"))
@@ -703,7 +689,7 @@ fn default_replication_controller(rc: &mut Obj) {
 }
 
 /// SetDefaults_Service plus generated port protocol defaulting.
-fn default_service(svc: &mut Obj) {
+pub fn default_service(svc: &mut Obj) {
     if let Some(spec) = ensure_obj(svc, "spec") {
         default_str(spec, "sessionAffinity", "None");
         match str_of(spec.get("sessionAffinity")) {
@@ -774,7 +760,7 @@ fn default_service(svc: &mut Obj) {
 }
 
 /// SetDefaults_Namespace (the `kubernetes.io/metadata.name` label) and SetDefaults_NamespaceStatus.
-fn default_namespace(ns: &mut Obj) {
+pub fn default_namespace(ns: &mut Obj) {
     let name = ns
         .get("metadata")
         .and_then(|m| m.get("name"))
@@ -792,7 +778,7 @@ fn default_namespace(ns: &mut Obj) {
 }
 
 /// SetDefaults_NodeStatus: allocatable defaults to capacity.
-fn default_node(node: &mut Obj) {
+pub fn default_node(node: &mut Obj) {
     let Some(status) = child(node, "status") else {
         return;
     };
@@ -803,7 +789,7 @@ fn default_node(node: &mut Obj) {
     }
 }
 
-fn default_persistent_volume(pv: &mut Obj) {
+pub fn default_persistent_volume(pv: &mut Obj) {
     if let Some(spec) = ensure_obj(pv, "spec") {
         default_str(spec, "persistentVolumeReclaimPolicy", "Retain");
         default_ptr(spec, "volumeMode", json!("Filesystem"));
@@ -830,7 +816,7 @@ fn default_persistent_volume(pv: &mut Obj) {
 
 /// SetDefaults_PersistentVolumeClaim + SetDefaults_PersistentVolumeClaimSpec (also used for
 /// StatefulSet volumeClaimTemplates).
-fn default_pvc(pvc: &mut Obj) {
+pub fn default_pvc(pvc: &mut Obj) {
     if let Some(spec) = ensure_obj(pvc, "spec") {
         default_ptr(spec, "volumeMode", json!("Filesystem"));
     }
@@ -840,7 +826,7 @@ fn default_pvc(pvc: &mut Obj) {
 }
 
 /// SetDefaults_LimitRangeItem for `type: Container` items.
-fn default_limit_range(lr: &mut Obj) {
+pub fn default_limit_range(lr: &mut Obj) {
     let Some(spec) = child(lr, "spec") else {
         return;
     };
@@ -878,7 +864,7 @@ fn spec_template(spec: &mut Obj) {
     }
 }
 
-fn default_deployment(d: &mut Obj) {
+pub fn default_deployment(d: &mut Obj) {
     let Some(spec) = ensure_obj(d, "spec") else {
         return;
     };
@@ -897,7 +883,7 @@ fn default_deployment(d: &mut Obj) {
     spec_template(spec);
 }
 
-fn default_replica_set(rs: &mut Obj) {
+pub fn default_replica_set(rs: &mut Obj) {
     let Some(spec) = ensure_obj(rs, "spec") else {
         return;
     };
@@ -905,7 +891,7 @@ fn default_replica_set(rs: &mut Obj) {
     spec_template(spec);
 }
 
-fn default_daemon_set(ds: &mut Obj) {
+pub fn default_daemon_set(ds: &mut Obj) {
     let Some(spec) = ensure_obj(ds, "spec") else {
         return;
     };
@@ -922,7 +908,7 @@ fn default_daemon_set(ds: &mut Obj) {
     spec_template(spec);
 }
 
-fn default_stateful_set(ss: &mut Obj) {
+pub fn default_stateful_set(ss: &mut Obj) {
     let Some(spec) = ensure_obj(ss, "spec") else {
         return;
     };
@@ -955,6 +941,25 @@ fn default_stateful_set(ss: &mut Obj) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The defaults of `key`: a served kind's, or of a kind not yet served
+    /// whose defaults are already here.
+    fn apply_defaults(key: &str, obj: &mut Value) {
+        if let Some(k) = crate::registry::kinds::by_key(key) {
+            return k.defaults(obj);
+        }
+        let f: fn(&mut Obj) = match key {
+            "podtemplates" => default_pod_template_object,
+            "replicationcontrollers" => default_replication_controller,
+            "persistentvolumes" => default_persistent_volume,
+            "persistentvolumeclaims" => default_pvc,
+            "limitranges" => default_limit_range,
+            "apps/daemonsets" => default_daemon_set,
+            "apps/statefulsets" => default_stateful_set,
+            _ => |_| {},
+        };
+        on_object(obj, f);
+    }
 
     const SEED_POD: &str = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"nginx-pod","labels":{"app":"nginx"}},"spec":{"containers":[{"name":"nginx","image":"nginx:1.7.9","ports":[{"containerPort":80}]}]}}"#;
 

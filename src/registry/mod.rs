@@ -6,6 +6,8 @@ pub mod allocator;
 pub mod conversion;
 pub mod defaults;
 pub mod gotypes;
+pub mod kind;
+pub mod kinds;
 pub mod resources;
 pub mod served;
 pub mod store;

@@ -1,6 +1,14 @@
-//! The static description of the built-in resources. The server serves
-//! them through the run-time registry (`registry::served`), which copies
-//! them into owned [`Resource`](super::served::Resource)s at start-up.
+//! The static description of a built-in resource ([`ResourceInfo`]); each
+//! built-in kind declares its own in `registry/kinds/<kind>.rs`, and
+//! [`RESOURCES`] (the registration list of `registry/kinds/mod.rs`) holds
+//! them all. The server serves them through the run-time registry
+//! (`registry::served`), which copies them into owned
+//! [`Resource`](super::served::Resource)s at start-up.
+
+use std::sync::Arc;
+
+use super::kind::Kind;
+pub use super::kinds::RESOURCES;
 
 /// A subresource such as `status` or `scale`.
 #[derive(Debug)]
@@ -12,7 +20,6 @@ pub struct Subresource {
 }
 
 /// One served resource.
-#[derive(Debug)]
 pub struct ResourceInfo {
     pub group: &'static str,
     pub version: &'static str,
@@ -26,9 +33,22 @@ pub struct ResourceInfo {
     pub subresources: &'static [Subresource],
     /// `(group, version, kind)` objects are stored as, if not themselves.
     pub stored_as: Option<(&'static str, &'static str, &'static str)>,
+    /// The kind's strategy (its `registry/kinds/<kind>.rs`).
+    pub strategy: fn() -> Arc<dyn Kind>,
 }
 
-const ALL_VERBS: &[&str] = &[
+impl std::fmt::Debug for ResourceInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResourceInfo")
+            .field("group", &self.group)
+            .field("version", &self.version)
+            .field("kind", &self.kind)
+            .field("plural", &self.plural)
+            .finish()
+    }
+}
+
+pub const ALL_VERBS: &[&str] = &[
     "create",
     "delete",
     "deletecollection",
@@ -38,9 +58,10 @@ const ALL_VERBS: &[&str] = &[
     "update",
     "watch",
 ];
-const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
+pub const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
 
-const fn status(group: &'static str, version: &'static str, kind: &'static str) -> Subresource {
+/// A `status` subresource of the kind.
+pub const fn status(group: &'static str, version: &'static str, kind: &'static str) -> Subresource {
     Subresource {
         name: "status",
         kind: (group, version, kind),
@@ -48,7 +69,8 @@ const fn status(group: &'static str, version: &'static str, kind: &'static str) 
     }
 }
 
-const fn scale() -> Subresource {
+/// An `autoscaling/v1` `scale` subresource.
+pub const fn scale() -> Subresource {
     Subresource {
         name: "scale",
         kind: ("autoscaling", "v1", "Scale"),
@@ -56,10 +78,11 @@ const fn scale() -> Subresource {
     }
 }
 
+/// A [`ResourceInfo`] serving every verb, stored as itself.
 macro_rules! resource {
     ($group:expr, $version:expr, $kind:expr, $plural:expr, $singular:expr, $namespaced:expr,
-     short: [$($short:expr),*], cat: [$($cat:expr),*], sub: [$($sub:expr),*]) => {
-        ResourceInfo {
+     short: [$($short:expr),*], cat: [$($cat:expr),*], sub: [$($sub:expr),*], strategy: $strategy:expr) => {
+        $crate::registry::resources::ResourceInfo {
             group: $group,
             version: $version,
             kind: $kind,
@@ -68,47 +91,14 @@ macro_rules! resource {
             namespaced: $namespaced,
             short_names: &[$($short),*],
             categories: &[$($cat),*],
-            verbs: ALL_VERBS,
+            verbs: $crate::registry::resources::ALL_VERBS,
             subresources: &[$($sub),*],
             stored_as: None,
+            strategy: $strategy,
         }
     };
 }
-
-/// Every served resource, grouped by group-version in discovery order.
-pub static RESOURCES: &[ResourceInfo] = &[
-    resource!("", "v1", "ConfigMap", "configmaps", "configmap", true, short: ["cm"], cat: [], sub: []),
-    resource!("", "v1", "Endpoints", "endpoints", "endpoints", true, short: ["ep"], cat: [], sub: []),
-    resource!("", "v1", "Event", "events", "event", true, short: ["ev"], cat: [], sub: []),
-    resource!("", "v1", "Namespace", "namespaces", "namespace", false, short: ["ns"], cat: [],
-        sub: [status("", "v1", "Namespace"),
-              Subresource { name: "finalize", kind: ("", "v1", "Namespace"), verbs: &["update"] }]),
-    resource!("", "v1", "Node", "nodes", "node", false, short: ["no"], cat: [], sub: [status("", "v1", "Node")]),
-    resource!("", "v1", "Pod", "pods", "pod", true, short: ["po"], cat: ["all"],
-        sub: [Subresource { name: "binding", kind: ("", "v1", "Binding"), verbs: &["create"] },
-              status("", "v1", "Pod")]),
-    resource!("", "v1", "Secret", "secrets", "secret", true, short: [], cat: [], sub: []),
-    resource!("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", true, short: ["sa"], cat: [],
-        sub: [Subresource { name: "token", kind: ("authentication.k8s.io", "v1", "TokenRequest"), verbs: &["create"] }]),
-    resource!("", "v1", "Service", "services", "service", true, short: ["svc"], cat: ["all"], sub: [status("", "v1", "Service")]),
-    resource!("apps", "v1", "Deployment", "deployments", "deployment", true, short: ["deploy"], cat: ["all"],
-        sub: [scale(), status("apps", "v1", "Deployment")]),
-    resource!("apps", "v1", "ReplicaSet", "replicasets", "replicaset", true, short: ["rs"], cat: ["all"],
-        sub: [scale(), status("apps", "v1", "ReplicaSet")]),
-    ResourceInfo {
-        stored_as: Some(("", "v1", "Event")),
-        ..resource!("events.k8s.io", "v1", "Event", "events", "event", true, short: ["ev"], cat: [], sub: [])
-    },
-    ResourceInfo {
-        verbs: &["create"],
-        ..resource!("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview", false, short: [], cat: [], sub: [])
-    },
-    ResourceInfo {
-        verbs: &["create"],
-        ..resource!("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", "tokenreview", false, short: [], cat: [], sub: [])
-    },
-    resource!("coordination.k8s.io", "v1", "Lease", "leases", "lease", true, short: [], cat: [], sub: []),
-];
+pub(crate) use resource;
 
 impl ResourceInfo {
     /// `"pods"` for the core group, `"apps/deployments"` otherwise.

@@ -12,6 +12,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::apimachinery::status::GroupResource;
 
+use super::kind::Kind;
 use super::resources::ResourceInfo;
 
 /// The source key of the built-in resources.
@@ -48,6 +49,8 @@ pub struct Resource {
     /// `(group, version, kind)` objects are stored as; equal to the served
     /// one unless the kind converts (events.k8s.io Events are core Events).
     pub storage_gvk: (String, String, String),
+    /// The kind's strategy: defaults, validation, Table, field selectors...
+    pub strategy: Arc<dyn Kind>,
     // Derived once, so requests do not format them.
     key: String,
     api_version: String,
@@ -87,6 +90,8 @@ pub struct ResourceSpec {
     /// Whether objects are stored at all (false for reviews): no
     /// `storageVersionHash` in discovery.
     pub stored: bool,
+    /// The kind's strategy.
+    pub strategy: Arc<dyn Kind>,
 }
 
 impl Resource {
@@ -132,6 +137,7 @@ impl Resource {
             source: source.to_string(),
             storage_version: s.storage_version,
             storage_gvk,
+            strategy: s.strategy,
             key,
             api_version,
             storage_prefix,
@@ -172,6 +178,7 @@ impl Resource {
                 storage_version: true,
                 storage_gvk,
                 stored: info.verbs != ["create"],
+                strategy: (info.strategy)(),
             },
         )
     }
@@ -610,6 +617,7 @@ mod tests {
                 storage_version: storage,
                 storage_gvk: None,
                 stored: true,
+                strategy: std::sync::Arc::new(crate::registry::kind::Unstructured),
             },
         )
     }

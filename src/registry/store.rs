@@ -15,8 +15,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use futures::{Stream, StreamExt};
 use serde_json::{Map, Value, json};
 
+use super::kind::Kind;
 use super::served::{Registry, Resource};
-use super::{allocator, conversion, defaults, strategy, typecheck, validation};
+use super::{allocator, conversion, strategy, typecheck, validation};
 use crate::apimachinery::fieldmanager;
 use crate::apimachinery::fields::{self, FieldSelector};
 use crate::apimachinery::labels::{self, Selector};
@@ -445,7 +446,7 @@ pub fn random_suffix(n: usize) -> String {
 struct Filter {
     labels: Selector,
     fields: FieldSelector,
-    key: String,
+    kind: Arc<dyn Kind>,
 }
 
 impl Filter {
@@ -457,7 +458,7 @@ impl Filter {
         let fields = match p.field_selector.as_deref() {
             Some(s) if !s.is_empty() => {
                 let f = fields::parse(s).map_err(ApiError::bad_request)?;
-                fields::check_supported(res.key(), &f).map_err(ApiError::bad_request)?;
+                fields::check_kind_supported(&*res.strategy, &f).map_err(ApiError::bad_request)?;
                 f
             }
             _ => fields::parse("").map_err(ApiError::bad_request)?,
@@ -465,7 +466,7 @@ impl Filter {
         Ok(Filter {
             labels,
             fields,
-            key: res.key().to_string(),
+            kind: res.strategy.clone(),
         })
     }
 
@@ -481,7 +482,7 @@ impl Filter {
             && (self.fields.is_empty()
                 || self
                     .fields
-                    .matches(|f| fields::field_value(&self.key, obj, f)))
+                    .matches(|f| fields::kind_field_value(&*self.kind, obj, f)))
     }
 }
 
@@ -674,7 +675,7 @@ impl Store {
         } else if let Some(m) = meta_mut(&mut obj) {
             m.shift_remove("namespace");
         }
-        defaults::apply_defaults(res.key(), &mut obj);
+        res.strategy.defaults(&mut obj);
         let generated = meta_str(&obj, "name").is_none_or(str::is_empty)
             && meta_str(&obj, "generateName").is_some_and(|g| !g.is_empty());
         self.fill_create_meta(res, &mut obj);
@@ -688,24 +689,18 @@ impl Store {
         } else {
             None
         };
-        if res.key() == "namespaces" {
-            // Upstream sets this label in defaulting, so the creator owns it.
-            strategy::ensure_namespace_name_label(&mut obj);
-        }
+        res.strategy.defaults_on_create(&mut obj);
         self.track_fields(res, None, None, &mut obj, opts);
         if let (Some(s), Some(m)) = (status, obj.as_object_mut()) {
             m.insert("status".into(), s);
         }
         // Admission (after the field manager upstream, so nobody owns what
         // it adds).
-        if res.key() == "pods" {
-            defaults::add_default_tolerations(&mut obj);
-            defaults::add_default_priority(&mut obj);
-        }
+        res.strategy.admit_create(&mut obj);
         strategy::prepare_for_create(res, &mut obj);
         let name = meta_str(&obj, "name").unwrap_or("").to_string();
-        let mut errs = validation::validate(res.key(), &obj, None);
-        let _alloc_guard = if res.key() == "services" && errs.is_empty() {
+        let mut errs = validation::validate(&*res.strategy, res.namespaced, &obj, None);
+        let _alloc_guard = if res.strategy.allocates_cluster_ips() && errs.is_empty() {
             let guard = self.service_alloc.lock().await;
             let all = self
                 .storage
@@ -1104,10 +1099,10 @@ impl Store {
                 self.track_fields(res, sub, Some(&old), &mut new, opts)
             });
             // Admission on update, after the field manager as on create.
-            if sub.is_none() && res.key() == "pods" {
-                defaults::admit_pod_update(&mut new, &old);
+            if sub.is_none() {
+                res.strategy.admit_update(&mut new, &old);
             }
-            let errs = validation::validate(res.key(), &new, Some(&old));
+            let errs = validation::validate(&*res.strategy, res.namespaced, &new, Some(&old));
             if !errs.is_empty() {
                 return Err(ApiError::invalid(&res.group, &res.kind, name, &errs));
             }
@@ -1339,7 +1334,7 @@ impl Store {
     /// `rest.BeforeUpdate`: system fields come from the stored object.
     fn prepare_update(&self, res: &Arc<Resource>, sub: Option<&str>, new: &mut Value, old: &Value) {
         if sub.is_none() {
-            defaults::apply_defaults(res.key(), new);
+            res.strategy.defaults(new);
         }
         strategy::prepare_for_update(res, sub, new, old);
         let old_meta = meta(old).cloned().unwrap_or_default();
@@ -1396,7 +1391,7 @@ impl Store {
         let gr = res.group_resource();
         // NamespaceLifecycle admission runs before the object is read:
         // the immortal namespaces are refused even on a dry run.
-        if res.key() == "namespaces" && IMMORTAL_NAMESPACES.contains(&name) {
+        if res.strategy.immortal(name) {
             return Err(ApiError::immortal_namespace(name));
         }
         let key = res.storage_key(ns, name);
@@ -1463,7 +1458,7 @@ impl Store {
                 .and_then(Value::as_array)
                 .is_some_and(|f| !f.is_empty());
             let grace = strategy::graceful_delete_seconds(res, &obj, opts.grace_period_seconds);
-            let namespace_pending = res.key() == "namespaces";
+            let namespace_pending = res.strategy.waits_for_spec_finalizers();
             if has_finalizers || grace.is_some() || namespace_pending {
                 let mut marked = obj.clone();
                 let already = obj.pointer("/metadata/deletionTimestamp").is_some();

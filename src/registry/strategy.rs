@@ -15,57 +15,32 @@ pub fn has_status_subresource(res: &Resource) -> bool {
 
 /// Kinds whose `metadata.generation` starts at 1 and is bumped on spec changes.
 pub fn tracks_generation(res: &Resource) -> bool {
-    matches!(res.key(), "apps/deployments" | "apps/replicasets")
+    res.strategy.tracks_generation()
 }
 
 /// Whether PUT of a missing object creates it (`AllowCreateOnUpdate`).
 pub fn allow_create_on_update(res: &Resource) -> bool {
-    matches!(
-        res.key(),
-        "events" | "events.k8s.io/events" | "coordination.k8s.io/leases" | "endpoints"
-    )
+    res.strategy.allow_create_on_update()
 }
 
 /// Whether DELETE answers with the deleted object rather than a `Status`
 /// (`ReturnDeletedObject` in the kind's registry storage).
 pub fn returns_deleted_object(res: &Resource) -> bool {
-    matches!(res.key(), "pods" | "services" | "namespaces")
+    res.strategy.returns_deleted_object()
 }
 
 /// `PrepareForCreate`: what the server resets or fills on create.
 pub fn prepare_for_create(res: &Resource, obj: &mut Value) {
-    let key = res.key();
     if tracks_generation(res) {
         set_meta(obj, "generation", json!(1));
     }
-    match key {
-        "pods" => {
-            let qos = pod_qos_class(obj);
-            if let Some(m) = obj.as_object_mut() {
-                m.insert(
-                    "status".into(),
-                    json!({"phase": "Pending", "qosClass": qos}),
-                );
-            }
-        }
-        "namespaces" => {
-            ensure_namespace_name_label(obj);
-            if let Some(m) = obj.as_object_mut() {
-                m.insert("spec".into(), json!({"finalizers": ["kubernetes"]}));
-                m.insert("status".into(), json!({"phase": "Active"}));
-            }
-        }
-        "apps/deployments" | "apps/replicasets" => {
-            if let Some(m) = obj.as_object_mut() {
-                m.insert("status".into(), json!({}));
-            }
-        }
-        "services" => {
-            if let Some(m) = obj.as_object_mut() {
-                m.insert("status".into(), json!({"loadBalancer": {}}));
-            }
-        }
-        _ => {}
+    res.strategy.prepare_for_create(obj);
+}
+
+/// Sets `status` (what kinds with a status reset to on create).
+pub fn set_status(obj: &mut Value, status: Value) {
+    if let Some(m) = obj.as_object_mut() {
+        m.insert("status".into(), status);
     }
 }
 
@@ -76,11 +51,7 @@ pub fn prepare_for_update(res: &Resource, sub: Option<&str>, new: &mut Value, ol
             if has_status_subresource(res) {
                 copy_field(new, old, "status");
             }
-            if res.key() == "namespaces" {
-                // Only `/finalize` may change the finalizers.
-                copy_field(new, old, "spec");
-                ensure_namespace_name_label(new);
-            }
+            res.strategy.prepare_for_update(new, old);
             if tracks_generation(res) {
                 let old_gen = old
                     .pointer("/metadata/generation")
@@ -130,13 +101,15 @@ pub fn prepare_for_update(res: &Resource, sub: Option<&str>, new: &mut Value, ol
     }
 }
 
-/// The grace period a delete waits for (`None` = delete at once), as the pod
-/// strategy's `CheckGracefulDelete`: pods bound to a node and not terminal
-/// wait for the kubelet; everything else goes at once.
+/// The grace period a delete waits for (`None` = delete at once): the
+/// kind's `CheckGracefulDelete`.
 pub fn graceful_delete_seconds(res: &Resource, obj: &Value, requested: Option<i64>) -> Option<i64> {
-    if res.key() != "pods" {
-        return None;
-    }
+    res.strategy.graceful_delete_seconds(obj, requested)
+}
+
+/// The pod strategy's `CheckGracefulDelete`: pods bound to a node and not
+/// terminal wait for the kubelet; everything else goes at once.
+pub fn pod_graceful_delete_seconds(obj: &Value, requested: Option<i64>) -> Option<i64> {
     let phase = obj
         .pointer("/status/phase")
         .and_then(Value::as_str)
@@ -170,7 +143,7 @@ pub fn graceful_pending(_res: &Resource, obj: &Value) -> bool {
 /// Namespaces also wait for their `spec.finalizers` (the namespace
 /// controller removes `kubernetes` through `/finalize`).
 pub fn spec_finalizers_pending(res: &Resource, obj: &Value) -> bool {
-    res.key() == "namespaces"
+    res.strategy.waits_for_spec_finalizers()
         && obj
             .pointer("/spec/finalizers")
             .and_then(Value::as_array)
@@ -188,7 +161,7 @@ fn set_meta(obj: &mut Value, field: &str, v: Value) {
     }
 }
 
-fn copy_field(new: &mut Value, old: &Value, field: &str) {
+pub fn copy_field(new: &mut Value, old: &Value, field: &str) {
     if let Some(m) = new.as_object_mut() {
         match old.get(field) {
             Some(v) => {

@@ -19,6 +19,8 @@ use crate::apimachinery::validation::{
     value_as_plain_string,
 };
 use serde_json::Value;
+
+use crate::registry::kind::Kind;
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
@@ -29,19 +31,23 @@ const MAX_QUANTITY_EXP: i32 = 1000;
 pub const MAX_SECRET_SIZE: usize = 1024 * 1024;
 const IMMUTABLE_WHEN_SET: &str = "field is immutable when `immutable` is set";
 
-/// Validates `obj` for `resource_key` (see the crate conventions), on create when
+/// Validates `obj` of `kind` (see the crate conventions), on create when
 /// `old` is `None` and on update otherwise.
 ///
 /// Create follows upstream `rest.BeforeCreate`: the kind's own rules first, and only
 /// if they pass, the generic metadata check (path-segment name rule). Update follows
 /// `rest.BeforeUpdate`: generic metadata checks followed by the kind's update rules
 /// (upstream may report the same metadata cause twice; so do we).
-pub fn validate(resource_key: &str, obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
-    let namespaced = is_namespaced(resource_key, obj);
+pub fn validate(
+    kind: &dyn Kind,
+    namespaced: bool,
+    obj: &Value,
+    old: Option<&Value>,
+) -> Vec<FieldError> {
     let meta = obj.get("metadata").unwrap_or(&Value::Null);
     match old {
         None => {
-            let errs = validate_kind_create(resource_key, obj);
+            let errs = kind.validate_create(obj);
             if !errs.is_empty() {
                 return errs;
             }
@@ -51,49 +57,9 @@ pub fn validate(resource_key: &str, obj: &Value, old: Option<&Value>) -> Vec<Fie
             let old_meta = old.get("metadata").unwrap_or(&Value::Null);
             let mut errs = validate_object_meta(meta, namespaced, NameRule::PathSegment);
             errs.extend(validate_object_meta_update(meta, old_meta));
-            errs.extend(validate_kind_update(resource_key, obj, old));
+            errs.extend(kind.validate_update(obj, old));
             errs
         }
-    }
-}
-
-/// Whether objects of the resource live in a namespace. Unknown resources are
-/// judged by whether the object names a namespace.
-pub fn is_namespaced(resource_key: &str, obj: &Value) -> bool {
-    match resource_key {
-        "namespaces"
-        | "nodes"
-        | "persistentvolumes"
-        | "componentstatuses"
-        | "apiextensions.k8s.io/customresourcedefinitions"
-        | "apiregistration.k8s.io/apiservices"
-        | "rbac.authorization.k8s.io/clusterroles"
-        | "rbac.authorization.k8s.io/clusterrolebindings"
-        | "storage.k8s.io/storageclasses"
-        | "storage.k8s.io/csidrivers"
-        | "storage.k8s.io/csinodes"
-        | "storage.k8s.io/volumeattachments"
-        | "scheduling.k8s.io/priorityclasses"
-        | "node.k8s.io/runtimeclasses"
-        | "certificates.k8s.io/certificatesigningrequests"
-        | "admissionregistration.k8s.io/mutatingwebhookconfigurations"
-        | "admissionregistration.k8s.io/validatingwebhookconfigurations"
-        | "flowcontrol.apiserver.k8s.io/flowschemas"
-        | "flowcontrol.apiserver.k8s.io/prioritylevelconfigurations" => false,
-        "pods"
-        | "services"
-        | "configmaps"
-        | "secrets"
-        | "serviceaccounts"
-        | "events"
-        | "endpoints"
-        | "apps/deployments"
-        | "apps/replicasets"
-        | "apps/statefulsets"
-        | "apps/daemonsets"
-        | "coordination.k8s.io/leases"
-        | "events.k8s.io/events" => true,
-        _ => !str_of(obj.get("metadata").unwrap_or(&Value::Null), "namespace").is_empty(),
     }
 }
 
@@ -105,108 +71,103 @@ fn spec_of(obj: &Value) -> &Value {
     obj.get("spec").unwrap_or(&Value::Null)
 }
 
-fn validate_kind_create(resource_key: &str, obj: &Value) -> Vec<FieldError> {
-    match resource_key {
-        "pods" => validate_pod_create(obj),
-        "apps/deployments" => validate_deployment(obj, None),
-        "apps/replicasets" => validate_replica_set(obj, None),
-        "namespaces" => validate_namespace(obj),
-        "configmaps" => validate_config_map(obj),
-        "secrets" => validate_secret(obj),
-        "serviceaccounts" => core_object_meta(meta_of(obj), true, NameRule::Dns1123Subdomain),
-        "nodes" => validate_node(obj),
-        "coordination.k8s.io/leases" => validate_lease(obj),
-        "events" => legacy_validate_event(obj, false),
-        "events.k8s.io/events" => validate_events_v1(obj),
-        "services" => validate_service(obj),
-        _ => Vec::new(),
-    }
+/// ServiceAccount create (`ValidateServiceAccount`).
+pub fn validate_service_account(obj: &Value) -> Vec<FieldError> {
+    core_object_meta(meta_of(obj), true, NameRule::Dns1123Subdomain)
 }
 
-fn validate_kind_update(resource_key: &str, obj: &Value, old: &Value) -> Vec<FieldError> {
-    let (meta, old_meta) = (meta_of(obj), meta_of(old));
-    match resource_key {
-        "pods" => validate_pod_update(obj, old),
-        "apps/deployments" => {
-            let mut errs = core_object_meta_update(meta, old_meta);
-            errs.extend(validate_deployment_spec(spec_of(obj), "spec"));
-            errs.extend(validate_selector_immutable(spec_of(obj), spec_of(old)));
-            errs
-        }
-        "apps/replicasets" => {
-            let mut errs = core_object_meta_update(meta, old_meta);
-            errs.extend(validate_replica_set_spec(spec_of(obj), "spec"));
-            errs.extend(validate_selector_immutable(spec_of(obj), spec_of(old)));
-            errs
-        }
-        "namespaces" => {
-            let mut errs = validate_namespace(obj);
-            errs.extend(core_object_meta_update(meta, old_meta));
-            errs
-        }
-        "configmaps" => {
-            let mut errs = core_object_meta_update(meta, old_meta);
-            errs.extend(validate_immutable_data(obj, old, &["data", "binaryData"]));
-            errs.extend(validate_config_map(obj));
-            errs
-        }
-        "secrets" => {
-            let mut errs = core_object_meta_update(meta, old_meta);
-            let (nt, ot) = (str_of(obj, "type"), str_of(old, "type"));
-            if nt != ot {
-                errs.push(FieldError::invalid("type", nt, FIELD_IMMUTABLE_ERROR_MSG));
-            }
-            errs.extend(validate_immutable_data(obj, old, &["data"]));
-            errs.extend(validate_secret(obj));
-            errs
-        }
-        "serviceaccounts" => {
-            let mut errs = core_object_meta_update(meta, old_meta);
-            errs.extend(core_object_meta(meta, true, NameRule::Dns1123Subdomain));
-            errs
-        }
-        "nodes" => {
-            let mut errs = validate_node(obj);
-            errs.extend(validate_node_update(obj, old));
-            errs
-        }
-        "coordination.k8s.io/leases" => {
-            let mut errs = core_object_meta_update(meta, old_meta);
-            errs.extend(validate_lease_spec(spec_of(obj), "spec"));
-            errs
-        }
-        "events" => legacy_validate_event(obj, false),
-        "events.k8s.io/events" => {
-            let mut errs = legacy_validate_event(obj, true);
-            errs.extend(core_object_meta_update(meta, old_meta));
-            for f in [
-                "regarding",
-                "reason",
-                "note",
-                "reportingController",
-                "reportingInstance",
-                "action",
-                "type",
-                "eventTime",
-            ] {
-                if !semantic_eq(obj.get(f), old.get(f)) {
-                    errs.push(FieldError::invalid(
-                        event_field_path(f),
-                        obj.get(f).cloned().unwrap_or(Value::Null),
-                        FIELD_IMMUTABLE_ERROR_MSG,
-                    ));
-                }
-            }
-            errs
-        }
-        "services" => {
-            let mut errs = core_object_meta_update(meta, old_meta);
-            errs.extend(validate_cluster_ips_update(spec_of(obj), spec_of(old)));
-            errs.extend(validate_service_fields(obj));
-            errs
-        }
-        _ => Vec::new(),
+/// core/v1 Event create and update (`ValidateEventCreate`/`Update` of the
+/// legacy API).
+pub fn validate_core_event(obj: &Value) -> Vec<FieldError> {
+    legacy_validate_event(obj, false)
+}
+
+pub fn validate_deployment_update(obj: &Value, old: &Value) -> Vec<FieldError> {
+    let mut errs = core_object_meta_update(meta_of(obj), meta_of(old));
+    errs.extend(validate_deployment_spec(spec_of(obj), "spec"));
+    errs.extend(validate_selector_immutable(spec_of(obj), spec_of(old)));
+    errs
+}
+
+pub fn validate_replica_set_update(obj: &Value, old: &Value) -> Vec<FieldError> {
+    let mut errs = core_object_meta_update(meta_of(obj), meta_of(old));
+    errs.extend(validate_replica_set_spec(spec_of(obj), "spec"));
+    errs.extend(validate_selector_immutable(spec_of(obj), spec_of(old)));
+    errs
+}
+
+pub fn validate_namespace_update(obj: &Value, old: &Value) -> Vec<FieldError> {
+    let mut errs = validate_namespace(obj);
+    errs.extend(core_object_meta_update(meta_of(obj), meta_of(old)));
+    errs
+}
+
+pub fn validate_config_map_update(obj: &Value, old: &Value) -> Vec<FieldError> {
+    let mut errs = core_object_meta_update(meta_of(obj), meta_of(old));
+    errs.extend(validate_immutable_data(obj, old, &["data", "binaryData"]));
+    errs.extend(validate_config_map(obj));
+    errs
+}
+
+pub fn validate_secret_update(obj: &Value, old: &Value) -> Vec<FieldError> {
+    let mut errs = core_object_meta_update(meta_of(obj), meta_of(old));
+    let (nt, ot) = (str_of(obj, "type"), str_of(old, "type"));
+    if nt != ot {
+        errs.push(FieldError::invalid("type", nt, FIELD_IMMUTABLE_ERROR_MSG));
     }
+    errs.extend(validate_immutable_data(obj, old, &["data"]));
+    errs.extend(validate_secret(obj));
+    errs
+}
+
+pub fn validate_service_account_update(obj: &Value, old: &Value) -> Vec<FieldError> {
+    let meta = meta_of(obj);
+    let mut errs = core_object_meta_update(meta, meta_of(old));
+    errs.extend(core_object_meta(meta, true, NameRule::Dns1123Subdomain));
+    errs
+}
+
+pub fn validate_node_and_update(obj: &Value, old: &Value) -> Vec<FieldError> {
+    let mut errs = validate_node(obj);
+    errs.extend(validate_node_update(obj, old));
+    errs
+}
+
+pub fn validate_lease_update(obj: &Value, old: &Value) -> Vec<FieldError> {
+    let mut errs = core_object_meta_update(meta_of(obj), meta_of(old));
+    errs.extend(validate_lease_spec(spec_of(obj), "spec"));
+    errs
+}
+
+pub fn validate_events_v1_update(obj: &Value, old: &Value) -> Vec<FieldError> {
+    let mut errs = legacy_validate_event(obj, true);
+    errs.extend(core_object_meta_update(meta_of(obj), meta_of(old)));
+    for f in [
+        "regarding",
+        "reason",
+        "note",
+        "reportingController",
+        "reportingInstance",
+        "action",
+        "type",
+        "eventTime",
+    ] {
+        if !semantic_eq(obj.get(f), old.get(f)) {
+            errs.push(FieldError::invalid(
+                event_field_path(f),
+                obj.get(f).cloned().unwrap_or(Value::Null),
+                FIELD_IMMUTABLE_ERROR_MSG,
+            ));
+        }
+    }
+    errs
+}
+
+pub fn validate_service_update(obj: &Value, old: &Value) -> Vec<FieldError> {
+    let mut errs = core_object_meta_update(meta_of(obj), meta_of(old));
+    errs.extend(validate_cluster_ips_update(spec_of(obj), spec_of(old)));
+    errs.extend(validate_service_fields(obj));
+    errs
 }
 
 // ---------------------------------------------------------------------------
@@ -1228,7 +1189,7 @@ pub fn validate_pod_spec(spec: &Value, path: &str) -> Vec<FieldError> {
     errs
 }
 
-fn validate_pod_create(obj: &Value) -> Vec<FieldError> {
+pub fn validate_pod_create(obj: &Value) -> Vec<FieldError> {
     let mut errs = validate_pod_metadata_and_spec(obj);
     let spec = spec_of(obj);
     if !arr_of(spec, "ephemeralContainers").is_empty() {
@@ -1348,7 +1309,7 @@ fn spec_diff(old: &Value, new: &Value) -> String {
 }
 
 /// `ValidatePodUpdate` (the Pod QoS check is not reproduced).
-fn validate_pod_update(obj: &Value, old: &Value) -> Vec<FieldError> {
+pub fn validate_pod_update(obj: &Value, old: &Value) -> Vec<FieldError> {
     let mut errs = core_object_meta_update(meta_of(obj), meta_of(old));
     errs.extend(validate_pod_metadata_and_spec(obj));
     let (new_spec, old_spec) = (spec_of(obj), spec_of(old));
@@ -1452,8 +1413,49 @@ fn validate_pod_update(obj: &Value, old: &Value) -> Vec<FieldError> {
 // apps: Deployments and ReplicaSets
 // ---------------------------------------------------------------------------
 
+/// `ValidatePodTemplateSpec`: the template's labels and annotations, its pod
+/// spec, and no ephemeral containers.
+pub fn validate_pod_template_spec(template: &Value, path: &str) -> Vec<FieldError> {
+    let tmeta = meta_of(template);
+    let mut errs = validate_labels(tmeta.get("labels"), &child(path, "labels"));
+    errs.extend(validate_annotations(
+        tmeta.get("annotations"),
+        &child(path, "annotations"),
+    ));
+    let spec = spec_of(template);
+    let spec_path = child(path, "spec");
+    errs.extend(validate_pod_spec(spec, &spec_path));
+    if !arr_of(spec, "ephemeralContainers").is_empty() {
+        errs.push(FieldError::forbidden(
+            child(&spec_path, "ephemeralContainers"),
+            "ephemeral containers not allowed in pod template",
+        ));
+    }
+    errs
+}
+
+/// `ValidatePodTemplate` (core/v1 PodTemplate create).
+pub fn validate_pod_template(obj: &Value) -> Vec<FieldError> {
+    let mut errs = core_object_meta(meta_of(obj), true, NameRule::Dns1123Subdomain);
+    errs.extend(validate_pod_template_spec(
+        obj.get("template").unwrap_or(&Value::Null),
+        "template",
+    ));
+    errs
+}
+
+/// `ValidatePodTemplateUpdate`.
+pub fn validate_pod_template_update(obj: &Value, old: &Value) -> Vec<FieldError> {
+    let mut errs = core_object_meta_update(meta_of(obj), meta_of(old));
+    errs.extend(validate_pod_template_spec(
+        obj.get("template").unwrap_or(&Value::Null),
+        "template",
+    ));
+    errs
+}
+
 /// `ValidatePodTemplateSpec` + the ReplicaSet/Deployment template rules.
-fn validate_pod_template_for_replica_set(
+pub fn validate_pod_template_for_replica_set(
     template: &Value,
     selector: Option<&Value>,
     path: &str,
@@ -1469,20 +1471,9 @@ fn validate_pod_template_for_replica_set(
             "`selector` does not match template `labels`",
         ));
     }
-    errs.extend(validate_labels(tmeta.get("labels"), &child(path, "labels")));
-    errs.extend(validate_annotations(
-        tmeta.get("annotations"),
-        &child(path, "annotations"),
-    ));
+    errs.extend(validate_pod_template_spec(template, path));
     let spec = spec_of(template);
     let spec_path = child(path, "spec");
-    errs.extend(validate_pod_spec(spec, &spec_path));
-    if !arr_of(spec, "ephemeralContainers").is_empty() {
-        errs.push(FieldError::forbidden(
-            child(&spec_path, "ephemeralContainers"),
-            "ephemeral containers not allowed in pod template",
-        ));
-    }
     let rp = str_of(spec, "restartPolicy");
     if rp != "Always" {
         errs.push(FieldError::not_supported(
@@ -1665,7 +1656,7 @@ fn validate_deployment_spec(spec: &Value, path: &str) -> Vec<FieldError> {
     errs
 }
 
-fn validate_deployment(obj: &Value, _old: Option<&Value>) -> Vec<FieldError> {
+pub fn validate_deployment(obj: &Value, _old: Option<&Value>) -> Vec<FieldError> {
     let mut errs = core_object_meta(meta_of(obj), true, NameRule::Dns1123Subdomain);
     errs.extend(validate_deployment_spec(spec_of(obj), "spec"));
     errs
@@ -1685,7 +1676,7 @@ fn validate_replica_set_spec(spec: &Value, path: &str) -> Vec<FieldError> {
     errs
 }
 
-fn validate_replica_set(obj: &Value, _old: Option<&Value>) -> Vec<FieldError> {
+pub fn validate_replica_set(obj: &Value, _old: Option<&Value>) -> Vec<FieldError> {
     let mut errs = core_object_meta(meta_of(obj), true, NameRule::Dns1123Subdomain);
     errs.extend(validate_replica_set_spec(spec_of(obj), "spec"));
     errs
@@ -1708,7 +1699,7 @@ fn validate_selector_immutable(new_spec: &Value, old_spec: &Value) -> Vec<FieldE
 // Namespaces, ConfigMaps, Secrets, Nodes, Leases
 // ---------------------------------------------------------------------------
 
-fn validate_namespace(obj: &Value) -> Vec<FieldError> {
+pub fn validate_namespace(obj: &Value) -> Vec<FieldError> {
     let mut errs = core_object_meta(meta_of(obj), false, NameRule::Dns1123Label);
     for f in arr_of(spec_of(obj), "finalizers") {
         let f = value_as_plain_string(f);
@@ -1728,7 +1719,7 @@ fn base64_decoded_len(s: &str) -> usize {
     trimmed.len() * 3 / 4
 }
 
-fn validate_config_map(obj: &Value) -> Vec<FieldError> {
+pub fn validate_config_map(obj: &Value) -> Vec<FieldError> {
     let mut errs = core_object_meta(meta_of(obj), true, NameRule::Dns1123Subdomain);
     let mut total = 0usize;
     let binary = obj.get("binaryData").and_then(Value::as_object);
@@ -1783,7 +1774,7 @@ fn validate_immutable_data(obj: &Value, old: &Value, fields: &[&str]) -> Vec<Fie
     errs
 }
 
-fn validate_secret(obj: &Value) -> Vec<FieldError> {
+pub fn validate_secret(obj: &Value) -> Vec<FieldError> {
     let meta = meta_of(obj);
     let mut errs = core_object_meta(meta, true, NameRule::Dns1123Subdomain);
     // stringData is merged into data by conversion before validation upstream.
@@ -1905,7 +1896,7 @@ fn validate_node_taints(taints: &[Value], path: &str) -> Vec<FieldError> {
     errs
 }
 
-fn validate_node(obj: &Value) -> Vec<FieldError> {
+pub fn validate_node(obj: &Value) -> Vec<FieldError> {
     let mut errs = core_object_meta(meta_of(obj), false, NameRule::Dns1123Subdomain);
     let taints = arr_of(spec_of(obj), "taints");
     if !taints.is_empty() {
@@ -1963,7 +1954,7 @@ fn validate_lease_spec(spec: &Value, path: &str) -> Vec<FieldError> {
     errs
 }
 
-fn validate_lease(obj: &Value) -> Vec<FieldError> {
+pub fn validate_lease(obj: &Value) -> Vec<FieldError> {
     let mut errs = core_object_meta(meta_of(obj), true, NameRule::Dns1123Subdomain);
     errs.extend(validate_lease_spec(spec_of(obj), "spec"));
     errs
@@ -2071,7 +2062,7 @@ fn event_length_checks(obj: &Value, fields: &[(&str, usize)]) -> Vec<FieldError>
 }
 
 /// `ValidateEventCreate` for events.k8s.io/v1 (strict rules).
-fn validate_events_v1(obj: &Value) -> Vec<FieldError> {
+pub fn validate_events_v1(obj: &Value) -> Vec<FieldError> {
     let mut errs = legacy_validate_event(obj, true);
     errs.extend(core_object_meta(
         meta_of(obj),
@@ -2266,7 +2257,7 @@ fn validate_service_fields(obj: &Value) -> Vec<FieldError> {
     errs
 }
 
-fn validate_service(obj: &Value) -> Vec<FieldError> {
+pub fn validate_service(obj: &Value) -> Vec<FieldError> {
     let mut errs = core_object_meta(meta_of(obj), true, NameRule::Dns1035Label);
     errs.extend(validate_service_fields(obj));
     errs
@@ -2317,6 +2308,18 @@ mod tests {
     use super::*;
     use crate::apimachinery::validation::invalid_status_message;
     use serde_json::json;
+
+    /// Validates as the served kind `key` does (unknown keys: no kind
+    /// rules, namespaced if the object names a namespace).
+    fn validate(key: &str, obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
+        match crate::registry::served::Registry::builtin().by_key(key) {
+            Some(r) => super::validate(&*r.strategy, r.namespaced, obj, old),
+            None => {
+                let namespaced = !str_of(meta_of(obj), "namespace").is_empty();
+                super::validate(&crate::registry::kind::Unstructured, namespaced, obj, old)
+            }
+        }
+    }
 
     fn msgs(errs: &[FieldError]) -> Vec<String> {
         errs.iter().map(|e| e.to_string()).collect()

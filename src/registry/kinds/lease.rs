@@ -1,0 +1,95 @@
+//! coordination.k8s.io/v1 Lease (`pkg/registry/coordination/lease/strategy.go`).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::apimachinery::fields;
+use crate::apimachinery::validation::FieldError;
+use crate::apiserver::printers;
+use crate::registry::{
+    kind::{self, Kind, Schema},
+    resources::{ResourceInfo, resource},
+    validation,
+};
+
+/// What discovery serves.
+pub const INFO: ResourceInfo = resource!("coordination.k8s.io", "v1", "Lease", "leases", "lease", true, short: [], cat: [], sub: [], strategy: strategy);
+
+/// The strategy.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lease;
+
+fn strategy() -> Arc<dyn Kind> {
+    Arc::new(Lease)
+}
+
+impl Kind for Lease {
+    fn defaults(&self, obj: &mut Value) {
+        kind::nothing(obj)
+    }
+    fn defaults_on_create(&self, obj: &mut Value) {
+        kind::nothing(obj)
+    }
+    fn admit_create(&self, obj: &mut Value) {
+        kind::nothing(obj)
+    }
+    fn admit_update(&self, new: &mut Value, old: &Value) {
+        kind::nothing_on_update(new, old)
+    }
+    fn prepare_for_create(&self, obj: &mut Value) {
+        kind::nothing(obj)
+    }
+    fn prepare_for_update(&self, new: &mut Value, old: &Value) {
+        kind::nothing_on_update(new, old)
+    }
+    fn tracks_generation(&self) -> bool {
+        false
+    }
+    fn validate_create(&self, obj: &Value) -> Vec<FieldError> {
+        validation::validate_lease(obj)
+    }
+    fn validate_update(&self, obj: &Value, old: &Value) -> Vec<FieldError> {
+        validation::validate_lease_update(obj, old)
+    }
+    fn allocates_cluster_ips(&self) -> bool {
+        false
+    }
+    fn allow_create_on_update(&self) -> bool {
+        true
+    }
+    fn graceful_delete_seconds(&self, _obj: &Value, _requested: Option<i64>) -> Option<i64> {
+        None
+    }
+    fn waits_for_spec_finalizers(&self) -> bool {
+        false
+    }
+    fn immortal(&self, _name: &str) -> bool {
+        false
+    }
+    fn returns_deleted_object(&self) -> bool {
+        false
+    }
+    fn check_field_label(&self, label: &str) -> Result<(), String> {
+        kind::no_field_labels(label)
+    }
+    fn field_value(&self, obj: &Value, field: &str) -> Option<String> {
+        fields::no_field(obj, field)
+    }
+    fn columns(&self) -> Vec<Value> {
+        printers::lease_columns()
+    }
+    fn cells(&self, obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+        printers::lease_cells(obj, now)
+    }
+    fn served_to_storage(&self, obj: &mut Value) {
+        kind::nothing(obj)
+    }
+    fn storage_to_served(&self, obj: &mut Value) {
+        kind::nothing(obj)
+    }
+    fn schema(&self) -> Schema {
+        Schema::BuiltinOpenApi
+    }
+}

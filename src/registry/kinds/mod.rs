@@ -1,0 +1,55 @@
+//! The built-in kinds, one file each (upstream's `pkg/registry/<group>/<kind>`):
+//! its [`ResourceInfo`] (what discovery serves) and its [`Kind`] strategy.
+//! Adding a built-in kind is one file here plus one line in [`RESOURCES`]
+//! (and its `mod` line); see `ARCHITECTURE.md`.
+
+use std::sync::Arc;
+
+use super::kind::Kind;
+use super::resources::ResourceInfo;
+
+pub mod configmap;
+pub mod deployment;
+pub mod endpoints;
+pub mod event;
+pub mod events_event;
+pub mod lease;
+pub mod namespace;
+pub mod node;
+pub mod pod;
+pub mod replicaset;
+pub mod secret;
+pub mod selfsubjectreview;
+pub mod service;
+pub mod serviceaccount;
+pub mod tokenreview;
+
+/// THE registration list: every built-in resource, grouped by group-version
+/// in discovery order.
+pub static RESOURCES: &[ResourceInfo] = &[
+    configmap::INFO,
+    endpoints::INFO,
+    event::INFO,
+    namespace::INFO,
+    node::INFO,
+    pod::INFO,
+    secret::INFO,
+    serviceaccount::INFO,
+    service::INFO,
+    deployment::INFO,
+    replicaset::INFO,
+    events_event::INFO,
+    selfsubjectreview::INFO,
+    tokenreview::INFO,
+    lease::INFO,
+];
+
+/// The strategy of the built-in resource `key` (`"pods"`,
+/// `"apps/deployments"`).
+pub fn by_key(key: &str) -> Option<Arc<dyn Kind>> {
+    let (group, plural) = key.rsplit_once('/').unwrap_or(("", key));
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.plural == plural)
+        .map(|r| (r.strategy)())
+}

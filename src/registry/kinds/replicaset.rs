@@ -1,0 +1,99 @@
+//! apps/v1 ReplicaSet (`pkg/registry/apps/replicaset/strategy.go`).
+//! Its field label conversion is not registered upstream (only the metadata
+//! labels are accepted), but `ToSelectableFields` has `status.replicas`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::apimachinery::fields;
+use crate::apimachinery::validation::FieldError;
+use crate::apiserver::printers;
+use crate::registry::{
+    defaults,
+    kind::{self, Kind, Schema},
+    resources::{ResourceInfo, resource, scale, status},
+    strategy, validation,
+};
+
+/// What discovery serves.
+pub const INFO: ResourceInfo = resource!("apps", "v1", "ReplicaSet", "replicasets", "replicaset", true, short: ["rs"], cat: ["all"],
+    sub: [scale(), status("apps", "v1", "ReplicaSet")], strategy: strategy);
+
+/// The strategy.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReplicaSet;
+
+fn strategy() -> Arc<dyn Kind> {
+    Arc::new(ReplicaSet)
+}
+
+impl Kind for ReplicaSet {
+    fn defaults(&self, obj: &mut Value) {
+        defaults::on_object(obj, defaults::default_replica_set)
+    }
+    fn defaults_on_create(&self, obj: &mut Value) {
+        kind::nothing(obj)
+    }
+    fn admit_create(&self, obj: &mut Value) {
+        kind::nothing(obj)
+    }
+    fn admit_update(&self, new: &mut Value, old: &Value) {
+        kind::nothing_on_update(new, old)
+    }
+    fn prepare_for_create(&self, obj: &mut Value) {
+        strategy::set_status(obj, json!({}))
+    }
+    fn prepare_for_update(&self, new: &mut Value, old: &Value) {
+        kind::nothing_on_update(new, old)
+    }
+    fn tracks_generation(&self) -> bool {
+        true
+    }
+    fn validate_create(&self, obj: &Value) -> Vec<FieldError> {
+        validation::validate_replica_set(obj, None)
+    }
+    fn validate_update(&self, obj: &Value, old: &Value) -> Vec<FieldError> {
+        validation::validate_replica_set_update(obj, old)
+    }
+    fn allocates_cluster_ips(&self) -> bool {
+        false
+    }
+    fn allow_create_on_update(&self) -> bool {
+        false
+    }
+    fn graceful_delete_seconds(&self, _obj: &Value, _requested: Option<i64>) -> Option<i64> {
+        None
+    }
+    fn waits_for_spec_finalizers(&self) -> bool {
+        false
+    }
+    fn immortal(&self, _name: &str) -> bool {
+        false
+    }
+    fn returns_deleted_object(&self) -> bool {
+        false
+    }
+    fn check_field_label(&self, label: &str) -> Result<(), String> {
+        kind::no_field_labels(label)
+    }
+    fn field_value(&self, obj: &Value, field: &str) -> Option<String> {
+        fields::replicas_field(obj, field)
+    }
+    fn columns(&self) -> Vec<Value> {
+        printers::replica_set_columns()
+    }
+    fn cells(&self, obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+        printers::replica_set_cells(obj, now)
+    }
+    fn served_to_storage(&self, obj: &mut Value) {
+        kind::nothing(obj)
+    }
+    fn storage_to_served(&self, obj: &mut Value) {
+        kind::nothing(obj)
+    }
+    fn schema(&self) -> Schema {
+        Schema::BuiltinOpenApi
+    }
+}

@@ -1,0 +1,97 @@
+//! core/v1 Service (`pkg/registry/core/service/strategy.go` and its
+//! storage, which allocates cluster IPs and node ports).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::apimachinery::fields;
+use crate::apimachinery::validation::FieldError;
+use crate::apiserver::printers;
+use crate::registry::{
+    defaults,
+    kind::{self, Kind, Schema},
+    resources::{ResourceInfo, resource, status},
+    strategy, validation,
+};
+
+/// What discovery serves.
+pub const INFO: ResourceInfo = resource!("", "v1", "Service", "services", "service", true, short: ["svc"], cat: ["all"], sub: [status("", "v1", "Service")], strategy: strategy);
+
+/// The strategy.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Service;
+
+fn strategy() -> Arc<dyn Kind> {
+    Arc::new(Service)
+}
+
+impl Kind for Service {
+    fn defaults(&self, obj: &mut Value) {
+        defaults::on_object(obj, defaults::default_service)
+    }
+    fn defaults_on_create(&self, obj: &mut Value) {
+        kind::nothing(obj)
+    }
+    fn admit_create(&self, obj: &mut Value) {
+        kind::nothing(obj)
+    }
+    fn admit_update(&self, new: &mut Value, old: &Value) {
+        kind::nothing_on_update(new, old)
+    }
+    fn prepare_for_create(&self, obj: &mut Value) {
+        strategy::set_status(obj, json!({"loadBalancer": {}}))
+    }
+    fn prepare_for_update(&self, new: &mut Value, old: &Value) {
+        kind::nothing_on_update(new, old)
+    }
+    fn tracks_generation(&self) -> bool {
+        false
+    }
+    fn validate_create(&self, obj: &Value) -> Vec<FieldError> {
+        validation::validate_service(obj)
+    }
+    fn validate_update(&self, obj: &Value, old: &Value) -> Vec<FieldError> {
+        validation::validate_service_update(obj, old)
+    }
+    fn allocates_cluster_ips(&self) -> bool {
+        true
+    }
+    fn allow_create_on_update(&self) -> bool {
+        false
+    }
+    fn graceful_delete_seconds(&self, _obj: &Value, _requested: Option<i64>) -> Option<i64> {
+        None
+    }
+    fn waits_for_spec_finalizers(&self) -> bool {
+        false
+    }
+    fn immortal(&self, _name: &str) -> bool {
+        false
+    }
+    fn returns_deleted_object(&self) -> bool {
+        true
+    }
+    fn check_field_label(&self, label: &str) -> Result<(), String> {
+        fields::check_label_in(fields::SERVICE_LABELS, label)
+    }
+    fn field_value(&self, obj: &Value, field: &str) -> Option<String> {
+        fields::service_field(obj, field)
+    }
+    fn columns(&self) -> Vec<Value> {
+        printers::service_columns()
+    }
+    fn cells(&self, obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+        printers::service_cells(obj, now)
+    }
+    fn served_to_storage(&self, obj: &mut Value) {
+        kind::nothing(obj)
+    }
+    fn storage_to_served(&self, obj: &mut Value) {
+        kind::nothing(obj)
+    }
+    fn schema(&self) -> Schema {
+        Schema::BuiltinOpenApi
+    }
+}
