@@ -100,6 +100,7 @@ RESOURCES = [
      ["list", "create", "get", "update", "patch", "delete", "deletecollection"],
      [status_sub(core("Service"), ("", "v1", "Service"))]),
     ("", "v1", "endpoints", "Endpoints", core("Endpoints"), True, ALL, []),
+    ("", "v1", "podtemplates", "PodTemplate", core("PodTemplate"), True, ALL, []),
     ("apps", "v1", "deployments", "Deployment", "io.k8s.api.apps.v1.Deployment", True, ALL,
      [status_sub("io.k8s.api.apps.v1.Deployment", ("apps", "v1", "Deployment")), SCALE]),
     ("apps", "v1", "replicasets", "ReplicaSet", "io.k8s.api.apps.v1.ReplicaSet", True, ALL,

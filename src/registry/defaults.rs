@@ -949,7 +949,6 @@ mod tests {
             return k.defaults(obj);
         }
         let f: fn(&mut Obj) = match key {
-            "podtemplates" => default_pod_template_object,
             "replicationcontrollers" => default_replication_controller,
             "persistentvolumes" => default_persistent_volume,
             "persistentvolumeclaims" => default_pvc,

@@ -178,6 +178,7 @@ mod tests {
             ("namespaces", "Q3oi5N2YM8M="),
             ("nodes", "XwShjMxG9Fs="),
             ("pods", "xPOwRZ+Yhw8="),
+            ("podtemplates", "LIXB2x4IFpk="),
             ("secrets", "S6u1pOWzb84="),
             ("serviceaccounts", "pbx9ZvyFpBE="),
             ("services", "0/CO1lhkEBI="),

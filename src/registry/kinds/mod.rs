@@ -17,6 +17,7 @@ pub mod lease;
 pub mod namespace;
 pub mod node;
 pub mod pod;
+pub mod podtemplate;
 pub mod replicaset;
 pub mod secret;
 pub mod selfsubjectreview;
@@ -33,6 +34,7 @@ pub static RESOURCES: &[ResourceInfo] = &[
     namespace::INFO,
     node::INFO,
     pod::INFO,
+    podtemplate::INFO,
     secret::INFO,
     serviceaccount::INFO,
     service::INFO,
