@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 pub mod cached_pod;
 pub mod deployment;
 pub mod deployment_logic;
+pub mod discovery;
 pub mod events;
 pub mod expectations;
 pub mod gc;

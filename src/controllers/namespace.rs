@@ -2,49 +2,86 @@
 //! finalizer `kubernetes`) has all its content deleted, then the finalizer is
 //! removed through `/finalize` and the API server removes the namespace.
 //! Upstream: `pkg/controller/namespace/deletion/namespaced_resources_deleter.go`.
+//!
+//! The content is found through discovery at each deletion, as upstream's
+//! `ServerPreferredNamespacedResources` filtered by the `delete` verb: every
+//! namespaced resource of a preferred version, custom resources included.
+//! A resource whose discovery lists `deletecollection` is emptied with one
+//! request, any other is listed (if it supports `list`) and deleted item by
+//! item, as upstream's `deleteAllContentForGroupVersionResource`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
-use kube::core::{ApiResource, GroupVersionKind};
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
+use tokio::sync::Mutex;
 
-use crate::registry::resources::RESOURCES;
+use super::discovery::{DiscoveredResource, Discovery, DiscoveryClient};
 
 struct Ctx {
     client: kube::Client,
+    /// Remembers the last discovery answers (and their ETags).
+    discovery: Mutex<DiscoveryClient>,
 }
 
 /// Runs the controller until the task is aborted.
 pub async fn run(client: kube::Client) {
     let api: Api<Namespace> = Api::all(client.clone());
-    let ctx = Arc::new(Ctx { client });
+    let ctx = Arc::new(Ctx {
+        discovery: Mutex::new(DiscoveryClient::new(client.clone())),
+        client,
+    });
     Controller::new(api, watcher::Config::default())
         .run(reconcile, error_policy, ctx)
         .for_each(|_| async {})
         .await;
 }
 
-fn error_policy(_ns: Arc<Namespace>, err: &kube::Error, _ctx: Arc<Ctx>) -> Action {
+fn error_policy(_ns: Arc<Namespace>, err: &Error, _ctx: Arc<Ctx>) -> Action {
     tracing::debug!(error = %err, "namespace controller retry");
     Action::requeue(super::RETRY)
 }
 
-/// The namespaced resources whose content a namespace deletion removes.
-fn namespaced_resources() -> impl Iterator<Item = ApiResource> {
-    RESOURCES.iter().filter(|r| r.namespaced).map(|r| {
-        ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk(r.group, r.version, r.kind),
-            r.plural,
-        )
-    })
+/// The namespaced resources whose content a namespace deletion removes:
+/// those of preferred versions that support `delete`.
+fn namespaced_resources(discovery: &Discovery) -> Vec<Arc<DiscoveredResource>> {
+    discovery
+        .preferred()
+        .filter(|r| r.namespaced && r.supports_all(&["delete"]))
+        // events.k8s.io events are the same objects as core events.
+        .filter(|r| !(r.group == "events.k8s.io" && r.plural == "events"))
+        .cloned()
+        .collect()
 }
 
-async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, kube::Error> {
+#[derive(Debug)]
+enum Error {
+    Api(kube::Error),
+    Discovery(super::discovery::DiscoveryError),
+}
+
+impl From<kube::Error> for Error {
+    fn from(e: kube::Error) -> Self {
+        Error::Api(e)
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Api(e) => write!(f, "{e}"),
+            Error::Discovery(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     if ns.metadata.deletion_timestamp.is_none() {
         return Ok(Action::await_change());
     }
@@ -57,22 +94,42 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, kube::Er
         return Ok(Action::await_change());
     }
     let name = ns.metadata.name.clone().unwrap_or_default();
+    let discovery = ctx
+        .discovery
+        .lock()
+        .await
+        .discover()
+        .await
+        .map_err(Error::Discovery)?;
     let mut remaining: Vec<String> = Vec::new();
-    for ar in namespaced_resources() {
-        // events.k8s.io events are the same objects as core events.
-        if ar.group == "events.k8s.io" {
+    for res in namespaced_resources(&discovery) {
+        let api = res.api(&ctx.client, Some(&name));
+        let can_list = res.supports_all(&["list"]);
+        if res.supports_all(&["deletecollection"]) {
+            let _ = api
+                .delete_collection(&DeleteParams::background(), &ListParams::default())
+                .await?;
+        } else if can_list {
+            for item in api.list(&ListParams::default()).await?.items {
+                let Some(item_name) = item.metadata.name.as_deref() else {
+                    continue;
+                };
+                match api.delete(item_name, &DeleteParams::background()).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(s)) if s.code == 404 || s.code == 405 => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        if !can_list {
             continue;
         }
-        let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &name, &ar);
-        let _ = api
-            .delete_collection(&DeleteParams::background(), &ListParams::default())
-            .await?;
         let left = api.list(&ListParams::default()).await?;
         if !left.items.is_empty() {
             remaining.push(format!(
                 "{}.{} has {} resource instances",
-                ar.plural,
-                ar.group,
+                res.plural,
+                res.group,
                 left.items.len()
             ));
         }
@@ -99,6 +156,6 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, kube::Er
     {
         Ok(_) => Ok(Action::await_change()),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(Action::await_change()),
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
 }
