@@ -281,6 +281,7 @@ mod tests {
             storage_version: true,
             storage_gvk: None,
             stored: true,
+            custom: None,
         };
         reg.set_source("foos.reshape.example.com", vec![Resource::new("", spec)])
             .unwrap();

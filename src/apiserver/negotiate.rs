@@ -355,10 +355,11 @@ pub fn to_table(
         .iter()
         .map(|o| {
             let mut row = Map::new();
-            row.insert(
-                "cells".into(),
-                Value::Array(printers::row_cells(key, o, now)),
-            );
+            let cells = match &res.custom {
+                Some(cv) => cv.table_cells(o, now),
+                None => printers::row_cells(key, o, now),
+            };
+            row.insert("cells".into(), Value::Array(cells));
             if let Some(obj) = row_object(o, res, inc) {
                 row.insert("object".into(), obj);
             }
@@ -379,7 +380,10 @@ pub fn to_table(
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": metadata,
-        "columnDefinitions": printers::column_definitions(key),
+        "columnDefinitions": match &res.custom {
+            Some(cv) => cv.table_columns(),
+            None => printers::column_definitions(key),
+        },
         "rows": rows,
     })
 }

@@ -19,7 +19,7 @@ const EVENT_FIELDS: &[(&str, &str)] = &[
 ];
 
 fn is_events_v1(res: &Resource) -> bool {
-    res.converts()
+    res.custom.is_none() && res.converts()
 }
 
 fn rename(obj: &mut Value, pairs: &[(&str, &str)], forward: bool, api_version: &str) {
@@ -46,6 +46,18 @@ fn rename(obj: &mut Value, pairs: &[(&str, &str)], forward: bool, api_version: &
 
 /// Converts an object of `res`'s version into its stored form.
 pub fn to_storage(res: &Resource, obj: &mut Value) {
+    if let Some(cv) = &res.custom {
+        // `conversion.strategy: None`: only apiVersion changes.
+        if cv.version != cv.storage_version
+            && let Some(m) = obj.as_object_mut()
+        {
+            m.insert(
+                "apiVersion".into(),
+                Value::String(format!("{}/{}", cv.group, cv.storage_version)),
+            );
+        }
+        return;
+    }
     if is_events_v1(res) {
         rename(obj, EVENT_FIELDS, true, "v1");
     }
@@ -54,10 +66,25 @@ pub fn to_storage(res: &Resource, obj: &mut Value) {
 /// Converts a stored object into `res`'s version.
 /// Whether the stored form of `res` differs from the served one.
 pub fn converts(res: &Resource) -> bool {
-    is_events_v1(res)
+    match &res.custom {
+        // Read-time defaulting needs the parsed object too.
+        Some(cv) => cv.version != cv.storage_version || cv.has_defaults,
+        None => is_events_v1(res),
+    }
 }
 
 pub fn from_storage(res: &Resource, obj: &mut Value) {
+    if let Some(cv) = &res.custom {
+        if let Some(m) = obj.as_object_mut() {
+            m.insert("apiVersion".into(), Value::String(cv.api_version()));
+        }
+        // Upstream defaults custom resources when decoding them from
+        // storage too (a default added to the schema later shows at once).
+        if cv.has_defaults {
+            cv.default(obj);
+        }
+        return;
+    }
     if is_events_v1(res) {
         rename(obj, EVENT_FIELDS, false, "events.k8s.io/v1");
     }

@@ -28,6 +28,10 @@ type Obj = Map<String, Value>;
 /// `resource_key` is the plural for the core group (`"pods"`) or `"group/plural"` otherwise
 /// (`"apps/deployments"`). Resources without upstream defaults are left untouched.
 pub fn apply_defaults(resource_key: &str, obj: &mut Value) {
+    if resource_key == crate::apiextensions::strategy::CRD_KEY {
+        crate::apiextensions::crd::default_crd(obj);
+        return;
+    }
     let Some(o) = obj.as_object_mut() else {
         return;
     };

@@ -107,6 +107,9 @@ pub static RESOURCES: &[ResourceInfo] = &[
         verbs: &["create"],
         ..resource!("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", "tokenreview", false, short: [], cat: [], sub: [])
     },
+    resource!("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
+        "customresourcedefinition", false, short: ["crd", "crds"], cat: ["api-extensions"],
+        sub: [status("apiextensions.k8s.io", "v1", "CustomResourceDefinition")]),
     resource!("coordination.k8s.io", "v1", "Lease", "leases", "lease", true, short: [], cat: [], sub: []),
 ];
 

@@ -48,6 +48,9 @@ pub struct Resource {
     /// `(group, version, kind)` objects are stored as; equal to the served
     /// one unless the kind converts (events.k8s.io Events are core Events).
     pub storage_gvk: (String, String, String),
+    /// A custom resource's compiled strategy (schema, rules, columns,
+    /// subresource paths); `None` for built-in kinds.
+    pub custom: Option<Arc<crate::apiextensions::customresource::CustomVersion>>,
     // Derived once, so requests do not format them.
     key: String,
     api_version: String,
@@ -87,6 +90,8 @@ pub struct ResourceSpec {
     /// Whether objects are stored at all (false for reviews): no
     /// `storageVersionHash` in discovery.
     pub stored: bool,
+    /// A custom resource's compiled strategy.
+    pub custom: Option<Arc<crate::apiextensions::customresource::CustomVersion>>,
 }
 
 impl Resource {
@@ -132,6 +137,7 @@ impl Resource {
             source: source.to_string(),
             storage_version: s.storage_version,
             storage_gvk,
+            custom: s.custom,
             key,
             api_version,
             storage_prefix,
@@ -172,6 +178,7 @@ impl Resource {
                 storage_version: true,
                 storage_gvk,
                 stored: info.verbs != ["create"],
+                custom: None,
             },
         )
     }
@@ -610,6 +617,7 @@ mod tests {
                 storage_version: storage,
                 storage_gvk: None,
                 stored: true,
+                custom: None,
             },
         )
     }
@@ -641,6 +649,7 @@ mod tests {
                 "apps",
                 "events.k8s.io",
                 "authentication.k8s.io",
+                "apiextensions.k8s.io",
                 "coordination.k8s.io"
             ]
         );

@@ -15,7 +15,11 @@ pub fn has_status_subresource(res: &Resource) -> bool {
 
 /// Kinds whose `metadata.generation` starts at 1 and is bumped on spec changes.
 pub fn tracks_generation(res: &Resource) -> bool {
-    matches!(res.key(), "apps/deployments" | "apps/replicasets")
+    res.custom.is_some()
+        || matches!(
+            res.key(),
+            "apps/deployments" | "apps/replicasets" | crate::apiextensions::strategy::CRD_KEY
+        )
 }
 
 /// Whether PUT of a missing object creates it (`AllowCreateOnUpdate`).
@@ -34,6 +38,14 @@ pub fn returns_deleted_object(res: &Resource) -> bool {
 
 /// `PrepareForCreate`: what the server resets or fills on create.
 pub fn prepare_for_create(res: &Resource, obj: &mut Value) {
+    if let Some(cv) = &res.custom {
+        cv.prepare_for_create(obj);
+        return;
+    }
+    if res.key() == crate::apiextensions::strategy::CRD_KEY {
+        crate::apiextensions::crd::prepare_for_create(obj);
+        return;
+    }
     let key = res.key();
     if tracks_generation(res) {
         set_meta(obj, "generation", json!(1));
@@ -71,7 +83,26 @@ pub fn prepare_for_create(res: &Resource, obj: &mut Value) {
 
 /// `PrepareForUpdate` for the main resource (`sub` = None) or a subresource.
 pub fn prepare_for_update(res: &Resource, sub: Option<&str>, new: &mut Value, old: &Value) {
+    if res.key() == crate::apiextensions::strategy::CRD_KEY {
+        match sub {
+            None => crate::apiextensions::crd::prepare_for_update(new, old),
+            _ => crate::apiextensions::crd::prepare_for_status_update(new, old),
+        }
+        return;
+    }
+    // A write through /scale is an update of the main resource with its
+    // strategy (`ScaleREST.Update` calls the store's Update): the spec
+    // changed, so the generation moves as for any spec change.
+    let sub = match sub {
+        Some("scale") => None,
+        other => other,
+    };
     match sub {
+        None if res.custom.is_some() => {
+            if let Some(cv) = &res.custom {
+                cv.prepare_for_update(new, old);
+            }
+        }
         None => {
             if has_status_subresource(res) {
                 copy_field(new, old, "status");

@@ -119,6 +119,7 @@ fn validate_kind_create(resource_key: &str, obj: &Value) -> Vec<FieldError> {
         "events" => legacy_validate_event(obj, false),
         "events.k8s.io/events" => validate_events_v1(obj),
         "services" => validate_service(obj),
+        crate::apiextensions::strategy::CRD_KEY => crate::apiextensions::strategy::validate(obj, None),
         _ => Vec::new(),
     }
 }
@@ -126,6 +127,9 @@ fn validate_kind_create(resource_key: &str, obj: &Value) -> Vec<FieldError> {
 fn validate_kind_update(resource_key: &str, obj: &Value, old: &Value) -> Vec<FieldError> {
     let (meta, old_meta) = (meta_of(obj), meta_of(old));
     match resource_key {
+        crate::apiextensions::strategy::CRD_KEY => {
+            crate::apiextensions::strategy::validate(obj, Some(old))
+        }
         "pods" => validate_pod_update(obj, old),
         "apps/deployments" => {
             let mut errs = core_object_meta_update(meta, old_meta);
