@@ -59,6 +59,7 @@ QUANTITY_DESC = (
 GROUP_VERSIONS = [
     ("", "v1", "api/v1", "CoreV1", "core_v1"),
     ("apps", "v1", "apis/apps/v1", "AppsV1", "apps_v1"),
+    ("apiextensions.k8s.io", "v1", "apis/apiextensions.k8s.io/v1", "ApiextensionsV1", "apiextensions_v1"),
     ("authentication.k8s.io", "v1", "apis/authentication.k8s.io/v1", "AuthenticationV1", "authentication_v1"),
     ("coordination.k8s.io", "v1", "apis/coordination.k8s.io/v1", "CoordinationV1", "coordination_v1"),
     ("events.k8s.io", "v1", "apis/events.k8s.io/v1", "EventsV1", "events_v1"),
@@ -73,6 +74,9 @@ SCALE = ("scale", "io.k8s.api.autoscaling.v1.Scale", ("autoscaling", "v1", "Scal
 
 def status_sub(defn, gvk):
     return ("status", defn, gvk, ["get", "update", "patch"])
+
+
+CRD = "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition"
 
 
 def core(kind):
@@ -105,6 +109,8 @@ RESOURCES = [
      [status_sub("io.k8s.api.apps.v1.Deployment", ("apps", "v1", "Deployment")), SCALE]),
     ("apps", "v1", "replicasets", "ReplicaSet", "io.k8s.api.apps.v1.ReplicaSet", True, ALL,
      [status_sub("io.k8s.api.apps.v1.ReplicaSet", ("apps", "v1", "ReplicaSet")), SCALE]),
+    ("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
+     CRD, False, ALL, [status_sub(CRD, ("apiextensions.k8s.io", "v1", "CustomResourceDefinition"))]),
     ("coordination.k8s.io", "v1", "leases", "Lease", "io.k8s.api.coordination.v1.Lease", True, ALL, []),
     ("events.k8s.io", "v1", "events", "Event", "io.k8s.api.events.v1.Event", True, ALL, []),
     ("authentication.k8s.io", "v1", "tokenreviews", "TokenReview",

@@ -720,7 +720,7 @@ fn sha512_block(state: &mut [u64; 8], block: &[u8]) {
 }
 
 /// SHA-512 of `data` as upper-case hex (Go's `fmt.Sprintf("%X", sha512.Sum512(data))`).
-fn sha512_hex_upper(data: &[u8]) -> String {
+pub fn sha512_hex_upper(data: &[u8]) -> String {
     let mut state = SHA512_INIT;
     let mut blocks = data.chunks_exact(128);
     for block in &mut blocks {

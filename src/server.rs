@@ -485,6 +485,8 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
     let openapi = Arc::new(OpenApi::load().map_err(|e| anyhow!("openapi data: {e}"))?);
     let store = Store::new(storage.clone(), openapi.clone());
     bootstrap(&store).await?;
+    // Stored CRDs are served before the first request.
+    crate::apiextensions::controller::install_stored(&store).await?;
 
     let listen_host = cfg
         .listen
@@ -519,7 +521,16 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
     // Upstream's system namespaces controller (and the bootstrap
     // controller's `kubernetes` service) in the API server itself.
     let system_objects = tokio::spawn(keep_system_objects(state.clone()));
-    let router = apiserver::app_with(state, cfg.limits.clone());
+    let router = apiserver::app_with(state.clone(), cfg.limits.clone());
+    // The apiextensions-apiserver's controllers are part of the API server.
+    let crd_controller = tokio::spawn(crate::apiextensions::controller::run(
+        crate::controllers::in_process_client(
+            router.clone(),
+            &controller_token,
+            "apiextensions-apiserver",
+        ),
+        state,
+    ));
     let mut controllers = if cfg.controllers {
         crate::controllers::start(
             router.clone(),
@@ -534,6 +545,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
         Vec::new()
     };
     controllers.push(system_objects);
+    controllers.push(crd_controller);
     let task = tokio::spawn(serve_loop(
         listener,
         acceptor,

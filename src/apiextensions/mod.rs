@@ -17,8 +17,10 @@
 //!   (kube-openapi's messages), plus the `PatchSchema` view for apply.
 
 pub mod cel;
+pub mod controller;
 pub mod crd;
 pub mod customresource;
 pub mod openapi;
 pub mod printer;
 pub mod schema;
+pub mod strategy;

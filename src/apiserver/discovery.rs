@@ -282,6 +282,7 @@ mod tests {
             storage_gvk: None,
             stored: true,
             strategy: std::sync::Arc::new(crate::registry::kind::Unstructured),
+            custom: None,
         };
         reg.set_source("foos.reshape.example.com", vec![Resource::new("", spec)])
             .unwrap();

@@ -353,7 +353,11 @@ pub fn to_table(
         .iter()
         .map(|o| {
             let mut row = Map::new();
-            row.insert("cells".into(), Value::Array(res.strategy.cells(o, now)));
+            let cells = match &res.custom {
+                Some(cv) => cv.table_cells(o, now),
+                None => res.strategy.cells(o, now),
+            };
+            row.insert("cells".into(), Value::Array(cells));
             if let Some(obj) = row_object(o, res, inc) {
                 row.insert("object".into(), obj);
             }
@@ -374,7 +378,10 @@ pub fn to_table(
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": metadata,
-        "columnDefinitions": res.strategy.columns(),
+        "columnDefinitions": match &res.custom {
+            Some(cv) => cv.table_columns(),
+            None => res.strategy.columns(),
+        },
         "rows": rows,
     })
 }

@@ -53,6 +53,11 @@ pub trait Kind: Send + Sync {
     /// generation bump: the kind's own resets (e.g. a namespace's spec).
     fn prepare_for_update(&self, new: &mut Value, old: &Value);
 
+    /// `PrepareForUpdate` of the `/status` subresource (usually
+    /// [`strategy::reset_for_status_update`](crate::registry::strategy::reset_for_status_update):
+    /// only `status` and the writer's managed fields change).
+    fn prepare_for_status_update(&self, new: &mut Value, old: &Value);
+
     /// Whether `metadata.generation` starts at 1 and is bumped on spec
     /// changes.
     fn tracks_generation(&self) -> bool;
@@ -82,6 +87,11 @@ pub trait Kind: Send + Sync {
     /// Names that can never be deleted (NamespaceLifecycle's immortal
     /// namespaces).
     fn immortal(&self, name: &str) -> bool;
+
+    /// What a first DELETE changes before the object goes or waits for
+    /// its finalizers (a CRD's clean-up finalizer and `Terminating`
+    /// condition); true if it changed the object, which is then written.
+    fn mark_for_deletion(&self, obj: &mut Value, now: &str) -> bool;
 
     /// `ReturnDeletedObject`: whether DELETE answers with the object rather
     /// than a `Status`.
@@ -166,6 +176,9 @@ impl Kind for Unstructured {
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {
         nothing_on_update(new, old)
     }
+    fn prepare_for_status_update(&self, new: &mut Value, old: &Value) {
+        crate::registry::strategy::reset_for_status_update(new, old)
+    }
     fn tracks_generation(&self) -> bool {
         false
     }
@@ -188,6 +201,9 @@ impl Kind for Unstructured {
         false
     }
     fn immortal(&self, _name: &str) -> bool {
+        false
+    }
+    fn mark_for_deletion(&self, _obj: &mut Value, _now: &str) -> bool {
         false
     }
     fn returns_deleted_object(&self) -> bool {

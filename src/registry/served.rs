@@ -51,6 +51,9 @@ pub struct Resource {
     pub storage_gvk: (String, String, String),
     /// The kind's strategy: defaults, validation, Table, field selectors...
     pub strategy: Arc<dyn Kind>,
+    /// A custom resource's compiled strategy (schema, rules, columns,
+    /// subresource paths); `None` for built-in kinds.
+    pub custom: Option<Arc<crate::apiextensions::customresource::CustomVersion>>,
     // Derived once, so requests do not format them.
     key: String,
     api_version: String,
@@ -92,6 +95,8 @@ pub struct ResourceSpec {
     pub stored: bool,
     /// The kind's strategy.
     pub strategy: Arc<dyn Kind>,
+    /// A custom resource's compiled strategy.
+    pub custom: Option<Arc<crate::apiextensions::customresource::CustomVersion>>,
 }
 
 impl Resource {
@@ -138,6 +143,7 @@ impl Resource {
             storage_version: s.storage_version,
             storage_gvk,
             strategy: s.strategy,
+            custom: s.custom,
             key,
             api_version,
             storage_prefix,
@@ -179,6 +185,7 @@ impl Resource {
                 storage_gvk,
                 stored: info.verbs != ["create"],
                 strategy: (info.strategy)(),
+                custom: None,
             },
         )
     }
@@ -618,6 +625,7 @@ mod tests {
                 storage_gvk: None,
                 stored: true,
                 strategy: std::sync::Arc::new(crate::registry::kind::Unstructured),
+                custom: None,
             },
         )
     }
@@ -649,6 +657,7 @@ mod tests {
                 "apps",
                 "events.k8s.io",
                 "authentication.k8s.io",
+                "apiextensions.k8s.io",
                 "coordination.k8s.io"
             ]
         );

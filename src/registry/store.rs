@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 use super::kind::Kind;
 use super::served::{Registry, Resource};
 use super::{allocator, conversion, strategy, typecheck, validation};
+use crate::apiextensions::customresource::CustomVersion;
 use crate::apimachinery::fieldmanager;
 use crate::apimachinery::fields::{self, FieldSelector};
 use crate::apimachinery::labels::{self, Selector};
@@ -277,6 +278,9 @@ struct Splice {
     /// `{"kind":K,"apiVersion":V,` of this resource's stored objects;
     /// `None` when its stored form differs from its served one (conversion).
     prefix: Option<Vec<u8>>,
+    /// Custom resources' list items keep `kind` and `apiVersion`, as
+    /// upstream's unstructured lists do.
+    keep_type: bool,
 }
 
 const RV_PLACEHOLDER: &[u8] = b"\"resourceVersion\":\"\"";
@@ -291,12 +295,15 @@ impl Splice {
             p.push(b',');
             p
         });
-        Splice { prefix }
+        Splice {
+            prefix,
+            keep_type: res.custom.is_some(),
+        }
     }
 
-    /// A list item: without `kind` and `apiVersion`.
+    /// A list item: without `kind` and `apiVersion` (built-in kinds).
     fn item(&self, value: &[u8], rv: Revision) -> Option<Bytes> {
-        self.splice(value, rv, false)
+        self.splice(value, rv, self.keep_type)
     }
 
     /// A whole object (a watch event's).
@@ -332,7 +339,9 @@ fn list_item_bytes(res: &Resource, splice: &Splice, kv: &KeyValue) -> ApiResult<
         return Ok(b);
     }
     let mut obj = decode(res, kv, kv.mod_revision)?;
-    if let Some(o) = obj.as_object_mut() {
+    if res.custom.is_none()
+        && let Some(o) = obj.as_object_mut()
+    {
         o.shift_remove("apiVersion");
         o.shift_remove("kind");
     }
@@ -447,6 +456,7 @@ struct Filter {
     labels: Selector,
     fields: FieldSelector,
     kind: Arc<dyn Kind>,
+    custom: Option<Arc<CustomVersion>>,
 }
 
 impl Filter {
@@ -458,7 +468,19 @@ impl Filter {
         let fields = match p.field_selector.as_deref() {
             Some(s) if !s.is_empty() => {
                 let f = fields::parse(s).map_err(ApiError::bad_request)?;
-                fields::check_kind_supported(&*res.strategy, &f).map_err(ApiError::bad_request)?;
+                match &res.custom {
+                    Some(cv) => {
+                        if let Some(r) = f
+                            .requirements()
+                            .iter()
+                            .find(|r| !cv.supports_field(&r.field))
+                        {
+                            return Err(ApiError::bad_request(cv.field_selector_error(&r.field)));
+                        }
+                    }
+                    None => fields::check_kind_supported(&*res.strategy, &f)
+                        .map_err(ApiError::bad_request)?,
+                }
                 f
             }
             _ => fields::parse("").map_err(ApiError::bad_request)?,
@@ -467,6 +489,7 @@ impl Filter {
             labels,
             fields,
             kind: res.strategy.clone(),
+            custom: res.custom.clone(),
         })
     }
 
@@ -480,9 +503,10 @@ impl Filter {
             .and_then(Value::as_object);
         self.labels.matches(labels)
             && (self.fields.is_empty()
-                || self
-                    .fields
-                    .matches(|f| fields::kind_field_value(&*self.kind, obj, f)))
+                || self.fields.matches(|f| match &self.custom {
+                    Some(cv) => cv.field_value(obj, f),
+                    None => fields::kind_field_value(&*self.kind, obj, f),
+                }))
     }
 }
 
@@ -644,18 +668,23 @@ impl Store {
                 "the request body must be a JSON or YAML object",
             ));
         }
-        typecheck::default_type_meta(&mut obj, &res.group, &res.version, &res.kind);
-        self.check_type(&obj, &res.group, &res.version, &res.kind)?;
-        typecheck::check_body(
-            &self.openapi,
-            (res.group.as_str(), res.version.as_str(), res.kind.as_str()),
-            &mut obj,
-        )?;
-        let warnings = self.check_unknown_fields(
-            &obj,
-            (res.group.as_str(), res.version.as_str(), res.kind.as_str()),
-            opts.field_validation,
-        )?;
+        let mut warnings = match &res.custom {
+            Some(cv) => custom_decode(cv, &mut obj, opts.field_validation)?,
+            None => {
+                typecheck::default_type_meta(&mut obj, &res.group, &res.version, &res.kind);
+                self.check_type(&obj, &res.group, &res.version, &res.kind)?;
+                typecheck::check_body(
+                    &self.openapi,
+                    (res.group.as_str(), res.version.as_str(), res.kind.as_str()),
+                    &mut obj,
+                )?;
+                self.check_unknown_fields(
+                    &obj,
+                    (res.group.as_str(), res.version.as_str(), res.kind.as_str()),
+                    opts.field_validation,
+                )?
+            }
+        };
         let gr = res.group_resource();
         // Namespace from the path wins; a different one in the body is an error.
         let body_ns = meta_str(&obj, "namespace").map(str::to_string);
@@ -699,7 +728,14 @@ impl Store {
         res.strategy.admit_create(&mut obj);
         strategy::prepare_for_create(res, &mut obj);
         let name = meta_str(&obj, "name").unwrap_or("").to_string();
-        let mut errs = validation::validate(&*res.strategy, res.namespaced, &obj, None);
+        let mut errs = match &res.custom {
+            Some(cv) => {
+                let (errs, w) = cv.validate(&obj);
+                warnings.extend(w);
+                errs
+            }
+            None => validation::validate(&*res.strategy, res.namespaced, &obj, None),
+        };
         let _alloc_guard = if res.strategy.allocates_cluster_ips() && errs.is_empty() {
             let guard = self.service_alloc.lock().await;
             let all = self
@@ -816,10 +852,15 @@ impl Store {
             ));
         }
         let gvk = self.sub_gvk(res, sub);
-        typecheck::default_type_meta(&mut obj, gvk.0, gvk.1, gvk.2);
-        self.check_type(&obj, gvk.0, gvk.1, gvk.2)?;
-        typecheck::check_body(&self.openapi, gvk, &mut obj)?;
-        let warnings = self.check_unknown_fields(&obj, gvk, opts.field_validation)?;
+        let warnings = match res.custom.as_ref().filter(|_| sub != Some("scale")) {
+            Some(cv) => custom_decode(cv, &mut obj, opts.field_validation)?,
+            None => {
+                typecheck::default_type_meta(&mut obj, gvk.0, gvk.1, gvk.2);
+                self.check_type(&obj, gvk.0, gvk.1, gvk.2)?;
+                typecheck::check_body(&self.openapi, gvk, &mut obj)?;
+                self.check_unknown_fields(&obj, gvk, opts.field_validation)?
+            }
+        };
         check_name(Some(meta_str(&obj, "name").unwrap_or("")), name)?;
         if res.namespaced
             && let (Some(b), Some(ns)) = (meta_str(&obj, "namespace"), ns)
@@ -995,6 +1036,15 @@ impl Store {
         let patch_value: Value = serde_json::from_slice(patch)
             .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
         let gvk = self.sub_gvk(res, sub);
+        let custom = res.custom.clone().filter(|_| sub != Some("scale"));
+        if custom.is_some() && patch_type == PatchType::StrategicMerge {
+            // Custom resources have no patch strategies (`patch.go`).
+            return Err(ApiError::unsupported_media_type(&[
+                "application/json-patch+json",
+                "application/merge-patch+json",
+                "application/apply-patch+yaml",
+            ]));
+        }
         if patch_type != PatchType::Json && !patch_value.is_object() {
             return Err(ApiError::bad_request(
                 "json: cannot unmarshal non-object into Go value of type map[string]interface {}",
@@ -1020,6 +1070,14 @@ impl Store {
                         fv != FieldValidation::Ignore,
                     )
                 })?;
+                if let Some(cv) = &custom {
+                    let mut patched = patched;
+                    let w = custom_decode(cv, &mut patched, fv)?;
+                    if let Ok(mut all) = warnings.lock() {
+                        *all = w;
+                    }
+                    return Ok(patched);
+                }
                 let patched = typecheck::check_patched(
                     &openapi,
                     gvk,
@@ -1083,7 +1141,7 @@ impl Store {
             }
             let old = decode(res, &current, current.mod_revision)?;
             let input = if sub == Some("scale") {
-                to_scale(&old)?
+                to_scale(res, &old)?
             } else {
                 old.clone()
             };
@@ -1102,7 +1160,10 @@ impl Store {
             if sub.is_none() {
                 res.strategy.admit_update(&mut new, &old);
             }
-            let errs = validation::validate(&*res.strategy, res.namespaced, &new, Some(&old));
+            let errs = match &res.custom {
+                Some(cv) => cv.validate_update(&new, &old).0,
+                None => validation::validate(&*res.strategy, res.namespaced, &new, Some(&old)),
+            };
             if !errs.is_empty() {
                 return Err(ApiError::invalid(&res.group, &res.kind, name, &errs));
             }
@@ -1110,7 +1171,7 @@ impl Store {
             let bytes = encode(res, &new)?;
             if bytes == current.value {
                 let object = if sub == Some("scale") {
-                    to_scale(&old)?
+                    to_scale(res, &old)?
                 } else {
                     old
                 };
@@ -1129,7 +1190,7 @@ impl Store {
                 && !strategy::spec_finalizers_pending(res, &new);
             if opts.dry_run {
                 let object = if sub == Some("scale") {
-                    to_scale(&new)?
+                    to_scale(res, &new)?
                 } else {
                     new
                 };
@@ -1169,7 +1230,7 @@ impl Store {
                 Ok(kv) => {
                     let saved = decode(res, &kv, kv.mod_revision)?;
                     let object = if sub == Some("scale") {
-                        to_scale(&saved)?
+                        to_scale(res, &saved)?
                     } else {
                         saved
                     };
@@ -1197,6 +1258,19 @@ impl Store {
         opts: &WriteOptions,
     ) {
         if opts.applying || opts.field_manager.is_empty() {
+            return;
+        }
+        if let Some(cv) = &res.custom {
+            let pos = cv.schema.patch_root();
+            *new = fieldmanager::update(
+                old,
+                new,
+                &opts.field_manager,
+                res.api_version(),
+                sub,
+                &now_rfc3339(),
+                Some(&pos),
+            );
             return;
         }
         let schema =
@@ -1231,7 +1305,10 @@ impl Store {
         }
         // Apply on /scale is apply of `spec.replicas` to the parent, recorded
         // with subresource "scale" (the paths are the same for apps/v1).
-        typecheck::check_applied(&self.openapi, self.sub_gvk(res, sub), name, &applied)?;
+        let custom = res.custom.clone().filter(|_| sub != Some("scale"));
+        if custom.is_none() {
+            typecheck::check_applied(&self.openapi, self.sub_gvk(res, sub), name, &applied)?;
+        }
         let (applied, update_sub) = if sub == Some("scale") {
             self.check_type(&applied, "autoscaling", "v1", "Scale")?;
             self.get(res, ns, name).await?;
@@ -1249,7 +1326,9 @@ impl Store {
         } else {
             (applied, sub)
         };
-        self.check_type(&applied, &res.group, &res.version, &res.kind)?;
+        if custom.is_none() {
+            self.check_type(&applied, &res.group, &res.version, &res.kind)?;
+        }
         // Fields a write path resets are not applied either (upstream's
         // ResetFieldsStrategy): /status only sets status, the main resource
         // never sets status.
@@ -1263,15 +1342,27 @@ impl Store {
                 m.shift_remove("status");
             }
         }
-        let warnings = self.check_unknown_fields(
-            &applied,
-            (res.group.as_str(), res.version.as_str(), res.kind.as_str()),
-            opts.field_validation,
-        )?;
+        let warnings = match &custom {
+            Some(cv) => {
+                // The applied configuration is pruned and checked like a
+                // body (without defaults: what is not applied is not owned).
+                let w = custom_decode(cv, &mut applied.clone(), opts.field_validation)?;
+                let mut pruned = applied;
+                cv.prune(&mut pruned);
+                applied = pruned;
+                w
+            }
+            None => self.check_unknown_fields(
+                &applied,
+                (res.group.as_str(), res.version.as_str(), res.kind.as_str()),
+                opts.field_validation,
+            )?,
+        };
         check_name(meta_str(&applied, "name"), name)?;
         let schema =
             self.openapi
                 .schema(res.group.as_str(), res.version.as_str(), res.kind.as_str());
+        let custom_pos = custom.as_ref().map(|cv| cv.schema.patch_root());
         let api_version = res.api_version().to_string();
         let opts = WriteOptions {
             applying: true,
@@ -1286,16 +1377,29 @@ impl Store {
                 {
                     m.insert("name".into(), Value::String(name.to_string()));
                 }
-                fieldmanager::apply(
-                    live,
-                    &body,
-                    &opts.field_manager,
-                    opts.force,
-                    &api_version,
-                    sub,
-                    &now_rfc3339(),
-                    schema.as_ref(),
-                )
+                let applied = match &custom_pos {
+                    Some(pos) => fieldmanager::apply(
+                        live,
+                        &body,
+                        &opts.field_manager,
+                        opts.force,
+                        &api_version,
+                        sub,
+                        &now_rfc3339(),
+                        Some(pos),
+                    ),
+                    None => fieldmanager::apply(
+                        live,
+                        &body,
+                        &opts.field_manager,
+                        opts.force,
+                        &api_version,
+                        sub,
+                        &now_rfc3339(),
+                        schema.as_ref(),
+                    ),
+                };
+                applied
                 .map_err(|e| match e {
                     fieldmanager::ApplyError::Invalid(m) => ApiError::bad_request(m),
                     fieldmanager::ApplyError::Conflicts(c) => {
@@ -1314,6 +1418,9 @@ impl Store {
                     }
                 })
                 .and_then(|mut merged| {
+                    if custom_pos.is_some() {
+                        return Ok(merged);
+                    }
                     typecheck::convert_applied(
                         &self.openapi,
                         (res.group.as_str(), res.version.as_str(), res.kind.as_str()),
@@ -1326,7 +1433,7 @@ impl Store {
             .await?;
         result.warnings.extend(warnings);
         if sub == Some("scale") {
-            result.object = to_scale(&result.object)?;
+            result.object = to_scale(res, &result.object)?;
         }
         Ok(result)
     }
@@ -1334,7 +1441,10 @@ impl Store {
     /// `rest.BeforeUpdate`: system fields come from the stored object.
     fn prepare_update(&self, res: &Arc<Resource>, sub: Option<&str>, new: &mut Value, old: &Value) {
         if sub.is_none() {
-            res.strategy.defaults(new);
+            match &res.custom {
+                Some(cv) => cv.default(new),
+                None => res.strategy.defaults(new),
+            }
         }
         strategy::prepare_for_update(res, sub, new, old);
         let old_meta = meta(old).cloned().unwrap_or_default();
@@ -1453,6 +1563,9 @@ impl Store {
                     }
                 }
             }
+            // A CRD's first delete adds the clean-up finalizer and the
+            // Terminating condition (`customresourcedefinition/etcd.go`).
+            let crd_marked = res.strategy.mark_for_deletion(&mut obj, &now_rfc3339());
             let has_finalizers = obj
                 .pointer("/metadata/finalizers")
                 .and_then(Value::as_array)
@@ -1497,7 +1610,7 @@ impl Store {
                     if opts.dry_run {
                         return Ok(marked);
                     }
-                    if marked == obj {
+                    if marked == obj && !crd_marked {
                         return Ok(obj);
                     }
                     match self
@@ -1730,7 +1843,10 @@ impl Store {
             }
         }
         Ok(RawList {
-            kind: format!("{}List", res.kind),
+            kind: match &res.custom {
+                Some(cv) => cv.list_kind.clone(),
+                None => format!("{}List", res.kind),
+            },
             api_version: res.api_version().to_string(),
             metadata: list_meta,
             items,
@@ -2091,7 +2207,70 @@ pub fn cpu_heavy<T>(size: usize, f: impl FnOnce() -> T) -> T {
 }
 
 /// The `autoscaling/v1` `Scale` view of a deployment or replicaset.
-fn to_scale(obj: &Value) -> ApiResult<Value> {
+/// A custom resource's body as upstream's custom-resource handler decodes
+/// it: type meta checked against the endpoint, unknown fields pruned
+/// (an error under `fieldValidation=Strict`, warnings under `Warn`), then
+/// defaulted from the schema (`customresource_handler.go`'s codecs,
+/// `schemaCoercingConverter`, `unstructuredDefaulter`).
+fn custom_decode(
+    cv: &CustomVersion,
+    obj: &mut Value,
+    fv: FieldValidation,
+) -> ApiResult<Vec<String>> {
+    let kind = obj
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if kind.is_empty() {
+        let body = obj.to_string();
+        return Err(ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): Object 'Kind' is missing in '{}' ({} ...)",
+            cv.kind,
+            truncate(&body, 200),
+            truncate(&body, 30)
+        )));
+    }
+    let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    if av != cv.api_version() {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({av}) does not match the expected API version ({})",
+            cv.api_version()
+        )));
+    }
+    if let Some(m) = obj.get("metadata")
+        && !m.is_object()
+        && !m.is_null()
+    {
+        return Err(ApiError::bad_request(format!(
+            "{kind} in version \"{v}\" cannot be handled as a {kind}: json: cannot unmarshal {} into Go struct field ObjectMeta.metadata of type v1.ObjectMeta",
+            crate::apimachinery::strategicpatch::json_kind_name(m),
+            v = cv.version
+        )));
+    }
+    if let Some(msg) = cv.conversion_error() {
+        return Err(ApiError::internal(msg));
+    }
+    let unknown = cpu_heavy(0, || cv.prune(obj));
+    let warnings = match fv {
+        FieldValidation::Ignore => Vec::new(),
+        FieldValidation::Strict if !unknown.is_empty() => {
+            return Err(ApiError::bad_request(format!(
+                "{kind} in version \"{v}\" cannot be handled as a {kind}: strict decoding error: {}",
+                unknown.join(", "),
+                v = cv.version
+            )));
+        }
+        _ => unknown,
+    };
+    cv.default(obj);
+    Ok(warnings)
+}
+
+fn to_scale(res: &Resource, obj: &Value) -> ApiResult<Value> {
+    if let Some(cv) = &res.custom {
+        return cv.to_scale(obj).map_err(ApiError::bad_request);
+    }
     let m = meta(obj).cloned().unwrap_or_default();
     let mut sm = Map::new();
     for f in [
@@ -2144,6 +2323,11 @@ fn from_scale(res: &Resource, old: &Value, scale: &Value) -> ApiResult<Value> {
                 "must be greater than or equal to 0",
             )],
         ));
+    }
+    if let Some(cv) = &res.custom {
+        return cv
+            .from_scale(old, replicas.as_i64().unwrap_or(0))
+            .map_err(ApiError::bad_request);
     }
     let mut new = old.clone();
     if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {

@@ -15,7 +15,7 @@ pub fn has_status_subresource(res: &Resource) -> bool {
 
 /// Kinds whose `metadata.generation` starts at 1 and is bumped on spec changes.
 pub fn tracks_generation(res: &Resource) -> bool {
-    res.strategy.tracks_generation()
+    res.custom.is_some() || res.strategy.tracks_generation()
 }
 
 /// Whether PUT of a missing object creates it (`AllowCreateOnUpdate`).
@@ -31,6 +31,10 @@ pub fn returns_deleted_object(res: &Resource) -> bool {
 
 /// `PrepareForCreate`: what the server resets or fills on create.
 pub fn prepare_for_create(res: &Resource, obj: &mut Value) {
+    if let Some(cv) = &res.custom {
+        cv.prepare_for_create(obj);
+        return;
+    }
     if tracks_generation(res) {
         set_meta(obj, "generation", json!(1));
     }
@@ -46,12 +50,23 @@ pub fn set_status(obj: &mut Value, status: Value) {
 
 /// `PrepareForUpdate` for the main resource (`sub` = None) or a subresource.
 pub fn prepare_for_update(res: &Resource, sub: Option<&str>, new: &mut Value, old: &Value) {
+    // A write through /scale is an update of the main resource with its
+    // strategy (`ScaleREST.Update` calls the store's Update): the spec
+    // changed, so the generation moves as for any spec change.
+    let sub = match sub {
+        Some("scale") => None,
+        other => other,
+    };
     match sub {
+        None if res.custom.is_some() => {
+            if let Some(cv) = &res.custom {
+                cv.prepare_for_update(new, old);
+            }
+        }
         None => {
             if has_status_subresource(res) {
                 copy_field(new, old, "status");
             }
-            res.strategy.prepare_for_update(new, old);
             if tracks_generation(res) {
                 let old_gen = old
                     .pointer("/metadata/generation")
@@ -64,31 +79,10 @@ pub fn prepare_for_update(res: &Resource, sub: Option<&str>, new: &mut Value, ol
                     json!(if changed { old_gen + 1 } else { old_gen }),
                 );
             }
+            // The kind's own resets last (they may override the above).
+            res.strategy.prepare_for_update(new, old);
         }
-        Some("status") => {
-            // Everything but status comes from the stored object
-            // (`ResetObjectMetaForStatus` plus the spec); managed fields
-            // are the writer's.
-            let status = new.get("status").cloned();
-            let managed = new.pointer("/metadata/managedFields").cloned();
-            let mut merged = old.clone();
-            if let Some(mf) = managed
-                && let Some(m) = merged.get_mut("metadata").and_then(Value::as_object_mut)
-            {
-                m.insert("managedFields".into(), mf);
-            }
-            if let Some(m) = merged.as_object_mut() {
-                match status {
-                    Some(s) => {
-                        m.insert("status".into(), s);
-                    }
-                    None => {
-                        m.shift_remove("status");
-                    }
-                }
-            }
-            *new = merged;
-        }
+        Some("status") => res.strategy.prepare_for_status_update(new, old),
         Some("finalize") => {
             let spec = new.get("spec").cloned();
             let mut merged = old.clone();
@@ -99,6 +93,31 @@ pub fn prepare_for_update(res: &Resource, sub: Option<&str>, new: &mut Value, ol
         }
         Some(_) => {}
     }
+}
+
+/// The usual `PrepareForUpdate` of `/status`: everything but status comes
+/// from the stored object (`ResetObjectMetaForStatus` plus the spec);
+/// managed fields are the writer's.
+pub fn reset_for_status_update(new: &mut Value, old: &Value) {
+    let status = new.get("status").cloned();
+    let managed = new.pointer("/metadata/managedFields").cloned();
+    let mut merged = old.clone();
+    if let Some(mf) = managed
+        && let Some(m) = merged.get_mut("metadata").and_then(Value::as_object_mut)
+    {
+        m.insert("managedFields".into(), mf);
+    }
+    if let Some(m) = merged.as_object_mut() {
+        match status {
+            Some(s) => {
+                m.insert("status".into(), s);
+            }
+            None => {
+                m.shift_remove("status");
+            }
+        }
+    }
+    *new = merged;
 }
 
 /// The grace period a delete waits for (`None` = delete at once): the

@@ -1250,6 +1250,7 @@ pub fn internal_package(group: &str, kind: &str) -> &'static str {
         "autoscaling" => "autoscaling",
         "coordination.k8s.io" => "coordination",
         "authentication.k8s.io" => "authentication",
+        "apiextensions.k8s.io" => "apiextensions",
         _ if kind == "Scale" => "autoscaling",
         _ => "core",
     }

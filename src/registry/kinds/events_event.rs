@@ -49,6 +49,9 @@ impl Kind for EventsEvent {
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {
         kind::nothing_on_update(new, old)
     }
+    fn prepare_for_status_update(&self, new: &mut Value, old: &Value) {
+        crate::registry::strategy::reset_for_status_update(new, old)
+    }
     fn tracks_generation(&self) -> bool {
         false
     }
@@ -71,6 +74,9 @@ impl Kind for EventsEvent {
         false
     }
     fn immortal(&self, _name: &str) -> bool {
+        false
+    }
+    fn mark_for_deletion(&self, _obj: &mut Value, _now: &str) -> bool {
         false
     }
     fn returns_deleted_object(&self) -> bool {

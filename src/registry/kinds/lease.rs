@@ -44,6 +44,9 @@ impl Kind for Lease {
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {
         kind::nothing_on_update(new, old)
     }
+    fn prepare_for_status_update(&self, new: &mut Value, old: &Value) {
+        crate::registry::strategy::reset_for_status_update(new, old)
+    }
     fn tracks_generation(&self) -> bool {
         false
     }
@@ -66,6 +69,9 @@ impl Kind for Lease {
         false
     }
     fn immortal(&self, _name: &str) -> bool {
+        false
+    }
+    fn mark_for_deletion(&self, _obj: &mut Value, _now: &str) -> bool {
         false
     }
     fn returns_deleted_object(&self) -> bool {

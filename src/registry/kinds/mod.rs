@@ -9,6 +9,7 @@ use super::kind::Kind;
 use super::resources::ResourceInfo;
 
 pub mod configmap;
+pub mod customresourcedefinition;
 pub mod deployment;
 pub mod endpoints;
 pub mod event;
@@ -43,6 +44,7 @@ pub static RESOURCES: &[ResourceInfo] = &[
     events_event::INFO,
     selfsubjectreview::INFO,
     tokenreview::INFO,
+    customresourcedefinition::INFO,
     lease::INFO,
 ];
 

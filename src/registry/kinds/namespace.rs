@@ -57,6 +57,9 @@ impl Kind for Namespace {
         strategy::copy_field(new, old, "spec");
         strategy::ensure_namespace_name_label(new)
     }
+    fn prepare_for_status_update(&self, new: &mut Value, old: &Value) {
+        crate::registry::strategy::reset_for_status_update(new, old)
+    }
     fn tracks_generation(&self) -> bool {
         false
     }
@@ -80,6 +83,9 @@ impl Kind for Namespace {
     }
     fn immortal(&self, name: &str) -> bool {
         IMMORTAL_NAMESPACES.contains(&name)
+    }
+    fn mark_for_deletion(&self, _obj: &mut Value, _now: &str) -> bool {
+        false
     }
     fn returns_deleted_object(&self) -> bool {
         true

@@ -61,6 +61,9 @@ impl Kind for PodTemplate {
         let changed = new.get("template") != old.get("template");
         set_generation(new, if changed { old_gen + 1 } else { old_gen });
     }
+    fn prepare_for_status_update(&self, new: &mut Value, old: &Value) {
+        crate::registry::strategy::reset_for_status_update(new, old)
+    }
     fn tracks_generation(&self) -> bool {
         // Generation follows `template`, not `spec`: handled above.
         false
@@ -84,6 +87,9 @@ impl Kind for PodTemplate {
         false
     }
     fn immortal(&self, _name: &str) -> bool {
+        false
+    }
+    fn mark_for_deletion(&self, _obj: &mut Value, _now: &str) -> bool {
         false
     }
     fn returns_deleted_object(&self) -> bool {

@@ -48,6 +48,9 @@ impl Kind for ReplicaSet {
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {
         kind::nothing_on_update(new, old)
     }
+    fn prepare_for_status_update(&self, new: &mut Value, old: &Value) {
+        crate::registry::strategy::reset_for_status_update(new, old)
+    }
     fn tracks_generation(&self) -> bool {
         true
     }
@@ -70,6 +73,9 @@ impl Kind for ReplicaSet {
         false
     }
     fn immortal(&self, _name: &str) -> bool {
+        false
+    }
+    fn mark_for_deletion(&self, _obj: &mut Value, _now: &str) -> bool {
         false
     }
     fn returns_deleted_object(&self) -> bool {

@@ -45,6 +45,9 @@ impl Kind for ServiceAccount {
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {
         kind::nothing_on_update(new, old)
     }
+    fn prepare_for_status_update(&self, new: &mut Value, old: &Value) {
+        crate::registry::strategy::reset_for_status_update(new, old)
+    }
     fn tracks_generation(&self) -> bool {
         false
     }
@@ -67,6 +70,9 @@ impl Kind for ServiceAccount {
         false
     }
     fn immortal(&self, _name: &str) -> bool {
+        false
+    }
+    fn mark_for_deletion(&self, _obj: &mut Value, _now: &str) -> bool {
         false
     }
     fn returns_deleted_object(&self) -> bool {
