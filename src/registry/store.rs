@@ -16,8 +16,8 @@ use futures::{Stream, StreamExt};
 use serde_json::{Map, Value, json};
 
 use super::served::{Registry, Resource};
-use crate::apiextensions::customresource::CustomVersion;
 use super::{allocator, conversion, defaults, strategy, typecheck, validation};
+use crate::apiextensions::customresource::CustomVersion;
 use crate::apimachinery::fieldmanager;
 use crate::apimachinery::fields::{self, FieldSelector};
 use crate::apimachinery::labels::{self, Selector};
@@ -469,11 +469,17 @@ impl Filter {
                 let f = fields::parse(s).map_err(ApiError::bad_request)?;
                 match &res.custom {
                     Some(cv) => {
-                        if let Some(r) = f.requirements().iter().find(|r| !cv.supports_field(&r.field)) {
+                        if let Some(r) = f
+                            .requirements()
+                            .iter()
+                            .find(|r| !cv.supports_field(&r.field))
+                        {
                             return Err(ApiError::bad_request(cv.field_selector_error(&r.field)));
                         }
                     }
-                    None => fields::check_supported(res.key(), &f).map_err(ApiError::bad_request)?,
+                    None => {
+                        fields::check_supported(res.key(), &f).map_err(ApiError::bad_request)?
+                    }
                 }
                 f
             }
@@ -497,12 +503,10 @@ impl Filter {
             .and_then(Value::as_object);
         self.labels.matches(labels)
             && (self.fields.is_empty()
-                || self
-                    .fields
-                    .matches(|f| match &self.custom {
-                        Some(cv) => cv.field_value(obj, f),
-                        None => fields::field_value(&self.key, obj, f),
-                    }))
+                || self.fields.matches(|f| match &self.custom {
+                    Some(cv) => cv.field_value(obj, f),
+                    None => fields::field_value(&self.key, obj, f),
+                }))
     }
 }
 
@@ -2218,7 +2222,11 @@ pub fn cpu_heavy<T>(size: usize, f: impl FnOnce() -> T) -> T {
 /// (an error under `fieldValidation=Strict`, warnings under `Warn`), then
 /// defaulted from the schema (`customresource_handler.go`'s codecs,
 /// `schemaCoercingConverter`, `unstructuredDefaulter`).
-fn custom_decode(cv: &CustomVersion, obj: &mut Value, fv: FieldValidation) -> ApiResult<Vec<String>> {
+fn custom_decode(
+    cv: &CustomVersion,
+    obj: &mut Value,
+    fv: FieldValidation,
+) -> ApiResult<Vec<String>> {
     let kind = obj
         .get("kind")
         .and_then(Value::as_str)

@@ -119,7 +119,9 @@ fn validate_kind_create(resource_key: &str, obj: &Value) -> Vec<FieldError> {
         "events" => legacy_validate_event(obj, false),
         "events.k8s.io/events" => validate_events_v1(obj),
         "services" => validate_service(obj),
-        crate::apiextensions::strategy::CRD_KEY => crate::apiextensions::strategy::validate(obj, None),
+        crate::apiextensions::strategy::CRD_KEY => {
+            crate::apiextensions::strategy::validate(obj, None)
+        }
         _ => Vec::new(),
     }
 }
