@@ -26,7 +26,6 @@ use crate::openapi::OpenApi;
 use crate::registry::served::{Registry, Resource, ResourceSpec, SubresourceInfo, V3Document};
 use crate::registry::store::{ListParams as StoreListParams, Store};
 
-
 /// Verbs of a custom resource, in upstream's discovery order.
 const CR_VERBS: &[&str] = &[
     "delete",
@@ -198,10 +197,7 @@ fn install(registry: &Registry, crd: &Value) -> Result<(), String> {
 /// At start-up, before the first request: every established CRD in storage
 /// is served again, so custom resources are there at once after a restart.
 pub async fn install_stored(store: &Store) -> anyhow::Result<()> {
-    let Some(res) = store
-        .registry()
-        .by_key(super::strategy::CRD_KEY)
-    else {
+    let Some(res) = store.registry().by_key(super::strategy::CRD_KEY) else {
         return Ok(());
     };
     let list = store
@@ -435,7 +431,12 @@ impl Controller {
             if changed {
                 // Discovery and OpenAPI first: Established means usable.
                 let crds: Vec<&Value> = self.crds.values().collect();
-                publish_openapi(self.state.store.registry(), self.state.store.openapi(), &group, &crds);
+                publish_openapi(
+                    self.state.store.registry(),
+                    self.state.store.openapi(),
+                    &group,
+                    &crds,
+                );
             }
             self.write_status(crd, status).await;
         }

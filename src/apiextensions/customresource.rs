@@ -511,10 +511,12 @@ impl CustomVersion {
         self.validate_kind(new, &mut errs);
         let nm = new.get("metadata").cloned().unwrap_or(Value::Null);
         let om = old.get("metadata").cloned().unwrap_or(Value::Null);
-        errs.extend(validate_object_meta(&nm, self.namespaced, NameRule::Dns1123Subdomain));
-        errs.extend(crate::apimachinery::validation::validate_object_meta_update(
-            &nm, &om,
+        errs.extend(validate_object_meta(
+            &nm,
+            self.namespaced,
+            NameRule::Dns1123Subdomain,
         ));
+        errs.extend(crate::apimachinery::validation::validate_object_meta_update(&nm, &om));
         self.validate_content(new, Some(old), &mut errs, &mut warnings);
         (errs, warnings)
     }
@@ -726,7 +728,11 @@ mod tests {
         new["status"] = json!({"replicas": 3});
         v.prepare_for_update(&mut new, &old);
         assert_eq!(new["metadata"]["generation"], 1);
-        assert_eq!(new.get("status"), None, "status is kept from the old object");
+        assert_eq!(
+            new.get("status"),
+            None,
+            "status is kept from the old object"
+        );
         new["spec"]["replicas"] = json!(3);
         v.prepare_for_update(&mut new, &old);
         assert_eq!(new["metadata"]["generation"], 2);
@@ -790,7 +796,10 @@ mod tests {
         let back = v.from_scale(&obj, 4).expect("from scale");
         assert_eq!(back["spec"]["replicas"], 4);
         let empty = json!({"metadata": {"name": "a"}});
-        assert_eq!(v.from_scale(&empty, 1).expect("creates spec")["spec"]["replicas"], 1);
+        assert_eq!(
+            v.from_scale(&empty, 1).expect("creates spec")["spec"]["replicas"],
+            1
+        );
     }
 
     #[test]
@@ -800,7 +809,10 @@ mod tests {
             "metadata": {"name": "a", "bogus": 1}, "spec": {"extra": 1, "image": "i"}});
         assert_eq!(
             v.prune(&mut obj),
-            ["unknown field \"metadata.bogus\"", "unknown field \"spec.extra\""]
+            [
+                "unknown field \"metadata.bogus\"",
+                "unknown field \"spec.extra\""
+            ]
         );
         assert_eq!(obj["spec"], json!({"image": "i"}));
     }

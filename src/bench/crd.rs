@@ -289,7 +289,7 @@ pub fn gadget_crd(run_id: &str, i: usize) -> Value {
             }}
         }}}
     });
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         version["subresources"] = json!({
             "status": {},
             "scale": {"specReplicasPath": ".spec.replicas",
@@ -297,7 +297,7 @@ pub fn gadget_crd(run_id: &str, i: usize) -> Value {
                       "labelSelectorPath": ".status.selector"}
         });
     }
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         version["additionalPrinterColumns"] = json!([
             {"name": "Replicas", "type": "integer", "jsonPath": ".spec.replicas"},
             {"name": "Size", "type": "string", "jsonPath": ".spec.size"},

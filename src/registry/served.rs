@@ -686,7 +686,7 @@ mod tests {
         rx.mark_unchanged();
         let s = reg.snapshot();
         let groups: Vec<&str> = s.groups().iter().map(|g| g.name.as_str()).collect();
-        assert_eq!(groups[4..], ["a.example.com", "b.example.com"]);
+        assert_eq!(groups[5..], ["a.example.com", "b.example.com"]);
         assert_eq!(s.versions("b.example.com"), ["v1", "v1beta1"]);
         assert_eq!(s.by_key("b.example.com/foos").unwrap().version, "v1");
         assert_eq!(
