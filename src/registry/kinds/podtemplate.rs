@@ -65,8 +65,10 @@ impl Kind for PodTemplate {
         crate::registry::strategy::reset_for_status_update(new, old)
     }
     fn tracks_generation(&self) -> bool {
-        // Generation follows `template`, not `spec`: handled above.
-        false
+        // The store keeps `metadata.generation`; it follows `template`, not
+        // `spec`: `prepare_for_update` (run after the generic spec check)
+        // decides.
+        true
     }
     fn validate_create(&self, obj: &Value) -> Vec<FieldError> {
         validation::validate_pod_template(obj)
