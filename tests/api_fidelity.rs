@@ -706,3 +706,50 @@ async fn partial_object_metadata_kind_must_fit_the_answer() {
     .await;
     assert_eq!(r.status, StatusCode::NOT_ACCEPTABLE);
 }
+
+#[tokio::test]
+async fn aggregated_discovery_has_an_etag_and_answers_304_when_it_matches() {
+    // As kube-apiserver v1.36: `ETag` is the quoted upper-case hex SHA-512
+    // of the body, `Cache-Control: public`, and If-None-Match gives 304.
+    let st = state().await;
+    let accept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+    let first = call_as(
+        &st,
+        Some(TOKEN),
+        Method::GET,
+        "/apis",
+        None,
+        &[("accept", accept)],
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::OK);
+    let etag = first.headers["etag"]
+        .to_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(etag.len(), 130, "{etag}");
+    assert!(etag.starts_with('"') && etag.ends_with('"'));
+    assert_eq!(first.headers["cache-control"], "public");
+    let again = call_as(
+        &st,
+        Some(TOKEN),
+        Method::GET,
+        "/apis",
+        None,
+        &[("accept", accept), ("if-none-match", &etag)],
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert!(again.body.is_empty());
+    assert_eq!(again.headers["etag"].to_str().unwrap_or_default(), etag);
+    let stale = call_as(
+        &st,
+        Some(TOKEN),
+        Method::GET,
+        "/apis",
+        None,
+        &[("accept", accept), ("if-none-match", "\"0\"")],
+    )
+    .await;
+    assert_eq!(stale.status, StatusCode::OK);
+}

@@ -39,11 +39,17 @@ pub async fn handle(
     if let Some(e) = discovery_not_acceptable(&route, accept.as_deref()) {
         return error_response(&e);
     }
+    let if_none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     match route {
         Route::LegacyGroups => match discovery::aggregated_version(accept.as_deref()) {
             Some(v) => aggregated(
                 discovery::aggregated(&state.store.registry().snapshot(), true, v),
                 v,
+                if_none_match.as_deref(),
             ),
             None => json_response(
                 StatusCode::OK,
@@ -54,6 +60,7 @@ pub async fn handle(
             Some(v) => aggregated(
                 discovery::aggregated(&state.store.registry().snapshot(), false, v),
                 v,
+                if_none_match.as_deref(),
             ),
             None => json_response(
                 StatusCode::OK,
@@ -96,14 +103,26 @@ fn discovery_not_acceptable(route: &Route, accept: Option<&str>) -> Option<ApiEr
     })
 }
 
-fn aggregated(doc: Value, v: &str) -> Response {
-    let mut r = bytes_response(
-        StatusCode::OK,
-        serde_json::to_vec(&doc).unwrap_or_default(),
-        &discovery::aggregated_content_type(v),
-    );
-    r.headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("Accept"));
+/// Aggregated discovery with upstream's caching headers: the `ETag` is the
+/// quoted upper-case hex SHA-512 of the document, and a matching
+/// `If-None-Match` is answered 304 (`endpoints/discovery/aggregated/etag.go`),
+/// so clients that poll (the garbage collector every 2 s) move no body.
+fn aggregated(doc: Value, v: &str, if_none_match: Option<&str>) -> Response {
+    let body = serde_json::to_vec(&doc).unwrap_or_default();
+    let etag = format!("\"{}\"", crate::openapi::sha512_hex_upper(&body));
+    let mut r = if if_none_match == Some(etag.as_str()) {
+        let mut r = bytes_response(StatusCode::NOT_MODIFIED, Vec::new(), "");
+        r.headers_mut().remove(header::CONTENT_TYPE);
+        r
+    } else {
+        bytes_response(StatusCode::OK, body, &discovery::aggregated_content_type(v))
+    };
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public"));
+    if let Ok(e) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, e);
+    }
+    h.insert(header::VARY, HeaderValue::from_static("Accept"));
     r
 }
 
