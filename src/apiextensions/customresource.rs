@@ -494,9 +494,8 @@ impl CustomVersion {
         let mut errs = Vec::new();
         let mut warnings = Vec::new();
         self.validate_kind(obj, &mut errs);
-        let meta = obj.get("metadata").cloned().unwrap_or(Value::Null);
         errs.extend(validate_object_meta(
-            &meta,
+            obj.get("metadata").unwrap_or(&Value::Null),
             self.namespaced,
             NameRule::Dns1123Subdomain,
         ));
@@ -509,14 +508,14 @@ impl CustomVersion {
         let mut errs = Vec::new();
         let mut warnings = Vec::new();
         self.validate_kind(new, &mut errs);
-        let nm = new.get("metadata").cloned().unwrap_or(Value::Null);
-        let om = old.get("metadata").cloned().unwrap_or(Value::Null);
+        let nm = new.get("metadata").unwrap_or(&Value::Null);
+        let om = old.get("metadata").unwrap_or(&Value::Null);
         errs.extend(validate_object_meta(
-            &nm,
+            nm,
             self.namespaced,
             NameRule::Dns1123Subdomain,
         ));
-        errs.extend(crate::apimachinery::validation::validate_object_meta_update(&nm, &om));
+        errs.extend(crate::apimachinery::validation::validate_object_meta_update(nm, om));
         self.validate_content(new, Some(old), &mut errs, &mut warnings);
         (errs, warnings)
     }

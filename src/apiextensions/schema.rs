@@ -489,6 +489,9 @@ impl<'a> crate::apimachinery::patch_schema::PatchSchema for SchemaPos<'a> {
     fn is_required(&self, name: &str) -> bool {
         self.node.required().iter().any(|r| r == name)
     }
+    fn typed(&self) -> bool {
+        false
+    }
 }
 
 // Shared helpers for the submodules.

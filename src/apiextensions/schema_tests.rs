@@ -276,6 +276,32 @@ fn patch_schema_view() {
 }
 
 #[test]
+fn custom_resources_have_no_zero_value_fields_in_managed_fields() {
+    // A custom resource decodes into an empty unstructured map, not a Go
+    // struct: a create adds `spec` itself, so `f:spec` carries `"."`
+    // (upstream v1.36.2: `{"f:metadata":{"f:labels":{".":{},"f:a":{}}},
+    // "f:spec":{".":{},"f:mode":{},"f:obj":{".":{},"f:x":{}}}}`).
+    let s = good();
+    let obj = json!({"apiVersion": "stable-schema.example.com/v1", "kind": "Widget",
+        "metadata": {"name": "w", "namespace": "ns", "labels": {"a": "1"}},
+        "spec": {"mode": "fast", "obj": {"x": "xx"}}});
+    let out = crate::apimachinery::fieldmanager::update(
+        None,
+        &obj,
+        "curl",
+        "stable-schema.example.com/v1",
+        None,
+        "2026-12-03T00:00:00Z",
+        Some(&s.patch_root()),
+    );
+    assert_eq!(
+        out["metadata"]["managedFields"][0]["fieldsV1"],
+        json!({"f:metadata": {"f:labels": {".": {}, "f:a": {}}},
+               "f:spec": {".": {}, "f:mode": {}, "f:obj": {".": {}, "f:x": {}}}})
+    );
+}
+
+#[test]
 fn hostile_schemas_and_objects_do_not_panic() {
     // deep schema nesting
     let mut deep = json!({"type": "string"});

@@ -252,7 +252,16 @@ impl FieldSet {
             [last] => {
                 self.members.insert(last.clone());
             }
-            [first, rest @ ..] => self.children.entry(first.clone()).or_default().insert(rest),
+            // Only a new child clones its path element (inserting every
+            // leaf of an object walks the same prefixes over and over).
+            [first, rest @ ..] => match self.children.get_mut(first) {
+                Some(c) => c.insert(rest),
+                None => {
+                    let mut c = FieldSet::new();
+                    c.insert(rest);
+                    self.children.insert(first.clone(), c);
+                }
+            },
         }
     }
 
@@ -286,6 +295,38 @@ impl FieldSet {
             out.children.insert(pe.clone(), merged);
         }
         out.prune_empty()
+    }
+
+    /// Paths in either set, consuming both (no copy of either trie).
+    pub fn union_owned(mut self, other: FieldSet) -> FieldSet {
+        if self.is_empty() {
+            return other.prune_empty();
+        }
+        self.members.extend(other.members);
+        for (pe, c) in other.children {
+            match self.children.remove(&pe) {
+                Some(mine) => {
+                    self.children.insert(pe, mine.union_owned(c));
+                }
+                None => {
+                    self.children.insert(pe, c);
+                }
+            }
+        }
+        self.prune_empty()
+    }
+
+    /// In place: `*self = self.difference(other)`.
+    pub fn subtract(&mut self, other: &FieldSet) {
+        if !other.members.is_empty() {
+            self.members.retain(|m| !other.members.contains(m));
+        }
+        self.children.retain(|pe, c| {
+            if let Some(o) = other.children.get(pe) {
+                c.subtract(o);
+            }
+            !c.is_empty()
+        });
     }
 
     /// Paths in both sets.
@@ -395,8 +436,13 @@ impl FieldSet {
     }
 }
 
-/// The top-level fields upstream never tracks (`stripmeta.go`).
-fn strip_set() -> FieldSet {
+/// The top-level fields upstream never tracks (`stripmeta.go`), built once.
+fn strip_set() -> &'static FieldSet {
+    static SET: std::sync::OnceLock<FieldSet> = std::sync::OnceLock::new();
+    SET.get_or_init(build_strip_set)
+}
+
+fn build_strip_set() -> FieldSet {
     let mut s = FieldSet::new();
     let f = |n: &str| PathElement::Field(n.to_string());
     s.insert(&[f("apiVersion")]);
@@ -903,10 +949,16 @@ struct Comparison {
     added: FieldSet,
     modified: FieldSet,
     removed: FieldSet,
+    /// Whether the object is a typed (built-in) one: only those have
+    /// fields present in the Go zero value ([`PatchSchema::typed`]).
+    typed: bool,
 }
 
 fn compare<S: PatchSchema>(old: &Value, new: &Value, s: Option<&S>) -> Comparison {
-    let mut c = Comparison::default();
+    let mut c = Comparison {
+        typed: s.is_none_or(PatchSchema::typed),
+        ..Comparison::default()
+    };
     compare_walk(
         Some(old),
         Some(new),
@@ -967,10 +1019,14 @@ fn compare_walk<S: PatchSchema>(
                 .keys()
                 .chain(rm.keys().filter(|k| !lm.contains_key(*k)))
                 .collect();
+            let at_meta = matches!(path.as_slice(), [PathElement::Field(f)] if f == "metadata");
             for k in keys {
+                if at_meta && k == "managedFields" {
+                    continue;
+                }
                 let (cs, named) = field_of(s, k);
                 let (lv, rv) = (lm.get(k), rm.get(k));
-                let in_zero = named && !in_new_item && present_in_zero_value(s, k);
+                let in_zero = c.typed && named && !in_new_item && present_in_zero_value(s, k);
                 path.push(PathElement::Field(k.clone()));
                 compare_walk(lv, rv, cs.as_ref(), path, in_zero, in_new_item, c);
                 path.pop();
@@ -1213,7 +1269,7 @@ fn without_managed_fields(obj: &Value) -> Value {
 fn strip_meta(managed: &mut Managed) {
     let strip = strip_set();
     for e in managed.values_mut() {
-        e.set = e.set.difference(&strip);
+        e.set.subtract(strip);
     }
     managed.retain(|_, e| !e.set.is_empty());
 }
@@ -1293,15 +1349,18 @@ fn update_managers<S: PatchSchema>(
     s: Option<&S>,
 ) -> Result<Comparison, Vec<(String, FieldSet)>> {
     let cmp = compare(live, new, s);
-    let changed = cmp.modified.union(&cmp.added);
     let mut conflicts = Vec::new();
-    for (id, e) in managed.iter() {
-        if id == workflow {
-            continue;
-        }
-        let c = e.set.intersection(&changed);
-        if !c.is_empty() {
-            conflicts.push((id.clone(), c));
+    // A create has no other manager: nothing to intersect with.
+    if managed.keys().any(|id| id != workflow) {
+        let changed = cmp.modified.union(&cmp.added);
+        for (id, e) in managed.iter() {
+            if id == workflow {
+                continue;
+            }
+            let c = e.set.intersection(&changed);
+            if !c.is_empty() {
+                conflicts.push((id.clone(), c));
+            }
         }
     }
     if !force && !conflicts.is_empty() {
@@ -1309,13 +1368,13 @@ fn update_managers<S: PatchSchema>(
     }
     for (id, c) in &conflicts {
         if let Some(e) = managed.get_mut(id) {
-            e.set = e.set.difference(c);
+            e.set.subtract(c);
         }
     }
     if !cmp.removed.is_empty() {
         for (id, e) in managed.iter_mut() {
             if id != workflow {
-                e.set = e.set.difference(&cmp.removed);
+                e.set.subtract(&cmp.removed);
             }
         }
     }
@@ -1339,7 +1398,14 @@ fn update_core<S: PatchSchema>(
 ) {
     let tmp = manager_id(CURRENT_OPERATION, UPDATE, api_version, subresource);
     if let Ok(cmp) = update_managers(old, new, managed, &tmp, true, s) {
-        let set = cmp.modified.union(&cmp.added).difference(&cmp.removed);
+        let Comparison {
+            added,
+            modified,
+            removed,
+            ..
+        } = cmp;
+        let mut set = modified.union_owned(added);
+        set.subtract(&removed);
         if !set.is_empty() {
             managed.insert(
                 tmp.clone(),
@@ -1357,8 +1423,8 @@ fn update_core<S: PatchSchema>(
     strip_meta(managed);
     if let Some(cur) = managed.remove(&tmp) {
         let id = manager_id(manager, UPDATE, api_version, subresource);
-        let set = match managed.get(&id) {
-            Some(prev) => cur.set.union(&prev.set),
+        let set = match managed.remove(&id) {
+            Some(prev) => cur.set.union_owned(prev.set),
             None => cur.set,
         };
         managed.insert(
@@ -1414,7 +1480,7 @@ fn prune<S: PatchSchema>(
 /// the `stripmeta.go` fields: apiVersion, kind, metadata.name, namespace,
 /// uid, resourceVersion, generation, creationTimestamp, managedFields, ...).
 pub fn fields_of<S: PatchSchema>(obj: &Value, schema: Option<&S>) -> FieldSet {
-    to_field_set(obj, schema).difference(&strip_set())
+    to_field_set(obj, schema).difference(strip_set())
 }
 
 /// One field owned by another manager that an apply would change.
@@ -1745,9 +1811,31 @@ pub fn update<S: PatchSchema>(
     now: &str,
     schema: Option<&S>,
 ) -> Value {
+    update_owned(
+        old,
+        new.clone(),
+        manager,
+        api_version,
+        subresource,
+        now,
+        schema,
+    )
+}
+
+/// [`update`], taking the new object by value (the store's write path: no
+/// copy of the object).
+pub fn update_owned<S: PatchSchema>(
+    old: Option<&Value>,
+    new: Value,
+    manager: &str,
+    api_version: &str,
+    subresource: Option<&str>,
+    now: &str,
+    schema: Option<&S>,
+) -> Value {
     let subresource = subresource.unwrap_or("");
     let from_live = || decode_managed(old.and_then(managed_fields_of)).unwrap_or_default();
-    let requested = managed_fields_of(new);
+    let requested = managed_fields_of(&new);
     let mut managed = if !subresource.is_empty() {
         from_live()
     } else if is_reset_managed_fields(requested) {
@@ -1758,17 +1846,21 @@ pub fn update<S: PatchSchema>(
             _ => from_live(),
         }
     };
-    let mut object = without_managed_fields(new);
-    let old_obj = old
-        .map(without_managed_fields)
-        .unwrap_or_else(|| Value::Object(Map::new()));
+    let mut object = new;
+    if let Some(Value::Object(meta)) = object.get_mut("metadata") {
+        meta.remove("managedFields");
+    }
+    // The old object is compared without its managedFields: `compare_walk`
+    // skips `metadata.managedFields` rather than copying the object.
+    let empty = Value::Object(Map::new());
+    let old_obj = old.unwrap_or(&empty);
     // skipnonapplied.go: only creates start tracking.
     let is_create = old.is_none_or(|o| meta_str(o, "uid").is_empty());
     if managed.is_empty() && !is_create {
         return object;
     }
     update_core(
-        &old_obj,
+        old_obj,
         &object,
         &mut managed,
         manager,

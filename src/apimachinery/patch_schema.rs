@@ -39,4 +39,12 @@ pub trait PatchSchema: Sized {
     fn is_required(&self, _name: &str) -> bool {
         false
     }
+    /// Whether objects here decode into Go structs (built-in kinds), whose
+    /// zero value already holds the non-pointer struct fields (`spec`,
+    /// `metadata`, ...). False for custom resources: their zero value is an
+    /// empty unstructured map, so a create adds `spec` itself too (its
+    /// `managedFields` entry then has `"."` under `f:spec`).
+    fn typed(&self) -> bool {
+        true
+    }
 }

@@ -236,19 +236,23 @@ fn respond(
     rr: &ResourceRequest,
     warnings: &[String],
 ) -> Response {
+    let converted;
     let body = match output {
         Output::Table(inc) if rr.subresource.is_none() => {
-            negotiate::to_table(&rr.res, std::slice::from_ref(obj), None, inc)
+            converted = negotiate::to_table(&rr.res, std::slice::from_ref(obj), None, inc);
+            &converted
         }
         Output::Metadata | Output::MetadataList if rr.subresource.is_none() => {
             if let Some(e) = negotiate::metadata_mismatch(output, &rr.res, false) {
                 return error_response(&e);
             }
-            negotiate::to_partial(obj)
+            converted = negotiate::to_partial(obj);
+            &converted
         }
-        _ => obj.clone(),
+        // Encoded as it is: no copy.
+        _ => obj,
     };
-    let (bytes, ct) = negotiate::encode(&body, output);
+    let (bytes, ct) = negotiate::encode(body, output);
     let mut r = bytes_response(status, bytes, ct);
     add_warnings(&mut r, warnings);
     r

@@ -411,21 +411,54 @@ fn canonicalize(obj: &mut Value) {
 /// Stored form: canonical order, `resourceVersion` kept as an empty
 /// placeholder so that `decode` fills it in at its place.
 fn encode(res: &Resource, obj: &Value) -> ApiResult<Bytes> {
-    let mut obj = obj.clone();
+    encode_stored(&to_stored(res, obj.clone()))
+}
+
+/// The stored form of an object: converted to the storage version, no
+/// `selfLink`, an empty `resourceVersion` (the revision is the store's),
+/// keys in upstream's order.
+fn to_stored(res: &Resource, mut obj: Value) -> Value {
     conversion::to_storage(res, &mut obj);
     if let Some(m) = meta_mut(&mut obj) {
         m.insert("resourceVersion".into(), Value::String(String::new()));
         m.shift_remove("selfLink");
     }
-    canonicalize(&mut obj);
+    canonical_order(res, &mut obj);
+    obj
+}
+
+/// Key order as upstream writes the object: Go struct order for built-in
+/// kinds; for custom resources (unstructured maps, which Go's
+/// `encoding/json` writes with sorted keys) sorted at every level. Fields
+/// that read-time defaulting adds later are appended.
+fn canonical_order(res: &Resource, obj: &mut Value) {
+    if res.custom.is_some() {
+        crate::apiextensions::customresource::sort_keys(obj);
+    } else {
+        canonicalize(obj);
+    }
+}
+
+/// The bytes of a stored form from [`to_stored`].
+fn encode_stored(stored: &Value) -> ApiResult<Bytes> {
     // The encoder grows its buffer by doubling; the stored copy lives as
     // long as the object (and in the change history), so it is trimmed.
-    serde_json::to_vec(&obj)
+    serde_json::to_vec(stored)
         .map(|mut v| {
             v.shrink_to_fit();
             Bytes::from(v)
         })
         .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// What [`decode`] makes of the bytes of `stored` at revision `rv`, without
+/// parsing them again (a create answers with the object it just wrote).
+fn stored_to_served(res: &Resource, mut stored: Value, rv: Revision) -> Value {
+    conversion::from_storage(res, &mut stored);
+    if let Some(m) = meta_mut(&mut stored) {
+        m.insert("resourceVersion".into(), Value::String(rv.to_string()));
+    }
+    stored
 }
 
 /// `generateName` suffix alphabet (`apiserver/pkg/storage/names/generate.go`
@@ -773,7 +806,7 @@ impl Store {
             if let Ok(Some(_)) = self.storage.get(&key).await {
                 return Err(ApiError::already_exists(&gr, &name));
             }
-            canonicalize(&mut obj);
+            canonical_order(res, &mut obj);
             return Ok(WriteResult {
                 object: obj,
                 created: true,
@@ -784,14 +817,15 @@ impl Store {
         // attempts in all (registry/store.go createWithGenerateNameRetry).
         let (mut key, mut name) = (key, name);
         let mut attempts = 1;
+        let mut stored = to_stored(res, obj);
         let kv = loop {
-            match self.storage.create(&key, encode(res, &obj)?).await {
+            match self.storage.create(&key, encode_stored(&stored)?).await {
                 Ok(kv) => break kv,
                 Err(StorageError::AlreadyExists(_)) if generated && attempts < 8 => {
                     attempts += 1;
-                    let prefix = meta_str(&obj, "generateName").unwrap_or("").to_string();
+                    let prefix = meta_str(&stored, "generateName").unwrap_or("").to_string();
                     name = generated_name(&prefix);
-                    if let Some(m) = meta_mut(&mut obj) {
+                    if let Some(m) = meta_mut(&mut stored) {
                         m.insert("name".into(), Value::String(name.clone()));
                     }
                     key = res.storage_key(res.namespaced.then(|| ns.unwrap_or("default")), &name);
@@ -803,7 +837,7 @@ impl Store {
             }
         };
         Ok(WriteResult {
-            object: decode(res, &kv, kv.mod_revision)?,
+            object: stored_to_served(res, stored, kv.mod_revision),
             created: true,
             warnings,
         })
@@ -1262,9 +1296,9 @@ impl Store {
         }
         if let Some(cv) = &res.custom {
             let pos = cv.schema.patch_root();
-            *new = fieldmanager::update(
+            *new = fieldmanager::update_owned(
                 old,
-                new,
+                std::mem::take(new),
                 &opts.field_manager,
                 res.api_version(),
                 sub,
@@ -1276,9 +1310,9 @@ impl Store {
         let schema =
             self.openapi
                 .schema(res.group.as_str(), res.version.as_str(), res.kind.as_str());
-        *new = fieldmanager::update(
+        *new = fieldmanager::update_owned(
             old,
-            new,
+            std::mem::take(new),
             &opts.field_manager,
             res.api_version(),
             sub,
