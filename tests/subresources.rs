@@ -244,3 +244,132 @@ async fn resources_that_are_not_stored_serve_create_only() {
         "system:masters"
     );
 }
+
+/// Serves a CRD as the CRD controller would once `Established` (the
+/// controller itself does not run in-process): stored, established, then
+/// installed from storage as at start-up.
+async fn install_crd(st: &Arc<AppState>, crd: Value) {
+    let name = crd["metadata"]["name"].as_str().unwrap().to_string();
+    create(
+        st,
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+        crd.clone(),
+    )
+    .await;
+    let status = json!({"status": {
+        "conditions": [
+            {"type": "NamesAccepted", "status": "True", "lastTransitionTime": "2026-12-03T16:00:00Z",
+             "reason": "NoConflicts", "message": "no conflicts found"},
+            {"type": "Established", "status": "True", "lastTransitionTime": "2026-12-03T16:00:00Z",
+             "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"}],
+        "acceptedNames": crd["spec"]["names"],
+        "storedVersions": ["v1"]}});
+    let r = call(
+        st,
+        Method::PATCH,
+        &format!("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}/status"),
+        Some(&status),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json());
+    ironkube::apiextensions::controller::install_stored(&st.store)
+        .await
+        .unwrap();
+}
+
+fn crd(plural: &str, kind: &str, subresources: Value) -> Value {
+    json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("{plural}.sub.example.com")},
+        "spec": {"group": "sub.example.com", "scope": "Namespaced",
+            "names": {"plural": plural, "singular": kind.to_lowercase(), "kind": kind,
+                "listKind": format!("{kind}List")},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "subresources": subresources,
+                "schema": {"openAPIV3Schema": {"type": "object",
+                    "x-kubernetes-preserve-unknown-fields": true}}}]}})
+}
+
+#[tokio::test]
+async fn custom_resources_answer_as_the_crd_handler_does() {
+    let st = state().await;
+    install_crd(&st, crd("plains", "Plain", json!({}))).await;
+    install_crd(
+        &st,
+        crd(
+            "scaled",
+            "Scaled",
+            json!({"status": {}, "scale": {"specReplicasPath": ".spec.replicas",
+                "statusReplicasPath": ".status.replicas"}}),
+        ),
+    )
+    .await;
+    let g = "/apis/sub.example.com/v1/namespaces/default";
+    for (plural, kind) in [("plains", "Plain"), ("scaled", "Scaled")] {
+        create(
+            &st,
+            &format!("{g}/{plural}"),
+            json!({"apiVersion": "sub.example.com/v1", "kind": kind, "metadata": {"name": "x"},
+                "spec": {"replicas": 1}}),
+        )
+        .await;
+    }
+    // A subresource the version does not enable: the object "is not found",
+    // whether it exists or not (`customresource_handler.go`).
+    for name in ["x", "missing"] {
+        let want = |plural: &str| {
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": format!("{plural}.sub.example.com \"{name}\" not found"),
+                "reason": "NotFound",
+                "details": {"name": name, "group": "sub.example.com", "kind": plural},
+                "code": 404})
+        };
+        let uris = [
+            format!("{g}/plains/{name}/status"),
+            format!("{g}/plains/{name}/scale"),
+            format!("{g}/plains/{name}/foo"),
+        ];
+        let uris: Vec<&str> = uris.iter().map(String::as_str).collect();
+        expect(&st, &ALL, &uris, 404, &want("plains")).await;
+        let foo = format!("{g}/scaled/{name}/foo");
+        expect(&st, &ALL, &[&foo], 404, &want("scaled")).await;
+        // An enabled subresource and a verb it does not serve.
+        for sub in ["status", "scale"] {
+            let uri = format!("{g}/scaled/{name}/{sub}");
+            for (m, verb) in [(Method::POST, "create"), (Method::DELETE, "delete")] {
+                let want = json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                    "status": "Failure",
+                    "message": format!("{verb} is not supported on resources of kind \"scaled.sub.example.com\""),
+                    "reason": "MethodNotAllowed",
+                    "details": {"group": "sub.example.com", "kind": "scaled"}, "code": 405});
+                expect(&st, &[m], &[&uri], 405, &want).await;
+            }
+        }
+    }
+    let r = call(
+        &st,
+        Method::GET,
+        "/apis/sub.example.com/v1/watch/namespaces/default/scaled/x/status",
+        None,
+    )
+    .await;
+    assert_eq!(r.status.as_u16(), 405);
+    assert_eq!(
+        r.json()["message"],
+        "watch is not supported on resources of kind \"scaled.sub.example.com\""
+    );
+    let r = call(
+        &st,
+        Method::GET,
+        &format!("{g}/scaled/x/scale?watch=1"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["kind"], "Scale");
+    assert_eq!(r.json()["spec"]["replicas"], 1);
+    let r = call(&st, Method::GET, &format!("{g}/scaled/x/status"), None).await;
+    assert_eq!(
+        (r.status, r.json()["kind"].clone()),
+        (StatusCode::OK, json!("Scaled"))
+    );
+}

@@ -296,4 +296,47 @@ mod tests {
             404
         );
     }
+
+    #[test]
+    fn subresources_resolve_against_the_registered_handlers() {
+        let r = rr(Method::PUT, "/api/v1/namespaces/foo/finalize");
+        assert_eq!(
+            (r.res.plural.as_str(), r.name.as_deref(), r.subresource),
+            (
+                "namespaces",
+                Some("foo"),
+                Some(SubresourceHandler::Finalize)
+            )
+        );
+        let r = rr(Method::POST, "/api/v1/namespaces/d/pods/p/binding");
+        assert_eq!(
+            (r.verb, r.subresource),
+            (Verb::Create, Some(SubresourceHandler::Binding))
+        );
+        let r = rr(Method::POST, "/api/v1/namespaces/d/serviceaccounts/s/token");
+        assert_eq!(r.subresource, Some(SubresourceHandler::Token));
+        // `?watch=` does not make a subresource's GET a watch.
+        match parse(&Method::GET, "/api/v1/namespaces/d/pods/p/status", true).unwrap() {
+            Route::Resource(r) => assert_eq!(r.verb, Verb::Get),
+            other => panic!("{other:?}"),
+        }
+        let code = |m: Method, p: &str| parse(&m, p, false).unwrap_err().code;
+        assert_eq!(
+            code(Method::GET, "/api/v1/namespaces/d/pods/p/binding"),
+            405
+        );
+        assert_eq!(code(Method::GET, "/api/v1/namespaces/d/finalize"), 405);
+        assert_eq!(
+            code(Method::GET, "/api/v1/namespaces/d/configmaps/c/status"),
+            404
+        );
+        assert_eq!(
+            code(Method::GET, "/api/v1/watch/namespaces/d/pods/p/status"),
+            404
+        );
+        let reviews = "/apis/authentication.k8s.io/v1/tokenreviews";
+        assert_eq!(code(Method::GET, reviews), 405);
+        assert_eq!(code(Method::GET, &format!("{reviews}/x")), 404);
+        assert_eq!(code(Method::POST, &format!("{reviews}/x")), 404);
+    }
 }
