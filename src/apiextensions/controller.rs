@@ -23,6 +23,7 @@ use serde_json::{Map, Value};
 use super::crd::{self, FinalizerStep};
 use super::customresource::{CustomVersion, compile_crd};
 use crate::openapi::OpenApi;
+use crate::registry::handler::SubresourceHandler;
 use crate::registry::served::{Registry, Resource, ResourceSpec, SubresourceInfo, V3Document};
 use crate::registry::store::{ListParams as StoreListParams, Store};
 
@@ -37,7 +38,6 @@ const CR_VERBS: &[&str] = &[
     "update",
     "watch",
 ];
-const SUB_VERBS: &[&str] = &["get", "patch", "update"];
 
 fn owned(l: &[&str]) -> Vec<String> {
     l.iter().map(|s| (*s).to_string()).collect()
@@ -71,24 +71,13 @@ fn resources(versions: &[Arc<CustomVersion>]) -> Vec<Resource> {
     versions
         .iter()
         .map(|cv| {
+            let parent = (cv.group.as_str(), cv.version.as_str(), cv.kind.as_str());
             let mut subresources = Vec::new();
             if cv.status {
-                subresources.push(SubresourceInfo {
-                    name: "status".into(),
-                    group: cv.group.clone(),
-                    version: cv.version.clone(),
-                    kind: cv.kind.clone(),
-                    verbs: owned(SUB_VERBS),
-                });
+                subresources.push(SubresourceInfo::new(SubresourceHandler::Status, parent));
             }
             if cv.scale.is_some() {
-                subresources.push(SubresourceInfo {
-                    name: "scale".into(),
-                    group: "autoscaling".into(),
-                    version: "v1".into(),
-                    kind: "Scale".into(),
-                    verbs: owned(SUB_VERBS),
-                });
+                subresources.push(SubresourceInfo::new(SubresourceHandler::Scale, parent));
             }
             Resource::new(
                 &cv.crd_name,

@@ -213,6 +213,17 @@ impl ApiError {
         .with_details(d)
     }
 
+    /// `NewMethodNotSupported`: `<verb> is not supported on resources of
+    /// kind "<resource>.<group>"` (a custom resource's subresource handler).
+    pub fn method_not_supported(gr: &GroupResource, verb: &str) -> Self {
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            format!("{verb} is not supported on resources of kind \"{gr}\""),
+        )
+        .with_details(details(gr, ""))
+    }
+
     pub fn method_not_allowed() -> Self {
         Self::new(
             405,

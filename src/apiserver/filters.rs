@@ -87,9 +87,9 @@ impl Class {
         match route {
             Route::Resource(rr) => Class {
                 long_running: rr.verb == Verb::Watch
-                    || rr.subresource.as_deref().is_some_and(|s| {
-                        matches!(s, "attach" | "exec" | "proxy" | "log" | "portforward")
-                    }),
+                    || rr
+                        .subresource
+                        .is_some_and(crate::registry::handler::SubresourceHandler::long_running),
                 mutating: !matches!(rr.verb, Verb::Get | Verb::List | Verb::Watch),
             },
             // Non-resource requests: the verb is the method.

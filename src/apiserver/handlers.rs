@@ -19,6 +19,7 @@ use super::request::{ResourceRequest, Route, Verb};
 use super::{AppState, Query, bytes_response, discovery, error_response, json_response};
 use crate::apimachinery::status::ApiError;
 use crate::auth::UserInfo;
+use crate::registry::handler::{ResourceHandler, SubresourceHandler};
 use crate::registry::store::{
     DeleteOptions, FieldValidation, ListParams, PatchType, WatchEvent, WatchOptions, WriteOptions,
     WriteResult,
@@ -279,8 +280,7 @@ async fn resource(
     let ns = rr.namespace.clone();
     let ns = ns.as_deref();
     let name = rr.name.clone().unwrap_or_default();
-    let sub = rr.subresource.clone();
-    let sub = sub.as_deref();
+    let sub = rr.subresource;
     let table_ok = matches!(rr.verb, Verb::Get | Verb::List | Verb::Watch) && sub.is_none();
     let user_agent = req
         .headers()
@@ -291,6 +291,13 @@ async fn resource(
     let output = negotiate::negotiate(accept.as_deref(), q.get("includeObject"), table_ok, watchable).inspect_err(|_| {
         tracing::debug!(accept = ?accept, resource = rr.res.plural.as_str(), verb = rr.verb.as_str(), "not acceptable");
     })?;
+    // Resources that are not stored are served by their own handler.
+    match rr.res.handler {
+        ResourceHandler::Store => {}
+        ResourceHandler::TokenReview | ResourceHandler::SelfSubjectReview => {
+            return review(&state, &rr, &q, user_agent.as_deref(), req, user).await;
+        }
+    }
     match rr.verb {
         Verb::Get => {
             // A get "not older than" a future revision waits for it.
@@ -302,22 +309,29 @@ async fn resource(
                 store.wait_for_revision(r).await?;
             }
             let obj = store.get(&rr.res, ns, &name).await?;
-            let obj = if sub == Some("scale") {
+            let obj = match sub {
+                None | Some(SubresourceHandler::Status) => obj,
                 // A merge patch with no change returns the Scale view.
-                store
-                    .patch(
-                        &rr.res,
-                        ns,
-                        &name,
-                        sub,
-                        PatchType::Merge,
-                        b"{}",
-                        &WriteOptions::default(),
-                    )
-                    .await?
-                    .object
-            } else {
-                obj
+                Some(SubresourceHandler::Scale) => {
+                    store
+                        .patch(
+                            &rr.res,
+                            ns,
+                            &name,
+                            sub,
+                            PatchType::Merge,
+                            b"{}",
+                            &WriteOptions::default(),
+                        )
+                        .await?
+                        .object
+                }
+                // Not readable (routing serves them no get).
+                Some(
+                    SubresourceHandler::Binding
+                    | SubresourceHandler::Token
+                    | SubresourceHandler::Finalize,
+                ) => return Err(ApiError::method_not_allowed()),
             };
             Ok(respond(
                 StatusCode::OK,
@@ -362,23 +376,24 @@ async fn resource(
             let opts = write_options(&q, user_agent.as_deref())?;
             let (ct, body) = read_body(req).await?;
             let obj = decode_object(&rr.res.kind, ct.as_deref(), &body)?;
-            if rr.res.group == "authentication.k8s.io" {
-                let out = match rr.res.plural.as_str() {
-                    "selfsubjectreviews" => super::authn::self_subject_review(user),
-                    _ => super::authn::token_review(&state, &obj).await?,
-                };
-                return Ok(json_response(StatusCode::CREATED, &out));
-            }
-            if sub == Some("token") {
-                let out = super::authn::token_request(&state, ns.unwrap_or("default"), &name, &obj)
-                    .await?;
-                return Ok(json_response(StatusCode::CREATED, &out));
-            }
-            if sub == Some("binding") {
-                let status = store.bind(ns, &name, &obj, &opts).await?;
-                return Ok(json_response(StatusCode::CREATED, &status));
-            } else if sub.is_some() {
-                return Err(ApiError::method_not_allowed());
+            match sub {
+                None => {}
+                Some(SubresourceHandler::Token) => {
+                    let out =
+                        super::authn::token_request(&state, ns.unwrap_or("default"), &name, &obj)
+                            .await?;
+                    return Ok(json_response(StatusCode::CREATED, &out));
+                }
+                Some(SubresourceHandler::Binding) => {
+                    let status = store.bind(ns, &name, &obj, &opts).await?;
+                    return Ok(json_response(StatusCode::CREATED, &status));
+                }
+                // Nothing is created through them (routing serves them no create).
+                Some(
+                    SubresourceHandler::Status
+                    | SubresourceHandler::Scale
+                    | SubresourceHandler::Finalize,
+                ) => return Err(ApiError::method_not_allowed()),
             }
             let WriteResult {
                 object, warnings, ..
@@ -548,6 +563,31 @@ async fn resource(
             Ok(bytes_response(StatusCode::OK, bytes, ct))
         }
     }
+}
+
+/// A resource that is not stored (`authentication.k8s.io` reviews): create
+/// is answered by its handler and nothing is kept (upstream's
+/// `pkg/registry/authentication/{tokenreview,selfsubjectreview}/storage`).
+async fn review(
+    state: &Arc<AppState>,
+    rr: &ResourceRequest,
+    q: &Query,
+    user_agent: Option<&str>,
+    req: Request,
+    user: &UserInfo,
+) -> Result<Response, ApiError> {
+    if rr.verb != Verb::Create || rr.subresource.is_some() {
+        return Err(ApiError::method_not_allowed());
+    }
+    write_options(q, user_agent)?;
+    let (ct, body) = read_body(req).await?;
+    let obj = decode_object(&rr.res.kind, ct.as_deref(), &body)?;
+    let out = match rr.res.handler {
+        ResourceHandler::TokenReview => super::authn::token_review(state, &obj).await?,
+        ResourceHandler::SelfSubjectReview => super::authn::self_subject_review(user),
+        ResourceHandler::Store => return Err(ApiError::internal("stored resource in review")),
+    };
+    Ok(json_response(StatusCode::CREATED, &out))
 }
 
 /// Decodes a create or update body. A body that is not an object, or whose

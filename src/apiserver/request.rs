@@ -4,6 +4,7 @@
 use crate::apimachinery::status::ApiError;
 use std::sync::Arc;
 
+use crate::registry::handler::SubresourceHandler;
 use crate::registry::served::{Resource, Served};
 
 /// The verbs of the Kubernetes API.
@@ -43,7 +44,8 @@ pub struct ResourceRequest {
     /// The namespace in the path (None = cluster-scoped or all namespaces).
     pub namespace: Option<String>,
     pub name: Option<String>,
-    pub subresource: Option<String>,
+    /// The registered subresource the path names (`pods/{name}/binding`).
+    pub subresource: Option<SubresourceHandler>,
 }
 
 /// What a path addresses.
@@ -85,15 +87,19 @@ pub fn parse(
     }
     let mut rest = rest;
     // Deprecated `/watch/` paths are watches.
-    let mut watch = watch_param;
+    let mut watch_path = false;
     if rest.first() == Some(&"watch") {
-        watch = true;
+        watch_path = true;
         rest = &rest[1..];
     }
     let mut namespace = None;
     if rest.first() == Some(&"namespaces") && rest.len() > 1 {
         namespace = Some(rest[1].to_string());
-        if rest.len() > 2 && !matches!(rest[2], "status" | "finalize") {
+        // `/namespaces/{name}/{sub}` addresses a subresource of the
+        // namespace when the namespaces resource registers `{sub}`
+        // (upstream's `namespaceSubresources` in requestinfo.go: status,
+        // finalize); anything else is a resource in the namespace.
+        if rest.len() > 2 && !is_namespace_subresource(served, rest[2]) {
             rest = &rest[2..];
         }
     }
@@ -118,11 +124,26 @@ pub fn parse(
     if !res.namespaced && namespace.is_some() {
         return Err(ApiError::path_not_found());
     }
-    if let Some(s) = sub
-        && res.subresource(s).is_none()
-    {
-        return Err(ApiError::path_not_found());
-    }
+    // The path's subresource resolved against the registered ones.
+    // Upstream's routes have none for an unregistered name (404); a custom
+    // resource's handler answers that the object is not found
+    // (apiextensions-apiserver `pkg/apiserver/customresource_handler.go`).
+    let subresource = match sub {
+        None => None,
+        Some(s) => match res.subresource(s) {
+            Some(info) => Some(info),
+            None if res.custom.is_some() => {
+                return Err(ApiError::not_found(
+                    &res.group_resource(),
+                    name.as_deref().unwrap_or(""),
+                ));
+            }
+            None => return Err(ApiError::path_not_found()),
+        },
+    };
+    // `?watch=` is a parameter of lists and objects; a subresource's GET
+    // ignores it. Only the `/watch/` path asks a subresource to watch.
+    let watch = watch_path || (watch_param && subresource.is_none());
     let verb = match (method.as_str(), name.is_some()) {
         ("GET" | "HEAD", false) if watch => Verb::Watch,
         ("GET" | "HEAD", false) => Verb::List,
@@ -134,22 +155,73 @@ pub fn parse(
         ("PATCH", true) => Verb::Patch,
         ("DELETE", true) => Verb::Delete,
         ("DELETE", false) => Verb::DeleteCollection,
-        _ => return Err(ApiError::method_not_allowed()),
+        _ => {
+            let named = name.is_some();
+            return Err(verb_not_served(
+                res,
+                None,
+                named,
+                subresource.is_some(),
+                watch_path,
+            ));
+        }
     };
-    let allowed = match sub.and_then(|s| res.subresource(s)) {
-        Some(s) => &s.verbs,
-        None => &res.verbs,
+    let served_verb = match subresource {
+        Some(s) => s.handler.verbs().contains(&verb.as_str()),
+        None => res.has_verb(verb.as_str()),
     };
-    if !allowed.iter().any(|v| v == verb.as_str()) {
-        return Err(ApiError::method_not_allowed());
+    if !served_verb {
+        let named = name.is_some();
+        return Err(verb_not_served(
+            res,
+            Some(verb),
+            named,
+            subresource.is_some(),
+            watch_path,
+        ));
     }
     Ok(Route::Resource(ResourceRequest {
         res: res.clone(),
         verb,
         namespace,
         name,
-        subresource: sub.map(str::to_string),
+        subresource: subresource.map(|s| s.handler),
     }))
+}
+
+/// Whether the namespaces resource registers `sub` (`/namespaces/{name}/{sub}`).
+fn is_namespace_subresource(served: &Served, sub: &str) -> bool {
+    served
+        .by_key("namespaces")
+        .is_some_and(|ns| ns.subresource(sub).is_some())
+}
+
+/// Upstream's answer to a verb a resource or subresource does not serve.
+/// Built-in resources are go-restful routes: a path with no route at all is
+/// 404 (an object path of a create-only resource such as `tokenreviews/x`, a
+/// `/watch/` path of a subresource), a method the path has no route for is
+/// 405. A custom resource's subresource handler answers
+/// `NewMethodNotSupported` (`customresource_handler.go` serveStatus /
+/// serveScale).
+fn verb_not_served(
+    res: &Resource,
+    verb: Option<Verb>,
+    named: bool,
+    subresource: bool,
+    watch_path: bool,
+) -> ApiError {
+    if let (true, Some(verb)) = (subresource, verb)
+        && res.custom.is_some()
+    {
+        return ApiError::method_not_supported(&res.group_resource(), verb.as_str());
+    }
+    let object_path = ["get", "update", "patch", "delete"]
+        .iter()
+        .any(|v| res.has_verb(v));
+    if (subresource && watch_path) || (named && !subresource && !object_path) {
+        return ApiError::path_not_found();
+    }
+    ApiError::method_not_allowed()
 }
 
 #[cfg(test)]
@@ -185,12 +257,8 @@ mod tests {
         assert_eq!((r.verb, r.namespace), (Verb::List, None));
         let r = rr(Method::PUT, "/api/v1/namespaces/foo/status");
         assert_eq!(
-            (
-                r.res.plural.as_str(),
-                r.name.as_deref(),
-                r.subresource.as_deref()
-            ),
-            ("namespaces", Some("foo"), Some("status"))
+            (r.res.plural.as_str(), r.name.as_deref(), r.subresource),
+            ("namespaces", Some("foo"), Some(SubresourceHandler::Status))
         );
         let r = rr(Method::GET, "/api/v1/namespaces/foo");
         assert_eq!(
@@ -202,8 +270,8 @@ mod tests {
             "/apis/apps/v1/namespaces/d/deployments/web/scale",
         );
         assert_eq!(
-            (r.verb, r.subresource.as_deref()),
-            (Verb::Patch, Some("scale"))
+            (r.verb, r.subresource),
+            (Verb::Patch, Some(SubresourceHandler::Scale))
         );
         let r = rr(Method::GET, "/api/v1/watch/namespaces/d/pods");
         assert_eq!(r.verb, Verb::Watch);
@@ -227,5 +295,48 @@ mod tests {
                 .code,
             404
         );
+    }
+
+    #[test]
+    fn subresources_resolve_against_the_registered_handlers() {
+        let r = rr(Method::PUT, "/api/v1/namespaces/foo/finalize");
+        assert_eq!(
+            (r.res.plural.as_str(), r.name.as_deref(), r.subresource),
+            (
+                "namespaces",
+                Some("foo"),
+                Some(SubresourceHandler::Finalize)
+            )
+        );
+        let r = rr(Method::POST, "/api/v1/namespaces/d/pods/p/binding");
+        assert_eq!(
+            (r.verb, r.subresource),
+            (Verb::Create, Some(SubresourceHandler::Binding))
+        );
+        let r = rr(Method::POST, "/api/v1/namespaces/d/serviceaccounts/s/token");
+        assert_eq!(r.subresource, Some(SubresourceHandler::Token));
+        // `?watch=` does not make a subresource's GET a watch.
+        match parse(&Method::GET, "/api/v1/namespaces/d/pods/p/status", true).unwrap() {
+            Route::Resource(r) => assert_eq!(r.verb, Verb::Get),
+            other => panic!("{other:?}"),
+        }
+        let code = |m: Method, p: &str| parse(&m, p, false).unwrap_err().code;
+        assert_eq!(
+            code(Method::GET, "/api/v1/namespaces/d/pods/p/binding"),
+            405
+        );
+        assert_eq!(code(Method::GET, "/api/v1/namespaces/d/finalize"), 405);
+        assert_eq!(
+            code(Method::GET, "/api/v1/namespaces/d/configmaps/c/status"),
+            404
+        );
+        assert_eq!(
+            code(Method::GET, "/api/v1/watch/namespaces/d/pods/p/status"),
+            404
+        );
+        let reviews = "/apis/authentication.k8s.io/v1/tokenreviews";
+        assert_eq!(code(Method::GET, reviews), 405);
+        assert_eq!(code(Method::GET, &format!("{reviews}/x")), 404);
+        assert_eq!(code(Method::POST, &format!("{reviews}/x")), 404);
     }
 }

@@ -6,6 +6,7 @@ pub mod allocator;
 pub mod conversion;
 pub mod defaults;
 pub mod gotypes;
+pub mod handler;
 pub mod kind;
 pub mod kinds;
 pub mod resources;

@@ -7,16 +7,38 @@
 
 use std::sync::Arc;
 
+pub use super::handler::{ResourceHandler, SubresourceHandler};
 use super::kind::Kind;
 pub use super::kinds::RESOURCES;
 
-/// A subresource such as `status` or `scale`.
+/// A subresource as a built-in resource registers it: its handler, and what
+/// discovery serves of it, derived from the handler ([`Subresource::new`]).
 #[derive(Debug)]
 pub struct Subresource {
     pub name: &'static str,
     /// The kind read and written through it (`group`, `version`, `kind`).
     pub kind: (&'static str, &'static str, &'static str),
     pub verbs: &'static [&'static str],
+    /// What it does.
+    pub handler: SubresourceHandler,
+}
+
+impl Subresource {
+    /// `handler` registered on a resource of kind `parent`.
+    pub const fn new(
+        handler: SubresourceHandler,
+        parent: (&'static str, &'static str, &'static str),
+    ) -> Subresource {
+        Subresource {
+            name: handler.name(),
+            kind: match handler.kind() {
+                Some(k) => k,
+                None => parent,
+            },
+            verbs: handler.verbs(),
+            handler,
+        }
+    }
 }
 
 /// One served resource.
@@ -35,6 +57,8 @@ pub struct ResourceInfo {
     pub stored_as: Option<(&'static str, &'static str, &'static str)>,
     /// The kind's strategy (its `registry/kinds/<kind>.rs`).
     pub strategy: fn() -> Arc<dyn Kind>,
+    /// What serves its verbs: the store, or a create handler of its own.
+    pub handler: ResourceHandler,
 }
 
 impl std::fmt::Debug for ResourceInfo {
@@ -58,30 +82,12 @@ pub const ALL_VERBS: &[&str] = &[
     "update",
     "watch",
 ];
-pub const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
 
-/// A `status` subresource of the kind.
-pub const fn status(group: &'static str, version: &'static str, kind: &'static str) -> Subresource {
-    Subresource {
-        name: "status",
-        kind: (group, version, kind),
-        verbs: STATUS_VERBS,
-    }
-}
-
-/// An `autoscaling/v1` `scale` subresource.
-pub const fn scale() -> Subresource {
-    Subresource {
-        name: "scale",
-        kind: ("autoscaling", "v1", "Scale"),
-        verbs: STATUS_VERBS,
-    }
-}
-
-/// A [`ResourceInfo`] serving every verb, stored as itself.
+/// A [`ResourceInfo`] serving every verb through the store, stored as
+/// itself; `sub:` lists its [`SubresourceHandler`]s by variant name.
 macro_rules! resource {
     ($group:expr, $version:expr, $kind:expr, $plural:expr, $singular:expr, $namespaced:expr,
-     short: [$($short:expr),*], cat: [$($cat:expr),*], sub: [$($sub:expr),*], strategy: $strategy:expr) => {
+     short: [$($short:expr),*], cat: [$($cat:expr),*], sub: [$($sub:ident),*], strategy: $strategy:expr) => {
         $crate::registry::resources::ResourceInfo {
             group: $group,
             version: $version,
@@ -92,9 +98,13 @@ macro_rules! resource {
             short_names: &[$($short),*],
             categories: &[$($cat),*],
             verbs: $crate::registry::resources::ALL_VERBS,
-            subresources: &[$($sub),*],
+            subresources: &[$($crate::registry::resources::Subresource::new(
+                $crate::registry::handler::SubresourceHandler::$sub,
+                ($group, $version, $kind),
+            )),*],
             stored_as: None,
             strategy: $strategy,
+            handler: $crate::registry::handler::ResourceHandler::Store,
         }
     };
 }
@@ -126,7 +136,7 @@ impl ResourceInfo {
     /// (reviews).
     pub fn storage_version_hash(&self) -> Option<String> {
         use base64::Engine as _;
-        if self.verbs == ["create"] {
+        if !self.handler.stored() {
             return None;
         }
         let (group, version, kind) =

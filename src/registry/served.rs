@@ -12,13 +12,15 @@ use std::sync::{Arc, RwLock};
 
 use crate::apimachinery::status::GroupResource;
 
+use super::handler::{ResourceHandler, SubresourceHandler};
 use super::kind::Kind;
 use super::resources::ResourceInfo;
 
 /// The source key of the built-in resources.
 pub const BUILTIN: &str = "";
 
-/// A subresource such as `status` or `scale` as discovery lists it.
+/// A subresource such as `status` or `scale`: its handler, and what
+/// discovery lists of it, derived from the handler by [`SubresourceInfo::new`].
 #[derive(Debug, Clone)]
 pub struct SubresourceInfo {
     pub name: String,
@@ -27,6 +29,24 @@ pub struct SubresourceInfo {
     pub version: String,
     pub kind: String,
     pub verbs: Vec<String>,
+    /// What it does (routing dispatches on it).
+    pub handler: SubresourceHandler,
+}
+
+impl SubresourceInfo {
+    /// `handler` registered on a resource of kind `parent` (`group`,
+    /// `version`, `kind`).
+    pub fn new(handler: SubresourceHandler, parent: (&str, &str, &str)) -> SubresourceInfo {
+        let (group, version, kind) = handler.kind().unwrap_or(parent);
+        SubresourceInfo {
+            name: handler.name().to_string(),
+            group: group.to_string(),
+            version: version.to_string(),
+            kind: kind.to_string(),
+            verbs: handler.verbs().iter().map(|v| (*v).to_string()).collect(),
+            handler,
+        }
+    }
 }
 
 /// One served resource (one version of one kind), built-in or custom.
@@ -54,6 +74,9 @@ pub struct Resource {
     /// A custom resource's compiled strategy (schema, rules, columns,
     /// subresource paths); `None` for built-in kinds.
     pub custom: Option<Arc<crate::apiextensions::customresource::CustomVersion>>,
+    /// What serves its own verbs: the store (every resource added at run
+    /// time), or a built-in create handler (reviews).
+    pub handler: ResourceHandler,
     // Derived once, so requests do not format them.
     key: String,
     api_version: String,
@@ -144,6 +167,7 @@ impl Resource {
             storage_gvk,
             strategy: s.strategy,
             custom: s.custom,
+            handler: ResourceHandler::Store,
             key,
             api_version,
             storage_prefix,
@@ -158,7 +182,7 @@ impl Resource {
         let storage_gvk = info
             .stored_as
             .map(|(g, v, k)| (g.to_string(), v.to_string(), k.to_string()));
-        Resource::new(
+        let mut r = Resource::new(
             BUILTIN,
             ResourceSpec {
                 group: info.group.into(),
@@ -173,21 +197,17 @@ impl Resource {
                 subresources: info
                     .subresources
                     .iter()
-                    .map(|s| SubresourceInfo {
-                        name: s.name.into(),
-                        group: s.kind.0.into(),
-                        version: s.kind.1.into(),
-                        kind: s.kind.2.into(),
-                        verbs: owned(s.verbs),
-                    })
+                    .map(|s| SubresourceInfo::new(s.handler, (info.group, info.version, info.kind)))
                     .collect(),
                 storage_version: true,
                 storage_gvk,
-                stored: info.verbs != ["create"],
+                stored: info.handler.stored(),
                 strategy: (info.strategy)(),
                 custom: None,
             },
-        )
+        );
+        r.handler = info.handler;
+        r
     }
 
     /// `"pods"` for the core group, `"apps/deployments"` otherwise.
@@ -212,8 +232,14 @@ impl Resource {
         self.group_resource.clone()
     }
 
+    /// The registered subresource a URL names (`pods/{name}/<name>`).
     pub fn subresource(&self, name: &str) -> Option<&SubresourceInfo> {
         self.subresources.iter().find(|s| s.name == name)
+    }
+
+    /// Whether `handler` is registered.
+    pub fn has_subresource(&self, handler: SubresourceHandler) -> bool {
+        self.subresources.iter().any(|s| s.handler == handler)
     }
 
     /// Whether `verb` (e.g. `"watch"`) is served.

@@ -15,6 +15,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use futures::{Stream, StreamExt};
 use serde_json::{Map, Value, json};
 
+use super::handler::SubresourceHandler;
 use super::kind::Kind;
 use super::served::{Registry, Resource};
 use super::{allocator, conversion, strategy, typecheck, validation};
@@ -876,7 +877,7 @@ impl Store {
         res: &Arc<Resource>,
         ns: Option<&str>,
         name: &str,
-        sub: Option<&str>,
+        sub: Option<SubresourceHandler>,
         mut obj: Value,
         opts: &WriteOptions,
     ) -> ApiResult<WriteResult> {
@@ -886,7 +887,7 @@ impl Store {
             ));
         }
         let gvk = self.sub_gvk(res, sub);
-        let warnings = match res.custom.as_ref().filter(|_| sub != Some("scale")) {
+        let warnings = match res.custom.as_ref().filter(|_| !through_scale(sub)) {
             Some(cv) => custom_decode(cv, &mut obj, opts.field_validation)?,
             None => {
                 typecheck::default_type_meta(&mut obj, gvk.0, gvk.1, gvk.2);
@@ -1048,10 +1049,16 @@ impl Store {
         )
     }
 
-    fn sub_gvk<'r>(&self, res: &'r Resource, sub: Option<&str>) -> (&'r str, &'r str, &'r str) {
-        match sub.and_then(|s| res.subresource(s)) {
-            Some(s) if s.name == "scale" => (s.group.as_str(), s.version.as_str(), s.kind.as_str()),
-            _ => (res.group.as_str(), res.version.as_str(), res.kind.as_str()),
+    /// The kind a write through `sub` sends (the subresource's, e.g.
+    /// `autoscaling/v1 Scale`, or the resource's own).
+    fn sub_gvk<'r>(
+        &self,
+        res: &'r Resource,
+        sub: Option<SubresourceHandler>,
+    ) -> (&'r str, &'r str, &'r str) {
+        match sub.and_then(SubresourceHandler::kind) {
+            Some(gvk) => gvk,
+            None => (res.group.as_str(), res.version.as_str(), res.kind.as_str()),
         }
     }
 
@@ -1062,7 +1069,7 @@ impl Store {
         res: &Arc<Resource>,
         ns: Option<&str>,
         name: &str,
-        sub: Option<&str>,
+        sub: Option<SubresourceHandler>,
         patch_type: PatchType,
         patch: &[u8],
         opts: &WriteOptions,
@@ -1070,7 +1077,7 @@ impl Store {
         let patch_value: Value = serde_json::from_slice(patch)
             .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
         let gvk = self.sub_gvk(res, sub);
-        let custom = res.custom.clone().filter(|_| sub != Some("scale"));
+        let custom = res.custom.clone().filter(|_| !through_scale(sub));
         if custom.is_some() && patch_type == PatchType::StrategicMerge {
             // Custom resources have no patch strategies (`patch.go`).
             return Err(ApiError::unsupported_media_type(&[
@@ -1148,7 +1155,7 @@ impl Store {
         res: &Arc<Resource>,
         ns: Option<&str>,
         name: &str,
-        sub: Option<&str>,
+        sub: Option<SubresourceHandler>,
         precondition: Option<Revision>,
         opts: &WriteOptions,
         f: impl Fn(&Value) -> ApiResult<Value>,
@@ -1174,13 +1181,13 @@ impl Store {
                 return Err(ApiError::modified_conflict(&gr, name));
             }
             let old = decode(res, &current, current.mod_revision)?;
-            let input = if sub == Some("scale") {
+            let input = if through_scale(sub) {
                 to_scale(res, &old)?
             } else {
                 old.clone()
             };
             let mut new = cpu_heavy(current.value.len(), || f(&input))?;
-            if sub == Some("scale") {
+            if through_scale(sub) {
                 new = from_scale(res, &old, &new)?;
             }
             if !new.is_object() {
@@ -1204,7 +1211,7 @@ impl Store {
             // Unchanged: no write, same resourceVersion (as etcd3's GuaranteedUpdate).
             let bytes = encode(res, &new)?;
             if bytes == current.value {
-                let object = if sub == Some("scale") {
+                let object = if through_scale(sub) {
                     to_scale(res, &old)?
                 } else {
                     old
@@ -1223,7 +1230,7 @@ impl Store {
                 && !strategy::graceful_pending(res, &new)
                 && !strategy::spec_finalizers_pending(res, &new);
             if opts.dry_run {
-                let object = if sub == Some("scale") {
+                let object = if through_scale(sub) {
                     to_scale(res, &new)?
                 } else {
                     new
@@ -1263,7 +1270,7 @@ impl Store {
             {
                 Ok(kv) => {
                     let saved = decode(res, &kv, kv.mod_revision)?;
-                    let object = if sub == Some("scale") {
+                    let object = if through_scale(sub) {
                         to_scale(res, &saved)?
                     } else {
                         saved
@@ -1286,7 +1293,7 @@ impl Store {
     fn track_fields(
         &self,
         res: &Arc<Resource>,
-        sub: Option<&str>,
+        sub: Option<SubresourceHandler>,
         old: Option<&Value>,
         new: &mut Value,
         opts: &WriteOptions,
@@ -1294,6 +1301,8 @@ impl Store {
         if opts.applying || opts.field_manager.is_empty() {
             return;
         }
+        // managedFields record the subresource by its name.
+        let sub = sub.map(SubresourceHandler::name);
         if let Some(cv) = &res.custom {
             let pos = cv.schema.patch_root();
             *new = fieldmanager::update_owned(
@@ -1328,7 +1337,7 @@ impl Store {
         res: &Arc<Resource>,
         ns: Option<&str>,
         name: &str,
-        sub: Option<&str>,
+        sub: Option<SubresourceHandler>,
         applied: Value,
         opts: &WriteOptions,
     ) -> ApiResult<WriteResult> {
@@ -1339,11 +1348,11 @@ impl Store {
         }
         // Apply on /scale is apply of `spec.replicas` to the parent, recorded
         // with subresource "scale" (the paths are the same for apps/v1).
-        let custom = res.custom.clone().filter(|_| sub != Some("scale"));
+        let custom = res.custom.clone().filter(|_| !through_scale(sub));
         if custom.is_none() {
             typecheck::check_applied(&self.openapi, self.sub_gvk(res, sub), name, &applied)?;
         }
-        let (applied, update_sub) = if sub == Some("scale") {
+        let (applied, update_sub) = if through_scale(sub) {
             self.check_type(&applied, "autoscaling", "v1", "Scale")?;
             self.get(res, ns, name).await?;
             let spec = match applied.pointer("/spec/replicas") {
@@ -1368,12 +1377,22 @@ impl Store {
         // never sets status.
         let mut applied = applied;
         if let Some(m) = applied.as_object_mut() {
-            if update_sub == Some("status") {
-                m.retain(|k, _| {
+            match update_sub {
+                Some(SubresourceHandler::Status) => m.retain(|k, _| {
                     matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status")
-                });
-            } else if update_sub.is_none() && strategy::has_status_subresource(res) {
-                m.shift_remove("status");
+                }),
+                None if strategy::has_status_subresource(res) => {
+                    m.shift_remove("status");
+                }
+                None => {}
+                // Scale was turned into the main resource above; the others
+                // are never applied (their verbs exclude patch).
+                Some(
+                    SubresourceHandler::Scale
+                    | SubresourceHandler::Binding
+                    | SubresourceHandler::Token
+                    | SubresourceHandler::Finalize,
+                ) => {}
             }
         }
         let warnings = match &custom {
@@ -1398,6 +1417,8 @@ impl Store {
                 .schema(res.group.as_str(), res.version.as_str(), res.kind.as_str());
         let custom_pos = custom.as_ref().map(|cv| cv.schema.patch_root());
         let api_version = res.api_version().to_string();
+        // managedFields record the subresource by its name.
+        let sub_name = sub.map(SubresourceHandler::name);
         let opts = WriteOptions {
             applying: true,
             ..opts.clone()
@@ -1418,7 +1439,7 @@ impl Store {
                         &opts.field_manager,
                         opts.force,
                         &api_version,
-                        sub,
+                        sub_name,
                         &now_rfc3339(),
                         Some(pos),
                     ),
@@ -1428,7 +1449,7 @@ impl Store {
                         &opts.field_manager,
                         opts.force,
                         &api_version,
-                        sub,
+                        sub_name,
                         &now_rfc3339(),
                         schema.as_ref(),
                     ),
@@ -1466,14 +1487,20 @@ impl Store {
             })
             .await?;
         result.warnings.extend(warnings);
-        if sub == Some("scale") {
+        if through_scale(sub) {
             result.object = to_scale(res, &result.object)?;
         }
         Ok(result)
     }
 
     /// `rest.BeforeUpdate`: system fields come from the stored object.
-    fn prepare_update(&self, res: &Arc<Resource>, sub: Option<&str>, new: &mut Value, old: &Value) {
+    fn prepare_update(
+        &self,
+        res: &Arc<Resource>,
+        sub: Option<SubresourceHandler>,
+        new: &mut Value,
+        old: &Value,
+    ) {
         if sub.is_none() {
             match &res.custom {
                 Some(cv) => cv.default(new),
@@ -2299,6 +2326,21 @@ fn custom_decode(
     };
     cv.default(obj);
     Ok(warnings)
+}
+
+/// Whether a write through `sub` reads and writes the `autoscaling/v1`
+/// Scale view of the object ([`to_scale`], [`from_scale`]).
+fn through_scale(sub: Option<SubresourceHandler>) -> bool {
+    match sub {
+        Some(SubresourceHandler::Scale) => true,
+        None
+        | Some(
+            SubresourceHandler::Status
+            | SubresourceHandler::Binding
+            | SubresourceHandler::Token
+            | SubresourceHandler::Finalize,
+        ) => false,
+    }
 }
 
 fn to_scale(res: &Resource, obj: &Value) -> ApiResult<Value> {

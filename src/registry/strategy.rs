@@ -6,11 +6,12 @@
 
 use serde_json::{Map, Value, json};
 
+use super::handler::SubresourceHandler;
 use super::served::Resource;
 
 /// Whether the main resource ignores `status` and `/status` ignores the rest.
 pub fn has_status_subresource(res: &Resource) -> bool {
-    res.subresources.iter().any(|s| s.name == "status")
+    res.has_subresource(SubresourceHandler::Status)
 }
 
 /// Kinds whose `metadata.generation` starts at 1 and is bumped on spec changes.
@@ -49,21 +50,22 @@ pub fn set_status(obj: &mut Value, status: Value) {
 }
 
 /// `PrepareForUpdate` for the main resource (`sub` = None) or a subresource.
-pub fn prepare_for_update(res: &Resource, sub: Option<&str>, new: &mut Value, old: &Value) {
+pub fn prepare_for_update(
+    res: &Resource,
+    sub: Option<SubresourceHandler>,
+    new: &mut Value,
+    old: &Value,
+) {
     // A write through /scale is an update of the main resource with its
     // strategy (`ScaleREST.Update` calls the store's Update): the spec
     // changed, so the generation moves as for any spec change.
-    let sub = match sub {
-        Some("scale") => None,
-        other => other,
-    };
     match sub {
-        None if res.custom.is_some() => {
+        None | Some(SubresourceHandler::Scale) if res.custom.is_some() => {
             if let Some(cv) = &res.custom {
                 cv.prepare_for_update(new, old);
             }
         }
-        None => {
+        None | Some(SubresourceHandler::Scale) => {
             if has_status_subresource(res) {
                 copy_field(new, old, "status");
             }
@@ -82,8 +84,8 @@ pub fn prepare_for_update(res: &Resource, sub: Option<&str>, new: &mut Value, ol
             // The kind's own resets last (they may override the above).
             res.strategy.prepare_for_update(new, old);
         }
-        Some("status") => res.strategy.prepare_for_status_update(new, old),
-        Some("finalize") => {
+        Some(SubresourceHandler::Status) => res.strategy.prepare_for_status_update(new, old),
+        Some(SubresourceHandler::Finalize) => {
             let spec = new.get("spec").cloned();
             let mut merged = old.clone();
             if let (Some(m), Some(spec)) = (merged.as_object_mut(), spec) {
@@ -91,7 +93,9 @@ pub fn prepare_for_update(res: &Resource, sub: Option<&str>, new: &mut Value, ol
             }
             *new = merged;
         }
-        Some(_) => {}
+        // Not updates of the stored object (the binding and token handlers
+        // write nothing through the store's update).
+        Some(SubresourceHandler::Binding | SubresourceHandler::Token) => {}
     }
 }
 

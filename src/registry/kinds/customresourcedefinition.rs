@@ -13,12 +13,12 @@ use crate::apiextensions::{crd, strategy as crd_strategy};
 use crate::apimachinery::fields;
 use crate::apimachinery::validation::FieldError;
 use crate::registry::kind::{self, Kind, Schema};
-use crate::registry::resources::{ResourceInfo, resource, status};
+use crate::registry::resources::{ResourceInfo, resource};
 
 /// What discovery serves.
 pub const INFO: ResourceInfo = resource!("apiextensions.k8s.io", "v1", "CustomResourceDefinition",
     "customresourcedefinitions", "customresourcedefinition", false, short: ["crd", "crds"],
-    cat: ["api-extensions"], sub: [status("apiextensions.k8s.io", "v1", "CustomResourceDefinition")],
+    cat: ["api-extensions"], sub: [Status],
     strategy: strategy);
 
 /// The strategy.

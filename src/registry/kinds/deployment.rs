@@ -11,13 +11,13 @@ use crate::apiserver::printers;
 use crate::registry::{
     defaults,
     kind::{self, Kind, Schema},
-    resources::{ResourceInfo, resource, scale, status},
+    resources::{ResourceInfo, resource},
     strategy, validation,
 };
 
 /// What discovery serves.
 pub const INFO: ResourceInfo = resource!("apps", "v1", "Deployment", "deployments", "deployment", true, short: ["deploy"], cat: ["all"],
-    sub: [scale(), status("apps", "v1", "Deployment")], strategy: strategy);
+    sub: [Scale, Status], strategy: strategy);
 
 /// The strategy.
 #[derive(Debug, Clone, Copy, Default)]

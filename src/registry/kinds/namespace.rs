@@ -13,15 +13,15 @@ use crate::apiserver::printers;
 use crate::registry::{
     defaults,
     kind::{self, Kind, Schema},
-    resources::{ResourceInfo, Subresource, resource, status},
+    resources::{ResourceInfo, resource},
     store::IMMORTAL_NAMESPACES,
     strategy, validation,
 };
 
 /// What discovery serves.
 pub const INFO: ResourceInfo = resource!("", "v1", "Namespace", "namespaces", "namespace", false, short: ["ns"], cat: [],
-    sub: [status("", "v1", "Namespace"),
-          Subresource { name: "finalize", kind: ("", "v1", "Namespace"), verbs: &["update"] }], strategy: strategy);
+    sub: [Status,
+          Finalize], strategy: strategy);
 
 /// The strategy.
 #[derive(Debug, Clone, Copy, Default)]

@@ -11,12 +11,12 @@ use crate::apiserver::printers;
 use crate::registry::{
     defaults,
     kind::{self, Kind, Schema},
-    resources::{ResourceInfo, resource, status},
+    resources::{ResourceInfo, resource},
     validation,
 };
 
 /// What discovery serves.
-pub const INFO: ResourceInfo = resource!("", "v1", "Node", "nodes", "node", false, short: ["no"], cat: [], sub: [status("", "v1", "Node")], strategy: strategy);
+pub const INFO: ResourceInfo = resource!("", "v1", "Node", "nodes", "node", false, short: ["no"], cat: [], sub: [Status], strategy: strategy);
 
 /// The strategy.
 #[derive(Debug, Clone, Copy, Default)]

@@ -12,14 +12,14 @@ use crate::apiserver::printers;
 use crate::registry::{
     defaults,
     kind::{self, Kind, Schema},
-    resources::{ResourceInfo, Subresource, resource, status},
+    resources::{ResourceInfo, resource},
     strategy, validation,
 };
 
 /// What discovery serves.
 pub const INFO: ResourceInfo = resource!("", "v1", "Pod", "pods", "pod", true, short: ["po"], cat: ["all"],
-    sub: [Subresource { name: "binding", kind: ("", "v1", "Binding"), verbs: &["create"] },
-          status("", "v1", "Pod")], strategy: strategy);
+    sub: [Binding,
+          Status], strategy: strategy);
 
 /// The strategy.
 #[derive(Debug, Clone, Copy, Default)]

@@ -10,12 +10,13 @@ use crate::apimachinery::fields;
 use crate::apimachinery::validation::FieldError;
 use crate::registry::{
     kind::{self, Kind, Schema},
-    resources::{ResourceInfo, resource},
+    resources::{ResourceHandler, ResourceInfo, resource},
 };
 
 /// What discovery serves.
 pub const INFO: ResourceInfo = ResourceInfo {
     verbs: &["create"],
+    handler: ResourceHandler::SelfSubjectReview,
     ..resource!("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview", false, short: [], cat: [], sub: [], strategy: strategy)
 };
 

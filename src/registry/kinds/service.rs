@@ -12,12 +12,12 @@ use crate::apiserver::printers;
 use crate::registry::{
     defaults,
     kind::{self, Kind, Schema},
-    resources::{ResourceInfo, resource, status},
+    resources::{ResourceInfo, resource},
     strategy, validation,
 };
 
 /// What discovery serves.
-pub const INFO: ResourceInfo = resource!("", "v1", "Service", "services", "service", true, short: ["svc"], cat: ["all"], sub: [status("", "v1", "Service")], strategy: strategy);
+pub const INFO: ResourceInfo = resource!("", "v1", "Service", "services", "service", true, short: ["svc"], cat: ["all"], sub: [Status], strategy: strategy);
 
 /// The strategy.
 #[derive(Debug, Clone, Copy, Default)]

@@ -10,13 +10,13 @@ use crate::apimachinery::validation::FieldError;
 use crate::apiserver::printers;
 use crate::registry::{
     kind::{self, Kind, Schema},
-    resources::{ResourceInfo, Subresource, resource},
+    resources::{ResourceInfo, resource},
     validation,
 };
 
 /// What discovery serves.
 pub const INFO: ResourceInfo = resource!("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", true, short: ["sa"], cat: [],
-    sub: [Subresource { name: "token", kind: ("authentication.k8s.io", "v1", "TokenRequest"), verbs: &["create"] }], strategy: strategy);
+    sub: [Token], strategy: strategy);
 
 /// The strategy.
 #[derive(Debug, Clone, Copy, Default)]

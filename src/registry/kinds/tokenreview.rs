@@ -10,12 +10,13 @@ use crate::apimachinery::fields;
 use crate::apimachinery::validation::FieldError;
 use crate::registry::{
     kind::{self, Kind, Schema},
-    resources::{ResourceInfo, resource},
+    resources::{ResourceHandler, ResourceInfo, resource},
 };
 
 /// What discovery serves.
 pub const INFO: ResourceInfo = ResourceInfo {
     verbs: &["create"],
+    handler: ResourceHandler::TokenReview,
     ..resource!("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", "tokenreview", false, short: [], cat: [], sub: [], strategy: strategy)
 };
 
