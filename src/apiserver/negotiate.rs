@@ -190,10 +190,49 @@ pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Result<Value, Api
 /// `spec.containers[0].image`). Empty for bodies that are not JSON.
 pub fn duplicate_fields(body: &[u8]) -> Vec<String> {
     use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use std::borrow::Cow;
+    use std::collections::HashSet;
 
+    /// One step from the parent: a key or a list index.
+    #[derive(Clone, Copy)]
+    enum Seg<'a> {
+        Root,
+        Key(&'a str),
+        Index(usize),
+    }
+
+    /// Where the walk is: the step and the parent's position. The path text
+    /// is only built for a duplicate (every body is walked, few have one).
+    #[derive(Clone, Copy)]
     struct Walk<'a> {
-        path: String,
+        seg: Seg<'a>,
+        parent: Option<&'a Walk<'a>>,
         found: &'a std::cell::RefCell<Vec<String>>,
+    }
+
+    impl Walk<'_> {
+        fn path(&self) -> String {
+            let mut segs = Vec::new();
+            let mut at = Some(self);
+            while let Some(w) = at {
+                segs.push(w.seg);
+                at = w.parent;
+            }
+            let mut out = String::new();
+            for seg in segs.iter().rev() {
+                match seg {
+                    Seg::Root => {}
+                    Seg::Key(k) => {
+                        if !out.is_empty() {
+                            out.push('.');
+                        }
+                        out.push_str(k);
+                    }
+                    Seg::Index(i) => out.push_str(&format!("[{i}]")),
+                }
+            }
+            out
+        }
     }
 
     impl<'de> DeserializeSeed<'de> for Walk<'_> {
@@ -230,7 +269,8 @@ pub fn duplicate_fields(body: &[u8]) -> Vec<String> {
             let mut i = 0;
             while seq
                 .next_element_seed(Walk {
-                    path: format!("{}[{i}]", self.path),
+                    seg: Seg::Index(i),
+                    parent: Some(&self),
                     found: self.found,
                 })?
                 .is_some()
@@ -240,29 +280,71 @@ pub fn duplicate_fields(body: &[u8]) -> Vec<String> {
             Ok(())
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            let mut seen = std::collections::HashSet::new();
-            while let Some(key) = map.next_key::<String>()? {
-                let path = if self.path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{}.{key}", self.path)
+            // Keys borrowed from the body where they have no escapes; a
+            // linear scan for small maps, a hash set past 16 keys.
+            let mut small: Vec<Cow<'de, str>> = Vec::new();
+            let mut large: Option<HashSet<Cow<'de, str>>> = None;
+            while let Some(key) = map.next_key_seed(Key)? {
+                let dup = match &mut large {
+                    Some(set) => set.contains(&key),
+                    None => small.contains(&key),
                 };
-                if !seen.insert(key) {
-                    self.found.borrow_mut().push(path.clone());
-                }
-                map.next_value_seed(Walk {
-                    path,
+                let child = Walk {
+                    seg: Seg::Key(&key),
+                    parent: Some(&self),
                     found: self.found,
-                })?;
+                };
+                if dup {
+                    self.found.borrow_mut().push(child.path());
+                }
+                map.next_value_seed(child)?;
+                if !dup {
+                    match &mut large {
+                        Some(set) => {
+                            set.insert(key);
+                        }
+                        None if small.len() >= 16 => {
+                            let mut set: HashSet<Cow<'de, str>> = small.drain(..).collect();
+                            set.insert(key);
+                            large = Some(set);
+                        }
+                        None => small.push(key),
+                    }
+                }
             }
             Ok(())
+        }
+    }
+
+    /// A map key, borrowed from the body unless it has escapes (serde's
+    /// own `Cow` impl always copies).
+    struct Key;
+
+    impl<'de> DeserializeSeed<'de> for Key {
+        type Value = Cow<'de, str>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Key {
+        type Value = Cow<'de, str>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a string key")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Cow::Borrowed(v))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_string()))
         }
     }
 
     let found = std::cell::RefCell::new(Vec::new());
     let mut de = serde_json::Deserializer::from_slice(body);
     let walked = Walk {
-        path: String::new(),
+        seg: Seg::Root,
+        parent: None,
         found: &found,
     }
     .deserialize(&mut de);

@@ -676,9 +676,35 @@ impl Store {
             .registry
             .by_key("namespaces")
             .ok_or_else(|| ApiError::internal("no namespaces"))?;
-        let nsobj = self.get(&nsres, None, ns).await?;
-        if nsobj.pointer("/metadata/deletionTimestamp").is_some()
-            || nsobj.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating")
+        // Only two fields are read: the stored bytes are scanned for them,
+        // not decoded into a whole object (this runs on every create).
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default)]
+        struct Probe {
+            metadata: ProbeMeta,
+            status: ProbeStatus,
+        }
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default)]
+        struct ProbeMeta {
+            #[serde(rename = "deletionTimestamp")]
+            deletion_timestamp: Option<serde::de::IgnoredAny>,
+        }
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default)]
+        struct ProbeStatus {
+            phase: Option<String>,
+        }
+        let gr = nsres.group_resource();
+        let kv = match self.storage.get(&nsres.storage_key(None, ns)).await {
+            Ok(Some(kv)) => kv,
+            Ok(None) => return Err(ApiError::not_found(&gr, ns)),
+            Err(e) => return Err(storage_error(&gr, ns, e)),
+        };
+        let probe: Probe = serde_json::from_slice(&kv.value)
+            .map_err(|e| ApiError::internal(format!("corrupt object {}: {e}", kv.key)))?;
+        if probe.metadata.deletion_timestamp.is_some()
+            || probe.status.phase.as_deref() == Some("Terminating")
         {
             return Err(ApiError::namespace_terminating(
                 &res.group_resource(),
