@@ -24,7 +24,9 @@ use super::crd::{self, FinalizerStep};
 use super::customresource::{CustomVersion, compile_crd};
 use crate::openapi::OpenApi;
 use crate::registry::handler::SubresourceHandler;
-use crate::registry::served::{Registry, Resource, ResourceSpec, SubresourceInfo, V3Document};
+use crate::registry::served::{
+    Registry, Resource, ResourceSpec, Served, SubresourceInfo, V3Document,
+};
 use crate::registry::store::{ListParams as StoreListParams, Store};
 
 /// Verbs of a custom resource, in upstream's discovery order.
@@ -129,18 +131,25 @@ fn meta_components(openapi: &OpenApi) -> &'static Map<String, Value> {
     })
 }
 
-/// Rebuilds the OpenAPI v3 documents of one group's versions from the
-/// installed CRDs of that group.
-fn publish_openapi(registry: &Registry, openapi: &OpenApi, group: &str, crds: &[&Value]) {
-    let served = registry.snapshot();
+/// The OpenAPI v3 documents of one group's versions, built from the CRDs of
+/// that group the registry serves: `(path, document)`, `None` for a version
+/// no longer served. Cost: the group's CRDs only.
+fn group_documents(
+    served: &Served,
+    openapi: &OpenApi,
+    group: &str,
+    crds: &[&Value],
+) -> Vec<(String, Option<V3Document>)> {
     let installed: BTreeSet<&str> = served
-        .resources()
-        .iter()
-        .filter(|r| r.group == group && r.custom.is_some())
+        .group_resources(group)
+        .filter(|r| r.custom.is_some())
         .map(|r| r.source.as_str())
         .collect();
     let mut by_version: BTreeMap<String, Vec<(&Value, String)>> = BTreeMap::new();
-    for crd in crds.iter().filter(|c| installed.contains(name_of(c))) {
+    for crd in crds
+        .iter()
+        .filter(|c| group_of(c) == group && installed.contains(name_of(c)))
+    {
         for v in crd
             .pointer("/spec/versions")
             .and_then(Value::as_array)
@@ -157,30 +166,68 @@ fn publish_openapi(registry: &Registry, openapi: &OpenApi, group: &str, crds: &[
             }
         }
     }
-    let versions_now = served.versions(group).to_vec();
-    for version in versions_now.iter().chain(by_version.keys()) {
-        let path = format!("apis/{group}/{version}");
-        match by_version.get(version) {
+    let prefix = format!("apis/{group}/");
+    // The documents published before, so that a version (or a whole group)
+    // no longer served loses its document too.
+    let mut versions: BTreeSet<String> = served
+        .v3_documents()
+        .range(prefix.clone()..)
+        .map(|(p, _)| p)
+        .take_while(|p| p.starts_with(&prefix))
+        .filter_map(|p| p.strip_prefix(&prefix))
+        .filter(|v| !v.contains('/'))
+        .map(str::to_string)
+        .collect();
+    versions.extend(served.versions(group).iter().cloned());
+    versions.extend(by_version.keys().cloned());
+    let mut out = Vec::new();
+    for version in versions {
+        let path = format!("{prefix}{version}");
+        match by_version.get(&version) {
             Some(list) => {
                 let pairs: Vec<(&Value, &str)> =
                     list.iter().map(|(c, v)| (*c, v.as_str())).collect();
                 let doc = super::openapi::v3_document(&pairs, meta_components(openapi));
                 let json = doc.to_string();
                 let hash = crate::openapi::sha512_hex_upper(json.as_bytes());
-                registry.set_v3_document(&path, Some(V3Document { json, hash }));
+                out.push((path, Some(V3Document { json, hash })));
             }
-            None => registry.set_v3_document(&path, None),
+            None => {
+                if served.v3_documents().contains_key(&path) {
+                    out.push((path, None));
+                }
+            }
         }
     }
+    out
 }
 
-/// Serves (or serves again, after a change) the versions of a CRD.
-fn install(registry: &Registry, crd: &Value) -> Result<(), String> {
+/// Rebuilds the OpenAPI v3 documents of `groups` (one registry change for
+/// all of them). `crds_of` gives a group's CRDs.
+fn publish_openapi<'a>(
+    registry: &Registry,
+    openapi: &OpenApi,
+    groups: &BTreeSet<String>,
+    crds_of: impl Fn(&str) -> Vec<&'a Value>,
+) {
+    if groups.is_empty() {
+        return;
+    }
+    let served = registry.snapshot();
+    let mut docs = Vec::new();
+    for g in groups {
+        docs.extend(group_documents(&served, openapi, g, &crds_of(g)));
+    }
+    registry.set_v3_documents(docs);
+}
+
+/// The resources to serve for a CRD (its versions that compile).
+fn compiled(crd: &Value) -> Vec<Resource> {
     let (versions, problems) = compile_crd(crd);
     for p in &problems {
         tracing::warn!(crd = name_of(crd), problem = %p, "version not served");
     }
-    registry.set_source(name_of(crd), resources(&versions))
+    resources(&versions)
 }
 
 /// At start-up, before the first request: every established CRD in storage
@@ -203,23 +250,39 @@ pub async fn install_stored(store: &Store) -> anyhow::Result<()> {
         .filter(|c| crd::condition_true(c, crd::ESTABLISHED))
         .collect();
     let mut groups = BTreeSet::new();
+    let mut by_group: HashMap<String, Vec<&Value>> = HashMap::new();
+    let mut set = Vec::new();
     for crd in &established {
-        if let Err(e) = install(store.registry(), crd) {
-            tracing::warn!(crd = name_of(crd), error = %e, "not served");
-        }
+        set.push((name_of(crd).to_string(), compiled(crd)));
         groups.insert(group_of(crd).to_string());
+        by_group
+            .entry(group_of(crd).to_string())
+            .or_default()
+            .push(crd);
     }
-    for g in groups {
-        publish_openapi(store.registry(), store.openapi(), &g, &established);
+    for (crd, e) in store.registry().set_sources(set, &[]) {
+        tracing::warn!(crd = %crd, error = %e, "not served");
     }
+    publish_openapi(store.registry(), store.openapi(), &groups, |g| {
+        by_group.get(g).cloned().unwrap_or_default()
+    });
     Ok(())
 }
+
+/// Status writes in flight at once (each is a request through the API).
+const WRITES_IN_FLIGHT: usize = 16;
 
 struct Controller {
     client: kube::Client,
     api: Api<DynamicObject>,
     state: Arc<crate::apiserver::AppState>,
     crds: BTreeMap<String, Value>,
+    /// group → names of its CRDs in `crds` (naming looks at one group only).
+    by_group: HashMap<String, BTreeSet<String>>,
+    /// CRD name → when it was first seen (watch order is creation order):
+    /// breaks ties of `creationTimestamp` (whole seconds).
+    seen: HashMap<String, u64>,
+    next_seen: u64,
     /// CRD name → (uid, generation) last installed.
     installed: HashMap<String, (String, i64)>,
     /// CRD name → group, to clean up after a delete.
@@ -235,6 +298,9 @@ pub async fn run(client: kube::Client, state: Arc<crate::apiserver::AppState>) {
         api: api.clone(),
         state,
         crds: BTreeMap::new(),
+        by_group: HashMap::new(),
+        seen: HashMap::new(),
+        next_seen: 0,
         installed: HashMap::new(),
         groups: HashMap::new(),
         cleaning: Arc::new(std::sync::Mutex::new(BTreeSet::new())),
@@ -260,8 +326,51 @@ pub async fn run(client: kube::Client, state: Arc<crate::apiserver::AppState>) {
                 None => break,
             }
         }
-        if init.is_none() {
+        if init.is_none() && !dirty.is_empty() {
             c.sync(dirty).await;
+        }
+    }
+}
+
+/// A resourceVersion as a number (ironkube's are), to skip stale events.
+fn resource_version(v: &Value) -> Option<u64> {
+    v.pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+}
+
+fn uid_generation(crd: &Value) -> (String, i64) {
+    let uid = crd
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let generation = crd
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    (uid, generation)
+}
+
+fn deleting(crd: &Value) -> bool {
+    crd.pointer("/metadata/deletionTimestamp")
+        .is_some_and(|t| !t.is_null())
+}
+
+/// Writes `obj` (a CRD with its new `status`) through the status
+/// subresource; the stored object, or `None` (a conflict means a newer
+/// version is on its way).
+async fn write_status(api: &Api<DynamicObject>, obj: Value) -> Option<Value> {
+    let name = name_of(&obj).to_string();
+    let body = serde_json::from_value::<DynamicObject>(obj).ok()?;
+    match api
+        .replace_status(&name, &PostParams::default(), &body)
+        .await
+    {
+        Ok(o) => serde_json::to_value(o).ok(),
+        Err(e) => {
+            tracing::debug!(crd = %name, error = %e, "CRD status");
+            None
         }
     }
 }
@@ -288,25 +397,102 @@ impl Controller {
                     dirty.insert(name.clone());
                 }
                 self.crds = fresh;
+                self.by_group.clear();
+                let names: Vec<(String, String)> = self
+                    .crds
+                    .iter()
+                    .map(|(n, c)| (n.clone(), group_of(c).to_string()))
+                    .collect();
+                self.seen.retain(|n, _| self.crds.contains_key(n));
+                for (name, group) in names {
+                    self.index(name, group);
+                }
             }
             watcher::Event::Apply(o) => {
                 let v = to_value(o);
                 let name = name_of(&v).to_string();
+                // The event of a status this controller wrote (or an older
+                // one): what it holds is already known.
+                if let (Some(known), Some(new)) = (
+                    self.crds.get(&name).and_then(resource_version),
+                    resource_version(&v),
+                ) && known >= new
+                {
+                    return;
+                }
+                let group = group_of(&v).to_string();
                 dirty.insert(name.clone());
-                self.crds.insert(name, v);
+                self.crds.insert(name.clone(), v);
+                self.index(name, group);
             }
             watcher::Event::Delete(o) => {
                 let v = to_value(o);
                 let name = name_of(&v).to_string();
                 dirty.insert(name.clone());
-                self.crds.remove(&name);
+                if let Some(old) = self.crds.remove(&name)
+                    && let Some(names) = self.by_group.get_mut(group_of(&old))
+                {
+                    names.remove(&name);
+                    if names.is_empty() {
+                        self.by_group.remove(group_of(&old));
+                    }
+                }
+                self.seen.remove(&name);
             }
         }
     }
 
+    fn index(&mut self, name: String, group: String) {
+        if !self.seen.contains_key(&name) {
+            self.seen.insert(name.clone(), self.next_seen);
+            self.next_seen += 1;
+        }
+        self.by_group.entry(group).or_default().insert(name);
+    }
+
+    /// The CRDs of one group.
+    fn peers(&self, group: &str) -> Vec<&Value> {
+        self.by_group
+            .get(group)
+            .map(|names| names.iter().filter_map(|n| self.crds.get(n)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Creation order: `creationTimestamp`, then the order first seen.
+    fn creation_key(&self, name: &str) -> (String, u64) {
+        let ts = self
+            .crds
+            .get(name)
+            .and_then(|c| c.pointer("/metadata/creationTimestamp"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        (ts, self.seen.get(name).copied().unwrap_or(u64::MAX))
+    }
+
+    /// Writes the statuses concurrently; the stored objects, in order.
+    async fn write_all(&self, objs: Vec<Value>) -> Vec<Option<Value>> {
+        let writes = objs.into_iter().map(|obj| {
+            let api = self.api.clone();
+            tokio::spawn(async move { write_status(&api, obj).await })
+        });
+        futures::stream::iter(writes)
+            .buffered(WRITES_IN_FLIGHT)
+            .map(|r| r.ok().flatten())
+            .collect()
+            .await
+    }
+
     /// Handles the changed CRDs, and the others of their groups (a freed
-    /// name may now be accepted elsewhere).
+    /// name may now be accepted elsewhere), as ONE batch: naming decided in
+    /// creation order (upstream's naming controller, `pkg/controller/status/
+    /// naming_controller.go`: a name another CRD of the group has accepted
+    /// is refused), the `NamesAccepted` statuses written concurrently, every
+    /// newly accepted CRD installed with one registry change and its group's
+    /// OpenAPI v3 documents with another, and only then the `Established`
+    /// statuses written (`pkg/controller/establish`), concurrently.
     async fn sync(&mut self, dirty: BTreeSet<String>) {
+        let registry = self.state.store.registry().clone();
         let mut groups: BTreeSet<String> = BTreeSet::new();
         for name in &dirty {
             if let Some(g) = self
@@ -318,118 +504,124 @@ impl Controller {
                 groups.insert(g);
             }
         }
-        let mut todo = dirty.clone();
-        for (name, crd) in &self.crds {
-            if groups.contains(group_of(crd)) {
-                todo.insert(name.clone());
+        let mut todo = dirty;
+        for g in &groups {
+            if let Some(names) = self.by_group.get(g) {
+                todo.extend(names.iter().cloned());
             }
         }
-        let mut republish = BTreeSet::new();
+        let mut removed = Vec::new();
+        let mut changed_groups = BTreeSet::new();
+        let mut live = Vec::new();
         for name in todo {
-            match self.crds.get(&name).cloned() {
-                None => {
-                    // Gone from storage: no longer served.
-                    if self.state.store.registry().remove_source(&name)
-                        && let Some(g) = self.groups.get(&name)
-                    {
-                        republish.insert(g.clone());
-                    }
-                    self.installed.remove(&name);
-                    self.groups.remove(&name);
+            if self.crds.contains_key(&name) {
+                live.push(name);
+            } else {
+                // Gone from storage: no longer served.
+                if let Some(g) = self.groups.remove(&name) {
+                    changed_groups.insert(g);
                 }
-                Some(crd) => {
-                    if let Some(g) = self.handle(&crd).await {
-                        republish.insert(g);
-                    }
-                }
+                self.installed.remove(&name);
+                removed.push(name);
             }
         }
-        for g in republish {
-            let crds: Vec<&Value> = self.crds.values().collect();
-            publish_openapi(
-                self.state.store.registry(),
-                self.state.store.openapi(),
-                &g,
-                &crds,
-            );
-        }
-    }
+        live.sort_by_cached_key(|n| self.creation_key(n));
 
-    async fn write_status(&self, crd: &Value, status: Value) {
-        let mut obj = crd.clone();
-        if let Some(m) = obj.as_object_mut() {
-            m.insert("status".into(), status);
+        // Names, in creation order; each decision is seen by the next ones.
+        let now = now();
+        let mut naming = Vec::new();
+        for name in &live {
+            let Some(crd) = self.crds.get(name) else {
+                continue;
+            };
+            if deleting(crd) {
+                self.start_cleanup(crd);
+                continue;
+            }
+            let Some(status) = crd::naming_status(crd, &self.peers(group_of(crd)), &now) else {
+                continue;
+            };
+            let mut updated = crd.clone();
+            if let Some(m) = updated.as_object_mut() {
+                m.insert("status".into(), status);
+            }
+            let before = self.crds.insert(name.clone(), updated.clone());
+            naming.push((name.clone(), before, updated));
         }
-        let Ok(body) = serde_json::from_value::<DynamicObject>(obj) else {
-            return;
-        };
-        if let Err(e) = self
-            .api
-            .replace_status(name_of(crd), &PostParams::default(), &body)
-            .await
-        {
-            // A conflict means a newer version is on its way.
-            tracing::debug!(crd = name_of(crd), error = %e, "CRD status");
+        let written = self
+            .write_all(naming.iter().map(|(_, _, u)| u.clone()).collect())
+            .await;
+        for ((name, before, _), stored) in naming.into_iter().zip(written) {
+            match (stored, before) {
+                (Some(s), _) => {
+                    self.crds.insert(name, s);
+                }
+                (None, Some(b)) => {
+                    self.crds.insert(name, b);
+                }
+                (None, None) => {}
+            }
         }
-    }
 
-    /// One CRD; returns its group when what it serves changed.
-    async fn handle(&mut self, crd: &Value) -> Option<String> {
-        let name = name_of(crd).to_string();
-        let group = group_of(crd).to_string();
-        if crd.pointer("/metadata/deletionTimestamp").is_some() {
-            self.start_cleanup(crd);
-            return None;
-        }
-        let peers: Vec<&Value> = self
-            .crds
-            .values()
-            .filter(|c| group_of(c) == group)
-            .collect();
-        if let Some(status) = crd::naming_status(crd, &peers, &now()) {
-            self.write_status(crd, status).await;
-            return None;
-        }
-        if !crd::condition_true(crd, crd::NAMES_ACCEPTED) {
-            return None;
-        }
-        let uid = crd
-            .pointer("/metadata/uid")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let generation = crd
-            .pointer("/metadata/generation")
-            .and_then(Value::as_i64)
-            .unwrap_or(0);
-        let mut changed = false;
-        if self.installed.get(&name) != Some(&(uid.clone(), generation)) {
-            match install(self.state.store.registry(), crd) {
-                Ok(()) => {
-                    self.installed.insert(name.clone(), (uid, generation));
-                    self.groups.insert(name.clone(), group.clone());
-                    changed = true;
-                }
-                Err(e) => {
-                    tracing::warn!(crd = %name, error = %e, "not served");
-                    return None;
-                }
+        // Serving: every CRD whose names are accepted and whose spec changed.
+        let mut set = Vec::new();
+        let mut pending = HashMap::new();
+        for name in &live {
+            let Some(crd) = self.crds.get(name) else {
+                continue;
+            };
+            if deleting(crd) || !crd::condition_true(crd, crd::NAMES_ACCEPTED) {
+                continue;
+            }
+            let key = uid_generation(crd);
+            if self.installed.get(name) != Some(&key) {
+                set.push((name.clone(), compiled(crd)));
+                pending.insert(name.clone(), (key, group_of(crd).to_string()));
             }
         }
-        if let Some(status) = crd::establish_status(crd, &now()) {
-            if changed {
-                // Discovery and OpenAPI first: Established means usable.
-                let crds: Vec<&Value> = self.crds.values().collect();
-                publish_openapi(
-                    self.state.store.registry(),
-                    self.state.store.openapi(),
-                    &group,
-                    &crds,
-                );
+        if !set.is_empty() || !removed.is_empty() {
+            for (name, e) in registry.set_sources(set, &removed) {
+                tracing::warn!(crd = %name, error = %e, "not served");
+                pending.remove(&name);
             }
-            self.write_status(crd, status).await;
         }
-        changed.then_some(group)
+        for (name, (key, group)) in pending {
+            self.installed.insert(name.clone(), key);
+            self.groups.insert(name, group.clone());
+            changed_groups.insert(group);
+        }
+        // Discovery and OpenAPI first: Established means usable.
+        publish_openapi(
+            &registry,
+            self.state.store.openapi(),
+            &changed_groups,
+            |g| self.peers(g),
+        );
+
+        let mut establish = Vec::new();
+        for name in &live {
+            let Some(crd) = self.crds.get(name) else {
+                continue;
+            };
+            if deleting(crd) || self.installed.get(name) != Some(&uid_generation(crd)) {
+                continue;
+            }
+            if let Some(status) = crd::establish_status(crd, &now) {
+                let mut updated = crd.clone();
+                if let Some(m) = updated.as_object_mut() {
+                    m.insert("status".into(), status);
+                }
+                establish.push((name.clone(), updated));
+            }
+        }
+        let written = self
+            .write_all(establish.iter().map(|(_, u)| u.clone()).collect())
+            .await;
+        for ((name, _), stored) in establish.into_iter().zip(written) {
+            if let Some(s) = stored {
+                self.crds.insert(name, s);
+            }
+        }
     }
 
     /// The clean-up finalizer: deletes every custom resource of a deleted
@@ -538,5 +730,211 @@ async fn delete_all(client: &kube::Client, res: &Resource) -> FinalizerStep {
         // Objects with finalizers of their own go when those are done.
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(2));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const TOKEN: &str = "scale-test-token";
+
+    fn crd(plural: &str, group: &str, kind: &str) -> DynamicObject {
+        let v = json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": format!("{plural}.{group}")},
+            "spec": {
+                "group": group,
+                "scope": "Namespaced",
+                "names": {"plural": plural, "singular": plural.trim_end_matches('s'),
+                          "kind": kind},
+                "versions": [{
+                    "name": "v1", "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                        "spec": {"type": "object", "properties": {
+                            "size": {"type": "integer", "minimum": 1}}}}}}
+                }]
+            }
+        });
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn condition(o: &Value, ty: &str) -> Option<(String, String, String)> {
+        let c = o
+            .pointer("/status/conditions")?
+            .as_array()?
+            .iter()
+            .find(|c| c["type"] == ty)?;
+        let s = |k: &str| c[k].as_str().unwrap_or("").to_string();
+        Some((s("status"), s("reason"), s("message")))
+    }
+
+    /// Polls the CRDs until `done` holds for all of them (the deadline only
+    /// guards against a hang).
+    async fn wait_for(
+        api: &Api<DynamicObject>,
+        mut done: impl FnMut(&BTreeMap<String, Value>) -> bool,
+    ) -> BTreeMap<String, Value> {
+        for _ in 0..1200 {
+            let list = api.list(&ListParams::default()).await.unwrap();
+            let all: BTreeMap<String, Value> = list
+                .items
+                .into_iter()
+                .map(|o| {
+                    let v = serde_json::to_value(o).unwrap();
+                    (name_of(&v).to_string(), v)
+                })
+                .collect();
+            if done(&all) {
+                return all;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("CRDs did not reach the expected state");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_is_served_before_established_and_names_go_in_creation_order() {
+        let state = crate::server::memory_state(TOKEN).await.unwrap();
+        let router = crate::apiserver::app(state.clone());
+        let client = crate::controllers::in_process_client(router, TOKEN, "test");
+        let task = tokio::spawn(run(client.clone(), state.clone()));
+        let api: Api<DynamicObject> = Api::all_with(client, &crd_resource());
+        let pp = PostParams::default();
+        // The first one wins the names; the second asks for the same kind.
+        api.create(&pp, &crd("widgets", "scale-test.example.com", "Widget"))
+            .await
+            .unwrap();
+        api.create(&pp, &crd("gizmos", "scale-test.example.com", "Widget"))
+            .await
+            .unwrap();
+        for i in 0..40 {
+            api.create(
+                &pp,
+                &crd("gadgets", &format!("g{i}.scale-test.example.com"), "Gadget"),
+            )
+            .await
+            .unwrap();
+        }
+        let registry = state.store.registry().clone();
+        let served_before_established = |all: &BTreeMap<String, Value>| {
+            for (name, c) in all {
+                if condition(c, crd::ESTABLISHED).is_some_and(|e| e.0 == "True") {
+                    // Established means served: routing, discovery, OpenAPI v3.
+                    let g = group_of(c);
+                    let s = registry.snapshot();
+                    assert!(
+                        s.group_resources(g).any(|r| &r.source == name),
+                        "{name} established but not served: {c} {:?}",
+                        s.resources()
+                            .iter()
+                            .filter(|r| r.custom.is_some())
+                            .collect::<Vec<_>>()
+                    );
+                    assert!(s.versions(g).contains(&"v1".to_string()));
+                    assert!(
+                        s.v3_documents().contains_key(&format!("apis/{g}/v1")),
+                        "{name} established without its OpenAPI v3 document"
+                    );
+                }
+            }
+        };
+        let all = wait_for(&api, |all| {
+            served_before_established(all);
+            all.len() == 42
+                && all.iter().all(|(n, c)| {
+                    n.starts_with("gizmos.")
+                        || condition(c, crd::ESTABLISHED).is_some_and(|e| e.0 == "True")
+                })
+                && all
+                    .get("gizmos.scale-test.example.com")
+                    .is_some_and(|c| condition(c, crd::NAMES_ACCEPTED).is_some())
+        })
+        .await;
+        let gizmos = &all["gizmos.scale-test.example.com"];
+        // Upstream v1.36: the last conflicting name is the one reported.
+        assert_eq!(
+            condition(gizmos, crd::NAMES_ACCEPTED).unwrap(),
+            (
+                "False".into(),
+                "ListKindConflict".into(),
+                "\"WidgetList\" is already in use".into()
+            )
+        );
+        assert_eq!(
+            condition(gizmos, crd::ESTABLISHED).unwrap(),
+            (
+                "False".into(),
+                "NotAccepted".into(),
+                "not all names are accepted".into()
+            )
+        );
+        assert_eq!(gizmos["status"]["acceptedNames"]["kind"], "");
+        let widgets = &all["widgets.scale-test.example.com"];
+        assert_eq!(
+            condition(widgets, crd::NAMES_ACCEPTED).unwrap(),
+            (
+                "True".into(),
+                "NoConflicts".into(),
+                "no conflicts found".into()
+            )
+        );
+        assert!(
+            registry
+                .find("scale-test.example.com", "v1", "gizmos")
+                .is_none()
+        );
+
+        // The names freed by a deleted CRD go to the one that wanted them.
+        api.delete("widgets.scale-test.example.com", &DeleteParams::default())
+            .await
+            .unwrap();
+        wait_for(&api, |all| {
+            served_before_established(all);
+            !all.contains_key("widgets.scale-test.example.com")
+                && all
+                    .get("gizmos.scale-test.example.com")
+                    .and_then(|c| condition(c, crd::ESTABLISHED))
+                    .is_some_and(|e| e.0 == "True")
+        })
+        .await;
+        assert!(
+            registry
+                .find("scale-test.example.com", "v1", "widgets")
+                .is_none()
+        );
+        assert!(
+            registry
+                .find("scale-test.example.com", "v1", "gizmos")
+                .is_some()
+        );
+
+        // Deleting them all leaves nothing served: no resource, no document.
+        api.delete_collection(&DeleteParams::default(), &ListParams::default())
+            .await
+            .unwrap();
+        wait_for(&api, |all| all.is_empty()).await;
+        for _ in 0..1200 {
+            let s = registry.snapshot();
+            if s.resources().iter().all(|r| r.custom.is_none()) && s.v3_documents().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let s = registry.snapshot();
+        assert!(s.resources().iter().all(|r| r.custom.is_none()));
+        assert!(
+            s.v3_documents().is_empty(),
+            "documents left: {:?}",
+            s.v3_documents().keys().collect::<Vec<_>>()
+        );
+        assert!(
+            s.groups()
+                .iter()
+                .all(|g| !g.name.ends_with("scale-test.example.com"))
+        );
+        task.abort();
     }
 }
