@@ -102,7 +102,7 @@ fn resources(versions: &[Arc<CustomVersion>]) -> Vec<Resource> {
                     )),
                     stored: true,
                     custom: Some(cv.clone()),
-                    strategy: std::sync::Arc::new(crate::registry::kind::Unstructured),
+                    strategy: cv.clone(),
                 },
             )
         })

@@ -8,6 +8,9 @@
 //!   finalizer controllers' decisions.
 //! - `cel` — `x-kubernetes-validations` rules compiled with the `cel` crate,
 //!   with upstream's cost estimate, messages and transition rules.
+//! - `custom_kind` — a served custom version as a `Kind` (generation,
+//!   status reset, Table, field selectors, storage version), as upstream's
+//!   customresource strategy.
 //! - `printer` — `additionalPrinterColumns` as Table columns and cells
 //!   (client-go's JSONPath grammar, typed cells, ages).
 //! - `openapi` — the OpenAPI v3 document of a custom group-version and the
@@ -19,6 +22,7 @@
 pub mod cel;
 pub mod controller;
 pub mod crd;
+pub mod custom_kind;
 pub mod customresource;
 pub mod openapi;
 pub mod printer;

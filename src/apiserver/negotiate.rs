@@ -435,10 +435,7 @@ pub fn to_table(
         .iter()
         .map(|o| {
             let mut row = Map::new();
-            let cells = match &res.custom {
-                Some(cv) => cv.table_cells(o, now),
-                None => res.strategy.cells(o, now),
-            };
+            let cells = res.strategy.cells(o, now);
             row.insert("cells".into(), Value::Array(cells));
             if let Some(obj) = row_object(o, res, inc) {
                 row.insert("object".into(), obj);
@@ -460,10 +457,7 @@ pub fn to_table(
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": metadata,
-        "columnDefinitions": match &res.custom {
-            Some(cv) => cv.table_columns(),
-            None => res.strategy.columns(),
-        },
+        "columnDefinitions": res.strategy.columns(),
         "rows": rows,
     })
 }

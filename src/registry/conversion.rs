@@ -40,45 +40,22 @@ fn rename(obj: &mut Value, pairs: &[(&str, &str)], forward: bool, api_version: &
     *m = out;
 }
 
-/// Converts an object of `res`'s version into its stored form.
+/// Converts an object of `res`'s version into its stored form (the kind's
+/// `served_to_storage`; for a custom resource, its storage version).
 pub fn to_storage(res: &Resource, obj: &mut Value) {
-    if let Some(cv) = &res.custom {
-        // `conversion.strategy: None`: only apiVersion changes.
-        if cv.version != cv.storage_version
-            && let Some(m) = obj.as_object_mut()
-        {
-            m.insert(
-                "apiVersion".into(),
-                Value::String(format!("{}/{}", cv.group, cv.storage_version)),
-            );
-        }
-        return;
-    }
     res.strategy.served_to_storage(obj);
 }
 
-/// Whether the stored form of `res` differs from the served one.
+/// Whether the stored form of `res` differs from the served one. A custom
+/// resource whose schema has defaults is also converted on every read
+/// (read-time defaulting needs the parsed object).
 pub fn converts(res: &Resource) -> bool {
-    match &res.custom {
-        // Read-time defaulting needs the parsed object too.
-        Some(cv) => cv.version != cv.storage_version || cv.has_defaults,
-        None => res.converts(),
-    }
+    res.converts() || res.custom.as_ref().is_some_and(|cv| cv.has_defaults)
 }
 
-/// Converts a stored object into `res`'s version.
+/// Converts a stored object into `res`'s version (the kind's
+/// `storage_to_served`).
 pub fn from_storage(res: &Resource, obj: &mut Value) {
-    if let Some(cv) = &res.custom {
-        if let Some(m) = obj.as_object_mut() {
-            m.insert("apiVersion".into(), Value::String(cv.api_version()));
-        }
-        // Upstream defaults custom resources when decoding them from
-        // storage too (a default added to the schema later shows at once).
-        if cv.has_defaults {
-            cv.default(obj);
-        }
-        return;
-    }
     res.strategy.storage_to_served(obj);
 }
 

@@ -24,6 +24,11 @@ pub enum Schema {
     /// The embedded upstream OpenAPI document, by group/version/kind
     /// (`registry::typecheck` and `openapi::OpenApi`).
     BuiltinOpenApi,
+    /// A CRD version's structural schema (`Resource::custom`): decoding
+    /// prunes and defaults against it, validation runs its value checks and
+    /// CEL rules, apply merges by its `x-kubernetes-*` list and map types,
+    /// and strategic merge patch is refused (415).
+    Structural,
 }
 
 /// The per-kind strategy. `Send + Sync`: shared by every request through

@@ -490,7 +490,6 @@ struct Filter {
     labels: Selector,
     fields: FieldSelector,
     kind: Arc<dyn Kind>,
-    custom: Option<Arc<CustomVersion>>,
 }
 
 impl Filter {
@@ -502,19 +501,7 @@ impl Filter {
         let fields = match p.field_selector.as_deref() {
             Some(s) if !s.is_empty() => {
                 let f = fields::parse(s).map_err(ApiError::bad_request)?;
-                match &res.custom {
-                    Some(cv) => {
-                        if let Some(r) = f
-                            .requirements()
-                            .iter()
-                            .find(|r| !cv.supports_field(&r.field))
-                        {
-                            return Err(ApiError::bad_request(cv.field_selector_error(&r.field)));
-                        }
-                    }
-                    None => fields::check_kind_supported(&*res.strategy, &f)
-                        .map_err(ApiError::bad_request)?,
-                }
+                fields::check_kind_supported(&*res.strategy, &f).map_err(ApiError::bad_request)?;
                 f
             }
             _ => fields::parse("").map_err(ApiError::bad_request)?,
@@ -523,7 +510,6 @@ impl Filter {
             labels,
             fields,
             kind: res.strategy.clone(),
-            custom: res.custom.clone(),
         })
     }
 
@@ -537,10 +523,9 @@ impl Filter {
             .and_then(Value::as_object);
         self.labels.matches(labels)
             && (self.fields.is_empty()
-                || self.fields.matches(|f| match &self.custom {
-                    Some(cv) => cv.field_value(obj, f),
-                    None => fields::kind_field_value(&*self.kind, obj, f),
-                }))
+                || self
+                    .fields
+                    .matches(|f| fields::kind_field_value(&*self.kind, obj, f)))
     }
 }
 

@@ -16,7 +16,7 @@ pub fn has_status_subresource(res: &Resource) -> bool {
 
 /// Kinds whose `metadata.generation` starts at 1 and is bumped on spec changes.
 pub fn tracks_generation(res: &Resource) -> bool {
-    res.custom.is_some() || res.strategy.tracks_generation()
+    res.strategy.tracks_generation()
 }
 
 /// Whether PUT of a missing object creates it (`AllowCreateOnUpdate`).
@@ -32,10 +32,6 @@ pub fn returns_deleted_object(res: &Resource) -> bool {
 
 /// `PrepareForCreate`: what the server resets or fills on create.
 pub fn prepare_for_create(res: &Resource, obj: &mut Value) {
-    if let Some(cv) = &res.custom {
-        cv.prepare_for_create(obj);
-        return;
-    }
     if tracks_generation(res) {
         set_meta(obj, "generation", json!(1));
     }
@@ -60,11 +56,6 @@ pub fn prepare_for_update(
     // strategy (`ScaleREST.Update` calls the store's Update): the spec
     // changed, so the generation moves as for any spec change.
     match sub {
-        None | Some(SubresourceHandler::Scale) if res.custom.is_some() => {
-            if let Some(cv) = &res.custom {
-                cv.prepare_for_update(new, old);
-            }
-        }
         None | Some(SubresourceHandler::Scale) => {
             if has_status_subresource(res) {
                 copy_field(new, old, "status");
