@@ -566,6 +566,26 @@ impl PatchSchema for SchemaNode<'_> {
         self.ext("x-kubernetes-map-type").and_then(Value::as_str)
     }
 
+    /// A struct's fields are closed: a name that is neither a property nor
+    /// a map value (`additionalProperties`) is undeclared, unless the type
+    /// keeps unknown fields (`x-kubernetes-preserve-unknown-fields`, e.g.
+    /// `RawExtension`) or declares no properties at all.
+    fn declared_field(&self, name: &str) -> crate::apimachinery::patch_schema::Declared<Self> {
+        use crate::apimachinery::patch_schema::Declared;
+        if let Some(f) = self.field(name).or_else(|| self.map_values()) {
+            return Declared::Schema(f);
+        }
+        let closed = has_properties(self.defs, self.resolved)
+            && self.resolved.get("additionalProperties").is_none()
+            && self.ext("x-kubernetes-preserve-unknown-fields") != Some(&Value::Bool(true))
+            && self.depth < MAX_DEPTH;
+        if closed {
+            Declared::Undeclared
+        } else {
+            Declared::Untyped
+        }
+    }
+
     fn is_required(&self, name: &str) -> bool {
         let listed = |v: &Value| {
             v.get("required")

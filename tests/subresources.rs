@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use ironkube::apiserver::AppState;
 
 mod inproc;
-use inproc::{Resp, TOKEN, send, state};
+use inproc::{Resp, TOKEN, install_crd, send, state};
 
 async fn call(st: &Arc<AppState>, method: Method, uri: &str, body: Option<&Value>) -> Resp {
     let ct = if method == Method::PATCH {
@@ -243,38 +243,6 @@ async fn resources_that_are_not_stored_serve_create_only() {
         r.json()["status"]["userInfo"]["groups"][0],
         "system:masters"
     );
-}
-
-/// Serves a CRD as the CRD controller would once `Established` (the
-/// controller itself does not run in-process): stored, established, then
-/// installed from storage as at start-up.
-async fn install_crd(st: &Arc<AppState>, crd: Value) {
-    let name = crd["metadata"]["name"].as_str().unwrap().to_string();
-    create(
-        st,
-        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-        crd.clone(),
-    )
-    .await;
-    let status = json!({"status": {
-        "conditions": [
-            {"type": "NamesAccepted", "status": "True", "lastTransitionTime": "2026-12-03T16:00:00Z",
-             "reason": "NoConflicts", "message": "no conflicts found"},
-            {"type": "Established", "status": "True", "lastTransitionTime": "2026-12-03T16:00:00Z",
-             "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"}],
-        "acceptedNames": crd["spec"]["names"],
-        "storedVersions": ["v1"]}});
-    let r = call(
-        st,
-        Method::PATCH,
-        &format!("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}/status"),
-        Some(&status),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.json());
-    ironkube::apiextensions::controller::install_stored(&st.store)
-        .await
-        .unwrap();
 }
 
 fn crd(plural: &str, kind: &str, subresources: Value) -> Value {

@@ -206,7 +206,10 @@ impl Structural {
     /// The patch-engine view of the schema root (list/map types for
     /// server-side apply and merge).
     pub fn patch_root(&self) -> SchemaPos<'_> {
-        SchemaPos { node: &self.root }
+        SchemaPos {
+            node: &self.root,
+            root: true,
+        }
     }
 
     /// The sub-schema at `properties[name]` of the root (e.g. `status`), for
@@ -455,6 +458,28 @@ fn prune_object_meta_into(meta: &mut Value, path: &mut String, out: &mut Vec<Str
 #[derive(Debug, Clone, Copy)]
 pub struct SchemaPos<'a> {
     node: &'a Node,
+    /// The object's root: `apiVersion`, `kind` and `metadata` are declared
+    /// there whatever the structural schema says (as in embedded resources).
+    root: bool,
+}
+
+/// ObjectMeta's fields, for the typed conversion of server-side apply (the
+/// schema of a custom resource's `metadata` is always ObjectMeta's).
+fn object_meta_node() -> &'static Node {
+    static META: std::sync::OnceLock<Node> = std::sync::OnceLock::new();
+    META.get_or_init(|| Node {
+        ty: "object".into(),
+        properties: OBJECT_META_FIELDS
+            .iter()
+            .map(|f| ((*f).to_string(), Node::default()))
+            .collect(),
+        ..Node::default()
+    })
+}
+
+fn untyped_node() -> &'static Node {
+    static ANY: std::sync::OnceLock<Node> = std::sync::OnceLock::new();
+    ANY.get_or_init(Node::default)
 }
 
 impl<'a> crate::apimachinery::patch_schema::PatchSchema for SchemaPos<'a> {
@@ -463,13 +488,19 @@ impl<'a> crate::apimachinery::patch_schema::PatchSchema for SchemaPos<'a> {
             .properties
             .get(name)
             .or(self.node.additional.schema())
-            .map(|node| SchemaPos { node })
+            .map(|node| SchemaPos { node, root: false })
     }
     fn map_values(&self) -> Option<Self> {
-        self.node.additional.schema().map(|node| SchemaPos { node })
+        self.node
+            .additional
+            .schema()
+            .map(|node| SchemaPos { node, root: false })
     }
     fn items(&self) -> Option<Self> {
-        self.node.items.as_deref().map(|node| SchemaPos { node })
+        self.node
+            .items
+            .as_deref()
+            .map(|node| SchemaPos { node, root: false })
     }
     fn patch_strategy(&self) -> Option<&str> {
         None
@@ -491,6 +522,34 @@ impl<'a> crate::apimachinery::patch_schema::PatchSchema for SchemaPos<'a> {
     }
     fn typed(&self) -> bool {
         false
+    }
+    /// An object type's fields are closed unless it keeps unknown fields
+    /// or has `additionalProperties`; the root and embedded resources also
+    /// declare `apiVersion`, `kind` and `metadata` (ObjectMeta).
+    fn declared_field(&self, name: &str) -> crate::apimachinery::patch_schema::Declared<Self> {
+        use crate::apimachinery::patch_schema::Declared;
+        let pos = |node| Declared::Schema(SchemaPos { node, root: false });
+        if self.root || self.node.embedded {
+            match name {
+                "metadata" => return pos(object_meta_node()),
+                "apiVersion" | "kind" => return pos(untyped_node()),
+                _ => {}
+            }
+        }
+        if let Some(node) = self
+            .node
+            .properties
+            .get(name)
+            .or(self.node.additional.schema())
+        {
+            return pos(node);
+        }
+        if self.node.ty == "object" && !self.node.preserve_unknown && !self.node.additional.is_set()
+        {
+            Declared::Undeclared
+        } else {
+            Declared::Untyped
+        }
     }
 }
 

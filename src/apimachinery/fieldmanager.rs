@@ -670,6 +670,87 @@ fn validate<S: PatchSchema>(
     Ok(())
 }
 
+/// Server-side apply's typed conversion of the applied configuration
+/// (structured-merge-diff `typed/validate.go`, `visitMapItems`): the fields
+/// the schema does not declare, as `.spec.bogus: field not declared in
+/// schema`. Upstream stops reading a map at its first undeclared field and
+/// goes on with the other maps; it walks Go maps in random order, this walk
+/// goes in the body's order. Lists are read item by item (an item's path
+/// is its key, as in managedFields); an item without its keys is left to
+/// the merge, which reports it.
+pub fn undeclared_fields<S: PatchSchema>(applied: &Value, schema: Option<&S>) -> Vec<String> {
+    let mut out = Vec::new();
+    undeclared_into(applied, schema, &mut Vec::new(), &mut out, 0);
+    out
+}
+
+/// The 500 message upstream gives for [`undeclared_fields`] (`errors:` and
+/// one line each when there are several).
+pub fn undeclared_message(errors: &[String]) -> String {
+    match errors {
+        [one] => one.clone(),
+        many => {
+            let mut s = "errors:".to_string();
+            for e in many {
+                s.push_str("\n  ");
+                s.push_str(e);
+            }
+            s
+        }
+    }
+}
+
+fn undeclared_into<S: PatchSchema>(
+    v: &Value,
+    s: Option<&S>,
+    path: &mut Vec<PathElement>,
+    out: &mut Vec<String>,
+    depth: usize,
+) {
+    use crate::apimachinery::patch_schema::Declared;
+    let Some(s) = s else { return };
+    if depth > 512 {
+        return;
+    }
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m {
+                path.push(PathElement::Field(k.clone()));
+                match s.declared_field(k) {
+                    Declared::Schema(cs) => undeclared_into(child, Some(&cs), path, out, depth + 1),
+                    Declared::Untyped => {}
+                    Declared::Undeclared => {
+                        out.push(format!(
+                            "{}: field not declared in schema",
+                            path_string(path)
+                        ));
+                        path.pop();
+                        break;
+                    }
+                }
+                path.pop();
+            }
+        }
+        Value::Array(items) => {
+            let Some(is) = s.items() else { return };
+            let kind = list_kind(Some(s));
+            for (i, item) in items.iter().enumerate() {
+                let pe = match &kind {
+                    ListKind::Atomic => PathElement::Index(i as i64),
+                    k => match item_pe(k, item) {
+                        Ok(pe) => pe,
+                        Err(_) => return,
+                    },
+                };
+                path.push(pe);
+                undeclared_into(item, Some(&is), path, out, depth + 1);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
 // ---------------------------------------------------------------------------
 // ToFieldSet (typed/tofieldset.go)
 // ---------------------------------------------------------------------------

@@ -47,4 +47,22 @@ pub trait PatchSchema: Sized {
     fn typed(&self) -> bool {
         true
     }
+    /// What server-side apply's typed conversion finds for field `name` of
+    /// an object here (structured-merge-diff's `typed/validate.go`): a
+    /// schema, no schema (the value is not checked further), or a field the
+    /// schema does not declare (`field not declared in schema`). The default
+    /// never reports an undeclared field.
+    fn declared_field(&self, name: &str) -> Declared<Self> {
+        match self.field(name).or_else(|| self.map_values()) {
+            Some(s) => Declared::Schema(s),
+            None => Declared::Untyped,
+        }
+    }
+}
+
+/// See [`PatchSchema::declared_field`].
+pub enum Declared<S> {
+    Schema(S),
+    Untyped,
+    Undeclared,
 }

@@ -1360,8 +1360,17 @@ impl Store {
         // Apply on /scale is apply of `spec.replicas` to the parent, recorded
         // with subresource "scale" (the paths are the same for apps/v1).
         let custom = res.custom.clone().filter(|_| !through_scale(sub));
-        if custom.is_none() {
-            typecheck::check_applied(&self.openapi, self.sub_gvk(res, sub), name, &applied)?;
+        match &custom {
+            None => {
+                typecheck::check_applied(&self.openapi, self.sub_gvk(res, sub), name, &applied)?
+            }
+            Some(cv) => {
+                let undeclared =
+                    fieldmanager::undeclared_fields(&applied, Some(&cv.schema.patch_root()));
+                if !undeclared.is_empty() {
+                    return Err(typecheck::undeclared_error(&applied, name, &undeclared));
+                }
+            }
         }
         let (applied, update_sub) = if through_scale(sub) {
             self.check_type(&applied, "autoscaling", "v1", "Scale")?;
@@ -2223,12 +2232,12 @@ pub fn apply_patch(
     apply_patch_request(openapi, gvk, current, patch, patch_type, true)
 }
 
-/// Bodies from this size on are patched off the async worker threads
-/// (`block_in_place`): a large patch is CPU work that must not hold up the
-/// other requests sharing the worker (2 workers on a 2-core machine).
 /// Deletes in flight at once in a deletecollection.
 const DELETE_COLLECTION_WORKERS: usize = 16;
 
+/// Bodies from this size on are patched off the async worker threads
+/// (`block_in_place`): a large patch is CPU work that must not hold up the
+/// other requests sharing the worker (2 workers on a 2-core machine).
 const BLOCKING_PATCH_BYTES: usize = 64 * 1024;
 
 /// [`apply_patch`] as the PATCH handler runs it (`handlers/patch.go`):

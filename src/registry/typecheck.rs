@@ -1412,6 +1412,11 @@ pub fn check_applied(
             "invalid object type: {g}/{v}, Kind={kind}"
         )));
     }
+    let schema = openapi.schema(gvk.0, gvk.1, gvk.2);
+    let undeclared = crate::apimachinery::fieldmanager::undeclared_fields(applied, schema.as_ref());
+    if !undeclared.is_empty() {
+        return Err(undeclared_error(applied, name, &undeclared));
+    }
     let mut copy = applied.clone();
     if let Err(m) = schemas(openapi).check(gvk.0, gvk.1, gvk.2, &mut copy, Mode::Decode) {
         let subject = apply_subject(applied, name);
@@ -1428,6 +1433,17 @@ pub fn check_applied(
         }));
     }
     Ok(())
+}
+
+/// Server-side apply of fields the schema does not declare: upstream's 500,
+/// whatever `fieldValidation` says (the typed patch object is built before
+/// the body is decoded).
+pub fn undeclared_error(applied: &Value, name: &str, errors: &[String]) -> ApiError {
+    internal_error(format!(
+        "failed to create typed patch object ({}): {}",
+        apply_subject(applied, name),
+        crate::apimachinery::fieldmanager::undeclared_message(errors)
+    ))
 }
 
 /// Server-side apply's result, converted to the Go type as upstream does

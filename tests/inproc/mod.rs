@@ -59,3 +59,62 @@ pub async fn send(st: &Arc<AppState>, req: Request<Body>) -> Resp {
         body,
     }
 }
+
+/// A JSON request as the admin (`content_type` for the body, if any).
+pub async fn request(
+    st: &Arc<AppState>,
+    method: http::Method,
+    uri: &str,
+    content_type: &str,
+    body: Option<String>,
+) -> Resp {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {TOKEN}"));
+    if body.is_some() {
+        b = b.header("content-type", content_type);
+    }
+    send(
+        st,
+        b.body(Body::from(body.unwrap_or_default()))
+            .expect("request"),
+    )
+    .await
+}
+
+/// Serves a CRD as the CRD controller would once `Established` (the
+/// controller itself does not run in-process): stored, established, then
+/// installed from storage as at start-up.
+pub async fn install_crd(st: &Arc<AppState>, crd: Value) {
+    let name = crd["metadata"]["name"].as_str().expect("name").to_string();
+    let r = request(
+        st,
+        http::Method::POST,
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+        "application/json",
+        Some(crd.to_string()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json());
+    let status = serde_json::json!({"status": {
+        "conditions": [
+            {"type": "NamesAccepted", "status": "True", "lastTransitionTime": "2026-12-03T16:00:00Z",
+             "reason": "NoConflicts", "message": "no conflicts found"},
+            {"type": "Established", "status": "True", "lastTransitionTime": "2026-12-03T16:00:00Z",
+             "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"}],
+        "acceptedNames": crd["spec"]["names"],
+        "storedVersions": ["v1"]}});
+    let r = request(
+        st,
+        http::Method::PATCH,
+        &format!("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}/status"),
+        "application/merge-patch+json",
+        Some(status.to_string()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json());
+    ironkube::apiextensions::controller::install_stored(&st.store)
+        .await
+        .expect("install");
+}
