@@ -30,45 +30,9 @@ pub mod v2_proto;
 
 const V2_DOCUMENT: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/v2.json"));
 
-/// `(group-version path, document)`, sorted by path (the order upstream's
-/// index, a marshalled Go map, lists them in).
-const V3_DOCUMENTS: [(&str, &str); 5] = [
-    (
-        "api/v1",
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/openapi/v3/api__v1.json"
-        )),
-    ),
-    (
-        "apis/apps/v1",
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/openapi/v3/apis__apps__v1.json"
-        )),
-    ),
-    (
-        "apis/authentication.k8s.io/v1",
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/openapi/v3/apis__authentication.k8s.io__v1.json"
-        )),
-    ),
-    (
-        "apis/coordination.k8s.io/v1",
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/openapi/v3/apis__coordination.k8s.io__v1.json"
-        )),
-    ),
-    (
-        "apis/events.k8s.io/v1",
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/openapi/v3/apis__events.k8s.io__v1.json"
-        )),
-    ),
-];
+// `V3_DOCUMENTS`: every file of `openapi/v3/` (build.rs), sorted by path
+// (the order upstream's index, a marshalled Go map, lists them in).
+include!(concat!(env!("OUT_DIR"), "/v3_documents.rs"));
 
 /// Prefix of references inside the Swagger 2.0 document.
 const V2_REF_PREFIX: &str = "#/definitions/";
@@ -887,6 +851,7 @@ mod tests {
             names,
             [
                 "api/v1",
+                "apis/apiextensions.k8s.io/v1",
                 "apis/apps/v1",
                 "apis/authentication.k8s.io/v1",
                 "apis/coordination.k8s.io/v1",

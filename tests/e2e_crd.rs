@@ -147,6 +147,10 @@ fn kubectl_apply_get_explain_scale_and_delete_crontabs() {
     assert!(out.contains("cronSpec\t<string>"), "{out}");
     assert!(out.contains("The cron schedule."), "{out}");
     assert!(out.contains("replicas\t<integer>"), "{out}");
+    // And the CRD kind itself (/openapi/v3/apis/apiextensions.k8s.io/v1).
+    let out = s.ok(&["explain", "crd.spec.names.shortNames"]);
+    assert!(out.contains("GROUP:      apiextensions.k8s.io"), "{out}");
+    assert!(out.contains("FIELD: shortNames <[]string>"), "{out}");
 
     // Strict field validation (kubectl's default) names the unknown field.
     let err = stderr_of(

@@ -1242,17 +1242,19 @@ pub fn check_body(
         .map_err(|m| decode_error(gvk.2, gvk.1, &m))
 }
 
-/// The internal (hub) package of a kind, as conversion errors name it.
-pub fn internal_package(group: &str, kind: &str) -> &'static str {
+/// The internal (hub) package of a kind, as conversion errors name it: the
+/// group's first DNS label (`apps`, `rbac` for rbac.authorization.k8s.io,
+/// `networking`, `batch`, ...), as upstream names its packages after their
+/// groups (`pkg/apis/<package>`). The exceptions: the core group and
+/// events.k8s.io (whose Event is the core one) are `core`,
+/// internal.apiserver.k8s.io is `apiserverinternal`, and `Scale` is
+/// autoscaling's whatever group serves it.
+pub fn internal_package<'a>(group: &'a str, kind: &str) -> &'a str {
     match group {
-        "" | "events.k8s.io" => "core",
-        "apps" => "apps",
-        "autoscaling" => "autoscaling",
-        "coordination.k8s.io" => "coordination",
-        "authentication.k8s.io" => "authentication",
-        "apiextensions.k8s.io" => "apiextensions",
         _ if kind == "Scale" => "autoscaling",
-        _ => "core",
+        "" | "events.k8s.io" => "core",
+        "internal.apiserver.k8s.io" => "apiserverinternal",
+        g => g.split('.').next().unwrap_or(g),
     }
 }
 
