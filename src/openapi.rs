@@ -747,6 +747,7 @@ mod tests {
             std::sync::Arc::new(V3Document {
                 json: "{}".into(),
                 hash: "ABC".into(),
+                v2: None,
             }),
         );
         let index = api().v3_index_with(&extra);

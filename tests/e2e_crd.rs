@@ -147,6 +147,10 @@ fn kubectl_apply_get_explain_scale_and_delete_crontabs() {
     assert!(out.contains("cronSpec\t<string>"), "{out}");
     assert!(out.contains("The cron schedule."), "{out}");
     assert!(out.contains("replicas\t<integer>"), "{out}");
+    // The same from /openapi/v2 (gnostic protobuf), as older clients read it.
+    let out = s.ok(&["explain", "crontabs.spec", "--output=plaintext-openapiv2"]);
+    assert!(out.contains("KIND:     CronTab"), "{out}");
+    assert!(out.contains("cronSpec\t<string>"), "{out}");
     // And the CRD kind itself (/openapi/v3/apis/apiextensions.k8s.io/v1).
     let out = s.ok(&["explain", "crd.spec.names.shortNames"]);
     assert!(out.contains("GROUP:      apiextensions.k8s.io"), "{out}");

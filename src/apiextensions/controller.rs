@@ -190,7 +190,8 @@ fn group_documents(
                 let doc = super::openapi::v3_document(&pairs, meta_components(openapi));
                 let json = doc.to_string();
                 let hash = crate::openapi::sha512_hex_upper(json.as_bytes());
-                out.push((path, Some(V3Document { json, hash })));
+                let v2 = Some(super::openapi::v2_fragment(&pairs).to_string());
+                out.push((path, Some(V3Document { json, hash, v2 })));
             }
             None => {
                 if served.v3_documents().contains_key(&path) {

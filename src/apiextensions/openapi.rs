@@ -921,6 +921,154 @@ pub fn v2_definitions(crd: &Value, version: &str) -> Map<String, Value> {
     out
 }
 
+/// The Swagger 2.0 part of a custom group-version for `/openapi/v2`:
+/// `{"definitions": ..., "paths": ...}`, the definitions as upstream builds
+/// them ([`v2_definitions`]) and the paths of [`v3_document`] in Swagger 2.0
+/// form (a `body` parameter for the request body, a `schema` per response,
+/// inline parameter types, `consumes`/`produces`/`schemes`), referring to
+/// the built-in `#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.*` types.
+pub fn v2_fragment(crds: &[(&Value, &str)]) -> Value {
+    let mut definitions = Map::new();
+    for (crd, version) in crds {
+        definitions.extend(v2_definitions(crd, version));
+    }
+    let v3 = v3_document(crds, &Map::new());
+    let mut paths = Map::new();
+    if let Some(Value::Object(v3_paths)) = v3.get("paths") {
+        for (path, item) in v3_paths {
+            let Value::Object(item) = item else { continue };
+            let mut out = Map::new();
+            for (k, v) in item {
+                match (k.as_str(), v) {
+                    ("parameters", Value::Array(ps)) => {
+                        out.insert(k.clone(), Value::Array(ps.iter().map(v2_param).collect()));
+                    }
+                    (_, Value::Object(op)) => {
+                        out.insert(k.clone(), v2_operation(op));
+                    }
+                    _ => {
+                        out.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            paths.insert(path.clone(), Value::Object(out));
+        }
+    }
+    let mut frag = json!({"definitions": definitions, "paths": paths});
+    v2_refs(&mut frag);
+    frag
+}
+
+/// An inline v3 parameter in Swagger 2.0 form (its `schema` flattened).
+fn v2_param(p: &Value) -> Value {
+    let Value::Object(m) = p else {
+        return p.clone();
+    };
+    let mut out = Map::new();
+    if let Some(Value::Object(schema)) = m.get("schema") {
+        for (k, v) in schema {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    for key in ["description", "name", "in", "required"] {
+        if let Some(v) = m.get(key) {
+            out.insert(key.into(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// The schema of the first media type of a v3 `content`.
+fn first_schema(content: Option<&Value>) -> Option<Value> {
+    content?
+        .as_object()?
+        .values()
+        .next()?
+        .get("schema")
+        .cloned()
+}
+
+fn v2_operation(op: &Map<String, Value>) -> Value {
+    let json_yaml = json!(["application/json", "application/yaml"]);
+    let consumes = op
+        .get("requestBody")
+        .and_then(|b| b.get("content"))
+        .and_then(Value::as_object)
+        .filter(|c| c.contains_key("application/apply-patch+yaml"))
+        .map(|c| Value::Array(c.keys().map(|k| json!(k)).collect()))
+        .unwrap_or_else(|| json_yaml.clone());
+    let mut out = Map::new();
+    if let Some(d) = op.get("description") {
+        out.insert("description".into(), d.clone());
+    }
+    out.insert("consumes".into(), consumes);
+    out.insert("produces".into(), json_yaml);
+    out.insert("schemes".into(), json!(["https"]));
+    for key in ["tags", "operationId"] {
+        if let Some(v) = op.get(key) {
+            out.insert(key.into(), v.clone());
+        }
+    }
+    let mut params = Vec::new();
+    if let Some(body) = op.get("requestBody") {
+        let mut p = Map::new();
+        p.insert("name".into(), json!("body"));
+        p.insert("in".into(), json!("body"));
+        if body.get("required") == Some(&Value::Bool(true)) {
+            p.insert("required".into(), json!(true));
+        }
+        if let Some(schema) = first_schema(body.get("content")) {
+            p.insert("schema".into(), schema);
+        }
+        params.push(Value::Object(p));
+    }
+    if let Some(Value::Array(ps)) = op.get("parameters") {
+        params.extend(ps.iter().map(v2_param));
+    }
+    if !params.is_empty() {
+        out.insert("parameters".into(), Value::Array(params));
+    }
+    if let Some(Value::Object(responses)) = op.get("responses") {
+        let mut rs = Map::new();
+        for (code, r) in responses {
+            let mut o = Map::new();
+            if let Some(d) = r.get("description") {
+                o.insert("description".into(), d.clone());
+            }
+            if let Some(schema) = first_schema(r.get("content")) {
+                o.insert("schema".into(), schema);
+            }
+            rs.insert(code.clone(), Value::Object(o));
+        }
+        out.insert("responses".into(), Value::Object(rs));
+    }
+    for (k, v) in op {
+        if k.starts_with("x-") {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// `#/components/schemas/` references as Swagger 2.0's `#/definitions/`.
+fn v2_refs(v: &mut Value) {
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get_mut("$ref")
+                    && let Some(name) = r.strip_prefix("#/components/schemas/")
+                {
+                    *r = format!("#/definitions/{name}");
+                }
+                stack.extend(m.values_mut());
+            }
+            Value::Array(a) => stack.extend(a.iter_mut()),
+            _ => {}
+        }
+    }
+}
+
 /// Every `#/components/schemas/<name>` reference inside `v`.
 fn collect_refs(v: &Value, out: &mut Vec<String>) {
     let mut stack = vec![v];
@@ -1047,6 +1195,70 @@ mod tests {
             }
         }
         m
+    }
+
+    #[test]
+    fn v2_fragment_is_swagger_2_with_definitions_refs() {
+        let (w, g) = (parse(WIDGETS_CRD), parse(GADGETS_CRD));
+        let frag = v2_fragment(&[(&w, "v1alpha1"), (&g, "v1alpha1")]);
+        let defs: Vec<&String> = frag["definitions"].as_object().unwrap().keys().collect();
+        assert_eq!(
+            defs,
+            [
+                "com.example.crview3.v1alpha1.Widget",
+                "com.example.crview3.v1alpha1.WidgetList",
+                "com.example.crview3.v1alpha1.Gadget",
+                "com.example.crview3.v1alpha1.GadgetList"
+            ]
+        );
+        let text = frag.to_string();
+        assert!(!text.contains("#/components/schemas/"), "{text}");
+        assert!(!text.contains("requestBody"));
+        // As upstream's /openapi/v2 has it (v1.36, a namespaced CronTab).
+        let post = &frag["paths"]["/apis/crview3.example.com/v1alpha1/namespaces/{namespace}/widgets"]
+            ["post"];
+        assert_eq!(
+            post["consumes"],
+            json!(["application/json", "application/yaml"])
+        );
+        assert_eq!(
+            post["produces"],
+            json!(["application/json", "application/yaml"])
+        );
+        assert_eq!(post["schemes"], json!(["https"]));
+        assert_eq!(
+            post["operationId"],
+            "createCrview3ExampleComV1alpha1NamespacedWidget"
+        );
+        assert_eq!(
+            post["parameters"][0],
+            json!({"name": "body", "in": "body", "required": true,
+                "schema": {"$ref": "#/definitions/com.example.crview3.v1alpha1.Widget"}})
+        );
+        assert_eq!(
+            post["responses"]["201"],
+            json!({"description": "Created",
+                "schema": {"$ref": "#/definitions/com.example.crview3.v1alpha1.Widget"}})
+        );
+        assert_eq!(
+            post["responses"]["401"],
+            json!({"description": "Unauthorized"})
+        );
+        assert_eq!(post["x-kubernetes-action"], "post");
+        let name = &frag["paths"]["/apis/crview3.example.com/v1alpha1/gadgets/{name}"];
+        assert_eq!(
+            name["parameters"][0],
+            json!({"type": "string", "uniqueItems": true, "description": "name of the Gadget",
+                "name": "name", "in": "path", "required": true})
+        );
+        assert_eq!(
+            name["patch"]["consumes"],
+            json!([
+                "application/apply-patch+yaml",
+                "application/json-patch+json",
+                "application/merge-patch+json"
+            ])
+        );
     }
 
     fn document() -> Value {

@@ -288,7 +288,16 @@ async fn dispatch(
         return openid_response(keys, "application/jwk-set+json");
     }
     match path.as_str() {
-        "/openapi/v2" => return openapi_v2::serve(&state.openapi, req.method(), req.headers()),
+        "/openapi/v2" => {
+            let served = state.store.registry().snapshot();
+            let merged = served.v2_document(state.openapi.v2_document());
+            return openapi_v2::serve(
+                &state.openapi,
+                merged.as_deref(),
+                req.method(),
+                req.headers(),
+            );
+        }
         "/openapi/v3" | "/openapi/v3/" => {
             let served = state.store.registry().snapshot();
             return json_response(

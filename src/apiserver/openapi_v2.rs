@@ -18,6 +18,7 @@ use axum::response::Response;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use crate::openapi::OpenApi;
+use crate::registry::served::MergedV2;
 
 const JSON: &str = "application/json";
 const PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
@@ -25,8 +26,15 @@ const PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protob
 const PROTOBUF_DEPRECATED_SUBTYPE: &str = "com.github.proto-openapi.spec.v2@v1.0+protobuf";
 const PROTOBUF_SUBTYPE: &str = "com.github.proto-openapi.spec.v2.v1.0+protobuf";
 
-/// The response to a request for `/openapi/v2`.
-pub fn serve(api: &OpenApi, method: &Method, headers: &HeaderMap) -> Response {
+/// The response to a request for `/openapi/v2`: the built-in document, or
+/// `merged` when custom resources are served (their definitions and paths
+/// added, as upstream's aggregated spec has them).
+pub fn serve(
+    api: &OpenApi,
+    merged: Option<&MergedV2>,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Response {
     // Only the first `Accept` header counts (Go's `Header.Get`).
     let accept = headers
         .get(header::ACCEPT)
@@ -38,18 +46,21 @@ pub fn serve(api: &OpenApi, method: &Method, headers: &HeaderMap) -> Response {
     let Some(protobuf) = negotiate(&accept) else {
         return bare(StatusCode::NOT_ACCEPTABLE, vary);
     };
-    let (body, content_type): (&[u8], &str) = if protobuf {
-        match api.v2_protobuf() {
-            Ok(b) => (b, PROTOBUF),
-            Err(e) => {
-                tracing::error!("Error in OpenAPI handler: {e}");
-                return bare(StatusCode::SERVICE_UNAVAILABLE, vary);
-            }
-        }
-    } else {
-        (api.v2_document().as_bytes(), JSON)
+    let encoded = match merged {
+        Some(m) if protobuf => m.protobuf(),
+        None if protobuf => api.v2_protobuf(),
+        _ => Ok(&[][..]),
     };
-    let etag = format!("\"{}\"", api.v2_etag());
+    let (body, content_type): (&[u8], &str) = match (encoded, merged) {
+        (Err(e), _) => {
+            tracing::error!("Error in OpenAPI handler: {e}");
+            return bare(StatusCode::SERVICE_UNAVAILABLE, vary);
+        }
+        (Ok(b), _) if protobuf => (b, PROTOBUF),
+        (Ok(_), Some(m)) => (m.json.as_bytes(), JSON),
+        (Ok(_), None) => (api.v2_document().as_bytes(), JSON),
+    };
+    let etag = format!("\"{}\"", merged.map_or(api.v2_etag(), |m| m.hash.as_str()));
     serve_content(method, headers, body, content_type, &etag, api.loaded_at())
 }
 

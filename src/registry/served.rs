@@ -287,6 +287,32 @@ pub struct V3Document {
     pub json: String,
     /// The hash in the `/openapi/v3` index and the `ETag`.
     pub hash: String,
+    /// The same group-version's part of `/openapi/v2`:
+    /// `{"definitions": ..., "paths": ...}` in Swagger 2.0 form, as JSON text
+    /// (parsed only when `/openapi/v2` is asked for).
+    pub v2: Option<String>,
+}
+
+/// `/openapi/v2` with the run-time parts merged into the built-in document.
+#[derive(Debug)]
+pub struct MergedV2 {
+    pub json: String,
+    /// The upper-case hex SHA-512 of `json`: the `ETag` of both forms.
+    pub hash: String,
+    proto: std::sync::OnceLock<Result<Vec<u8>, String>>,
+}
+
+impl MergedV2 {
+    /// The gnostic protobuf form (kubectl's), encoded on first use.
+    pub fn protobuf(&self) -> Result<&[u8], &str> {
+        match self
+            .proto
+            .get_or_init(|| crate::openapi::v2_proto::encode_document(&self.json))
+        {
+            Ok(b) => Ok(b),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 type ByName = HashMap<String, Arc<Resource>>;
@@ -312,6 +338,8 @@ pub struct Served {
     core_versions: Vec<String>,
     /// Run-time OpenAPI v3 documents by path (`apis/<group>/<version>`).
     v3: BTreeMap<String, Arc<V3Document>>,
+    /// `/openapi/v2` with the run-time parts, built on first request.
+    v2: std::sync::OnceLock<Option<Arc<MergedV2>>>,
 }
 
 impl Served {
@@ -382,7 +410,49 @@ impl Served {
             groups: builtin,
             core_versions,
             v3,
+            v2: std::sync::OnceLock::new(),
         }
+    }
+
+    /// `/openapi/v2` with the custom resources' definitions and paths merged
+    /// into the built-in document `builtin` (as upstream's aggregated v2
+    /// spec lists every CRD), built on the first request to this snapshot.
+    /// `None` when no run-time document has a v2 part.
+    pub fn v2_document(&self, builtin: &str) -> Option<Arc<MergedV2>> {
+        self.v2
+            .get_or_init(|| {
+                let parts: Vec<serde_json::Value> = self
+                    .v3
+                    .values()
+                    .filter_map(|d| d.v2.as_deref())
+                    .filter_map(|t| serde_json::from_str(t).ok())
+                    .collect();
+                if parts.is_empty() {
+                    return None;
+                }
+                let mut doc: serde_json::Value = serde_json::from_str(builtin).ok()?;
+                for section in ["paths", "definitions"] {
+                    let Some(serde_json::Value::Object(target)) = doc.get_mut(section) else {
+                        continue;
+                    };
+                    for part in &parts {
+                        if let Some(serde_json::Value::Object(m)) = part.get(section) {
+                            for (k, v) in m {
+                                target.insert(k.clone(), v.clone());
+                            }
+                        }
+                    }
+                    target.sort_keys();
+                }
+                let json = doc.to_string();
+                let hash = crate::openapi::sha512_hex_upper(json.as_bytes());
+                Some(Arc::new(MergedV2 {
+                    json,
+                    hash,
+                    proto: std::sync::OnceLock::new(),
+                }))
+            })
+            .clone()
     }
 
     /// Every served resource, in discovery order.
@@ -870,6 +940,7 @@ mod tests {
             Some(V3Document {
                 json: "{}".into(),
                 hash: "H".into(),
+                v2: None,
             }),
         );
         assert_eq!(
@@ -952,6 +1023,7 @@ mod tests {
                 Some(V3Document {
                     json: "{}".into(),
                     hash: "C".into(),
+                    v2: None,
                 }),
             ),
             (
@@ -959,6 +1031,7 @@ mod tests {
                 Some(V3Document {
                     json: "{}".into(),
                     hash: "B".into(),
+                    v2: None,
                 }),
             ),
         ]);
@@ -967,6 +1040,37 @@ mod tests {
         let s = reg.snapshot();
         let docs: Vec<&String> = s.v3_documents().keys().collect();
         assert_eq!(docs, ["apis/c.example.com/v1"]);
+    }
+
+    #[test]
+    fn openapi_v2_merges_the_run_time_parts_once_per_snapshot() {
+        let reg = Registry::builtin();
+        let builtin = r#"{"swagger":"2.0","paths":{"/b":{},"/d":{}},"definitions":{"b.B":{}}}"#;
+        assert!(reg.snapshot().v2_document(builtin).is_none());
+        reg.set_v3_documents(vec![(
+            "apis/c.example.com/v1".into(),
+            Some(V3Document {
+                json: "{}".into(),
+                hash: "C".into(),
+                v2: Some(r#"{"paths":{"/c":{"get":{}}},"definitions":{"a.A":{}}}"#.into()),
+            }),
+        )]);
+        let s = reg.snapshot();
+        let merged = s.v2_document(builtin).expect("merged");
+        assert_eq!(
+            merged.json,
+            r#"{"swagger":"2.0","paths":{"/b":{},"/c":{"get":{}},"/d":{}},"definitions":{"a.A":{},"b.B":{}}}"#
+        );
+        assert_eq!(
+            merged.hash,
+            crate::openapi::sha512_hex_upper(merged.json.as_bytes())
+        );
+        assert!(Arc::ptr_eq(
+            &merged,
+            &s.v2_document(builtin).expect("cached")
+        ));
+        reg.set_v3_documents(vec![("apis/c.example.com/v1".into(), None)]);
+        assert!(reg.snapshot().v2_document(builtin).is_none());
     }
 
     #[test]
