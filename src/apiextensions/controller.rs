@@ -190,7 +190,7 @@ fn group_documents(
                 let doc = super::openapi::v3_document(&pairs, meta_components(openapi));
                 let json = doc.to_string();
                 let hash = crate::openapi::sha512_hex_upper(json.as_bytes());
-                let v2 = Some(super::openapi::v2_fragment(&pairs).to_string());
+                let v2 = Some(Value::Object(super::openapi::v2_definitions_of(&pairs)).to_string());
                 out.push((path, Some(V3Document { json, hash, v2 })));
             }
             None => {

@@ -921,18 +921,24 @@ pub fn v2_definitions(crd: &Value, version: &str) -> Map<String, Value> {
     out
 }
 
-/// The Swagger 2.0 part of a custom group-version for `/openapi/v2`:
-/// `{"definitions": ..., "paths": ...}`, the definitions as upstream builds
-/// them ([`v2_definitions`]) and the paths of [`v3_document`] in Swagger 2.0
-/// form (a `body` parameter for the request body, a `schema` per response,
-/// inline parameter types, `consumes`/`produces`/`schemes`), referring to
-/// the built-in `#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.*` types.
-pub fn v2_fragment(crds: &[(&Value, &str)]) -> Value {
+/// The Swagger 2.0 definitions of a custom group-version for `/openapi/v2`
+/// (every pair's [`v2_definitions`]), kept as text with its v3 document;
+/// the paths are converted from that document when `/openapi/v2` is asked
+/// for ([`v2_paths`]), so that they are not held twice.
+pub fn v2_definitions_of(crds: &[(&Value, &str)]) -> Map<String, Value> {
     let mut definitions = Map::new();
     for (crd, version) in crds {
         definitions.extend(v2_definitions(crd, version));
     }
-    let v3 = v3_document(crds, &Map::new());
+    definitions
+}
+
+/// The paths of a custom group-version's v3 document ([`v3_document`]) in
+/// Swagger 2.0 form, as upstream's `/openapi/v2` lists them: a `body`
+/// parameter for the request body, a `schema` per response, inline
+/// parameter types, `consumes`/`produces`/`schemes`, and
+/// `#/definitions/` references.
+pub fn v2_paths(v3: &Value) -> Map<String, Value> {
     let mut paths = Map::new();
     if let Some(Value::Object(v3_paths)) = v3.get("paths") {
         for (path, item) in v3_paths {
@@ -954,9 +960,12 @@ pub fn v2_fragment(crds: &[(&Value, &str)]) -> Value {
             paths.insert(path.clone(), Value::Object(out));
         }
     }
-    let mut frag = json!({"definitions": definitions, "paths": paths});
-    v2_refs(&mut frag);
-    frag
+    let mut wrapped = Value::Object(paths);
+    v2_refs(&mut wrapped);
+    match wrapped {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
 }
 
 /// An inline v3 parameter in Swagger 2.0 form (its `schema` flattened).
@@ -1200,7 +1209,9 @@ mod tests {
     #[test]
     fn v2_fragment_is_swagger_2_with_definitions_refs() {
         let (w, g) = (parse(WIDGETS_CRD), parse(GADGETS_CRD));
-        let frag = v2_fragment(&[(&w, "v1alpha1"), (&g, "v1alpha1")]);
+        let pairs = [(&w, "v1alpha1"), (&g, "v1alpha1")];
+        let frag = json!({"definitions": v2_definitions_of(&pairs),
+            "paths": v2_paths(&v3_document(&pairs, &Map::new()))});
         let defs: Vec<&String> = frag["definitions"].as_object().unwrap().keys().collect();
         assert_eq!(
             defs,

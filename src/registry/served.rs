@@ -287,9 +287,9 @@ pub struct V3Document {
     pub json: String,
     /// The hash in the `/openapi/v3` index and the `ETag`.
     pub hash: String,
-    /// The same group-version's part of `/openapi/v2`:
-    /// `{"definitions": ..., "paths": ...}` in Swagger 2.0 form, as JSON text
-    /// (parsed only when `/openapi/v2` is asked for).
+    /// The same group-version's Swagger 2.0 definitions for `/openapi/v2`,
+    /// as JSON text (its paths come from `json` when `/openapi/v2` is asked
+    /// for); `None` leaves the group-version out of `/openapi/v2`.
     pub v2: Option<String>,
 }
 
@@ -421,27 +421,29 @@ impl Served {
     pub fn v2_document(&self, builtin: &str) -> Option<Arc<MergedV2>> {
         self.v2
             .get_or_init(|| {
-                let parts: Vec<serde_json::Value> = self
-                    .v3
-                    .values()
-                    .filter_map(|d| d.v2.as_deref())
-                    .filter_map(|t| serde_json::from_str(t).ok())
-                    .collect();
-                if parts.is_empty() {
-                    return None;
-                }
-                let mut doc: serde_json::Value = serde_json::from_str(builtin).ok()?;
-                for section in ["paths", "definitions"] {
-                    let Some(serde_json::Value::Object(target)) = doc.get_mut(section) else {
+                use serde_json::{Map, Value};
+                let mut paths = Map::new();
+                let mut definitions = Map::new();
+                for d in self.v3.values() {
+                    let Some(defs) = d.v2.as_deref() else {
                         continue;
                     };
-                    for part in &parts {
-                        if let Some(serde_json::Value::Object(m)) = part.get(section) {
-                            for (k, v) in m {
-                                target.insert(k.clone(), v.clone());
-                            }
-                        }
+                    if let Ok(Value::Object(m)) = serde_json::from_str(defs) {
+                        definitions.extend(m);
                     }
+                    if let Ok(v3) = serde_json::from_str::<Value>(&d.json) {
+                        paths.extend(crate::apiextensions::openapi::v2_paths(&v3));
+                    }
+                }
+                if paths.is_empty() && definitions.is_empty() {
+                    return None;
+                }
+                let mut doc: Value = serde_json::from_str(builtin).ok()?;
+                for (section, part) in [("paths", paths), ("definitions", definitions)] {
+                    let Some(Value::Object(target)) = doc.get_mut(section) else {
+                        continue;
+                    };
+                    target.extend(part);
                     target.sort_keys();
                 }
                 let json = doc.to_string();
@@ -1050,16 +1052,16 @@ mod tests {
         reg.set_v3_documents(vec![(
             "apis/c.example.com/v1".into(),
             Some(V3Document {
-                json: "{}".into(),
                 hash: "C".into(),
-                v2: Some(r#"{"paths":{"/c":{"get":{}}},"definitions":{"a.A":{}}}"#.into()),
+                json: r##"{"paths":{"/c":{"get":{"requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/a.A"}}}}}}}}"##.into(),
+                v2: Some(r#"{"a.A":{}}"#.into()),
             }),
         )]);
         let s = reg.snapshot();
         let merged = s.v2_document(builtin).expect("merged");
         assert_eq!(
             merged.json,
-            r#"{"swagger":"2.0","paths":{"/b":{},"/c":{"get":{}},"/d":{}},"definitions":{"a.A":{},"b.B":{}}}"#
+            r##"{"swagger":"2.0","paths":{"/b":{},"/c":{"get":{"consumes":["application/json","application/yaml"],"produces":["application/json","application/yaml"],"schemes":["https"],"parameters":[{"name":"body","in":"body","schema":{"$ref":"#/definitions/a.A"}}]}},"/d":{}},"definitions":{"a.A":{},"b.B":{}}}"##
         );
         assert_eq!(
             merged.hash,
