@@ -968,6 +968,68 @@ pub fn v2_paths(v3: &Value) -> Map<String, Value> {
     }
 }
 
+/// Moves every query or path parameter that more than one operation of
+/// `paths` declares identically into a shared section, each operation then
+/// referring to it (`{"$ref": "#/parameters/<name>-<hash>"}`), as upstream's
+/// `/openapi/v2` does; returns the section. Upstream names them by a hash of
+/// the parameter too (the hashes differ). Body parameters stay inline.
+pub fn v2_share_parameters(paths: &mut Map<String, Value>) -> Map<String, Value> {
+    use std::collections::HashMap;
+    fn lists(paths: &mut Map<String, Value>) -> Vec<&mut Vec<Value>> {
+        let mut out = Vec::new();
+        for item in paths.values_mut() {
+            let Value::Object(item) = item else { continue };
+            for (k, v) in item.iter_mut() {
+                let list = if k == "parameters" {
+                    v
+                } else {
+                    match v.get_mut("parameters") {
+                        Some(l) => l,
+                        None => continue,
+                    }
+                };
+                if let Value::Array(a) = list {
+                    out.push(a);
+                }
+            }
+        }
+        out
+    }
+    let key = |p: &Value| p.to_string();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for list in lists(paths) {
+        for p in list.iter() {
+            if p.get("in").and_then(Value::as_str) != Some("body") {
+                *counts.entry(key(p)).or_default() += 1;
+            }
+        }
+    }
+    let mut shared = Map::new();
+    let mut names: HashMap<String, String> = HashMap::new();
+    for list in lists(paths) {
+        for p in list.iter_mut() {
+            let k = key(p);
+            if counts.get(&k).is_none_or(|&n| n < 2) {
+                continue;
+            }
+            let name = names
+                .entry(k.clone())
+                .or_insert_with(|| {
+                    let hash = crate::openapi::sha512_hex_upper(k.as_bytes());
+                    format!(
+                        "{}-{}",
+                        p.get("name").and_then(Value::as_str).unwrap_or("param"),
+                        hash.get(..8).unwrap_or(&hash)
+                    )
+                })
+                .clone();
+            let param = std::mem::replace(p, json!({"$ref": format!("#/parameters/{name}")}));
+            shared.entry(name).or_insert(param);
+        }
+    }
+    shared
+}
+
 /// An inline v3 parameter in Swagger 2.0 form (its `schema` flattened).
 fn v2_param(p: &Value) -> Value {
     let Value::Object(m) = p else {
@@ -1270,6 +1332,27 @@ mod tests {
                 "application/merge-patch+json"
             ])
         );
+    }
+
+    #[test]
+    fn v2_parameters_shared_by_operations_are_written_once() {
+        let (w, g) = (parse(WIDGETS_CRD), parse(GADGETS_CRD));
+        let pairs = [(&w, "v1alpha1"), (&g, "v1alpha1")];
+        let mut paths = v2_paths(&v3_document(&pairs, &Map::new()));
+        let inline = Value::Object(paths.clone()).to_string().len();
+        let shared = v2_share_parameters(&mut paths);
+        let text = Value::Object(paths.clone()).to_string();
+        assert!(text.len() * 2 < inline, "{} of {inline}", text.len());
+        // `pretty` is on every path; each reference resolves; bodies stay inline.
+        let pretty: Vec<&String> = shared.keys().filter(|k| k.starts_with("pretty-")).collect();
+        assert_eq!(pretty.len(), 1);
+        assert_eq!(shared[pretty[0].as_str()]["in"], "query");
+        let post = &paths["/apis/crview3.example.com/v1alpha1/gadgets"]["post"]["parameters"];
+        assert_eq!(post[0]["in"], "body");
+        for r in text.split("\"#/parameters/").skip(1) {
+            let name = r.split('"').next().unwrap_or("");
+            assert!(shared.contains_key(name), "{name}");
+        }
     }
 
     fn document() -> Value {

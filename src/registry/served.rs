@@ -431,14 +431,34 @@ impl Served {
                     if let Ok(Value::Object(m)) = serde_json::from_str(defs) {
                         definitions.extend(m);
                     }
-                    if let Ok(v3) = serde_json::from_str::<Value>(&d.json) {
+                    // Only the paths are read (the meta schemas are skipped).
+                    #[derive(serde::Deserialize)]
+                    struct Paths {
+                        paths: Value,
+                    }
+                    if let Ok(v3) = serde_json::from_str::<Paths>(&d.json) {
+                        let v3 = serde_json::json!({"paths": v3.paths});
                         paths.extend(crate::apiextensions::openapi::v2_paths(&v3));
                     }
                 }
                 if paths.is_empty() && definitions.is_empty() {
                     return None;
                 }
+                // Parameters many operations share are written once, as
+                // upstream's spec does (`#/parameters/<name>-<hash>`).
+                let parameters = crate::apiextensions::openapi::v2_share_parameters(&mut paths);
                 let mut doc: Value = serde_json::from_str(builtin).ok()?;
+                if let Some(m) = doc.as_object_mut()
+                    && !parameters.is_empty()
+                {
+                    let section = m
+                        .entry("parameters")
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Value::Object(section) = section {
+                        section.extend(parameters);
+                        section.sort_keys();
+                    }
+                }
                 for (section, part) in [("paths", paths), ("definitions", definitions)] {
                     let Some(Value::Object(target)) = doc.get_mut(section) else {
                         continue;
