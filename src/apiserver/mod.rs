@@ -290,7 +290,13 @@ async fn dispatch(
     match path.as_str() {
         "/openapi/v2" => {
             let served = state.store.registry().snapshot();
-            let merged = served.v2_document(state.openapi.v2_document());
+            let builtin = state.openapi.v2_document();
+            // Merging the custom resources' parts is CPU work (a second with
+            // a thousand CRDs, once per registry change): off the workers.
+            let merged = tokio::task::spawn_blocking(move || served.v2_document(builtin))
+                .await
+                .ok()
+                .flatten();
             return openapi_v2::serve(
                 &state.openapi,
                 merged.as_deref(),
