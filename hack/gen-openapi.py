@@ -63,6 +63,8 @@ GROUP_VERSIONS = [
     ("authentication.k8s.io", "v1", "apis/authentication.k8s.io/v1", "AuthenticationV1", "authentication_v1"),
     ("coordination.k8s.io", "v1", "apis/coordination.k8s.io/v1", "CoordinationV1", "coordination_v1"),
     ("events.k8s.io", "v1", "apis/events.k8s.io/v1", "EventsV1", "events_v1"),
+    ("rbac.authorization.k8s.io", "v1", "apis/rbac.authorization.k8s.io/v1",
+     "RbacAuthorizationV1", "rbacAuthorization_v1"),
 ]
 
 # Resources: (group, version, plural, kind, definition, namespaced, verbs, subresources)
@@ -113,6 +115,14 @@ RESOURCES = [
      CRD, False, ALL, [status_sub(CRD, ("apiextensions.k8s.io", "v1", "CustomResourceDefinition"))]),
     ("coordination.k8s.io", "v1", "leases", "Lease", "io.k8s.api.coordination.v1.Lease", True, ALL, []),
     ("events.k8s.io", "v1", "events", "Event", "io.k8s.api.events.v1.Event", True, ALL, []),
+    ("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding",
+     "io.k8s.api.rbac.v1.ClusterRoleBinding", False, ALL, []),
+    ("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole",
+     "io.k8s.api.rbac.v1.ClusterRole", False, ALL, []),
+    ("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding",
+     "io.k8s.api.rbac.v1.RoleBinding", True, ALL, []),
+    ("rbac.authorization.k8s.io", "v1", "roles", "Role",
+     "io.k8s.api.rbac.v1.Role", True, ALL, []),
     ("authentication.k8s.io", "v1", "tokenreviews", "TokenReview",
      "io.k8s.api.authentication.v1.TokenReview", False, ["create"], []),
     ("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview",

@@ -86,6 +86,10 @@ ROOTS = [
     ("authentication.k8s.io/v1", "TokenRequest", "api.authentication.v1"),
     ("authentication.k8s.io/v1", "TokenReview", "api.authentication.v1"),
     ("authentication.k8s.io/v1", "SelfSubjectReview", "api.authentication.v1"),
+    ("rbac.authorization.k8s.io/v1", "Role", "api.rbac.v1"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole", "api.rbac.v1"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding", "api.rbac.v1"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "api.rbac.v1"),
     # meta kinds are registered in every group version (metav1.AddToGroupVersion),
     # so clients send them with their own group's apiVersion: "*" matches any.
     ("*", "DeleteOptions", "apimachinery.pkg.apis.meta.v1"),
@@ -111,6 +115,7 @@ SPECIAL = {
 # drops zero-valued `omitempty` non-pointer fields; so an explicit zero is kept
 # only for these fields. Keyed by the OpenAPI definition name.
 POINTERS = {
+    "io.k8s.api.rbac.v1.ClusterRole": ["aggregationRule"],
     "io.k8s.api.apps.v1.DeploymentSpec": [
         "replicas", "revisionHistoryLimit", "progressDeadlineSeconds"],
     "io.k8s.api.apps.v1.DeploymentStatus": ["collisionCount", "terminatingReplicas"],

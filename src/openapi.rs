@@ -856,7 +856,8 @@ mod tests {
                 "apis/apps/v1",
                 "apis/authentication.k8s.io/v1",
                 "apis/coordination.k8s.io/v1",
-                "apis/events.k8s.io/v1"
+                "apis/events.k8s.io/v1",
+                "apis/rbac.authorization.k8s.io/v1"
             ]
         );
         // The generator records Python's sha512 of each file: they must agree.

@@ -1533,6 +1533,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(schema.kinds.len(), 20);
+        assert_eq!(schema.kinds.len(), 24);
     }
 }

@@ -266,6 +266,47 @@ pub fn pod_template_cells(obj: &Value) -> Vec<Value> {
     ]
 }
 
+/// RoleBinding and ClusterRoleBinding columns (`roleBindingsColumnDefinitions`;
+/// users, groups and service accounts are wide).
+pub fn role_binding_columns(cluster: bool) -> Vec<Value> {
+    let c = col;
+    let role = if cluster {
+        "RoleRef can only reference a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error. This field is immutable."
+    } else {
+        "RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error. This field is immutable."
+    };
+    let what = if cluster {
+        "clusterRoleBinding"
+    } else {
+        "roleBinding"
+    };
+    vec![
+        name_col(),
+        c("Role", "string", "", role, 0),
+        age_col(),
+        c("Users", "string", "", &format!("Users in the {what}"), 1),
+        c("Groups", "string", "", &format!("Groups in the {what}"), 1),
+        c(
+            "ServiceAccounts",
+            "string",
+            "",
+            &format!("ServiceAccounts in the {what}"),
+            1,
+        ),
+    ]
+}
+
+/// One Table row of a RoleBinding or ClusterRoleBinding.
+pub fn role_binding_cells(obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let mut cells = vec![
+        json!(name(obj)),
+        json!(crate::registry::rbac::role_ref_cell(obj)),
+        json!(age(obj, now)),
+    ];
+    cells.extend(crate::registry::rbac::subject_cells(obj));
+    cells
+}
+
 /// `rest.defaultTableConvertor`'s columns.
 pub fn default_columns() -> Vec<Value> {
     let c = col;

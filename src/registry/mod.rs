@@ -9,6 +9,7 @@ pub mod gotypes;
 pub mod handler;
 pub mod kind;
 pub mod kinds;
+pub mod rbac;
 pub mod resources;
 pub mod served;
 pub mod store;

@@ -189,6 +189,13 @@ mod tests {
             ("nodes", "XwShjMxG9Fs="),
             ("pods", "xPOwRZ+Yhw8="),
             ("podtemplates", "LIXB2x4IFpk="),
+            (
+                "rbac.authorization.k8s.io/clusterrolebindings",
+                "48tpQ8gZHFc=",
+            ),
+            ("rbac.authorization.k8s.io/clusterroles", "bYE5ZWDrJ44="),
+            ("rbac.authorization.k8s.io/rolebindings", "eGsCzGH6b1g="),
+            ("rbac.authorization.k8s.io/roles", "7FuwZcIIItM="),
             ("secrets", "S6u1pOWzb84="),
             ("serviceaccounts", "pbx9ZvyFpBE="),
             ("services", "0/CO1lhkEBI="),

@@ -200,14 +200,14 @@ fn kube_finalizer_names(meta: &Value) -> Vec<FieldError> {
 }
 
 /// Core `ValidateObjectMeta`: generic checks plus legacy finalizer names.
-fn core_object_meta(meta: &Value, namespaced: bool, rule: NameRule) -> Vec<FieldError> {
+pub(crate) fn core_object_meta(meta: &Value, namespaced: bool, rule: NameRule) -> Vec<FieldError> {
     let mut errs = validate_object_meta(meta, namespaced, rule);
     errs.extend(kube_finalizer_names(meta));
     errs
 }
 
 /// Core `ValidateObjectMetaUpdate`.
-fn core_object_meta_update(new: &Value, old: &Value) -> Vec<FieldError> {
+pub(crate) fn core_object_meta_update(new: &Value, old: &Value) -> Vec<FieldError> {
     let mut errs = validate_object_meta_update(new, old);
     errs.extend(kube_finalizer_names(new));
     errs

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use super::kind::Kind;
 use super::resources::ResourceInfo;
 
+pub mod clusterrole;
+pub mod clusterrolebinding;
 pub mod configmap;
 pub mod customresourcedefinition;
 pub mod deployment;
@@ -20,6 +22,8 @@ pub mod node;
 pub mod pod;
 pub mod podtemplate;
 pub mod replicaset;
+pub mod role;
+pub mod rolebinding;
 pub mod secret;
 pub mod selfsubjectreview;
 pub mod service;
@@ -44,6 +48,10 @@ pub static RESOURCES: &[ResourceInfo] = &[
     events_event::INFO,
     selfsubjectreview::INFO,
     tokenreview::INFO,
+    clusterrolebinding::INFO,
+    clusterrole::INFO,
+    rolebinding::INFO,
+    role::INFO,
     customresourcedefinition::INFO,
     lease::INFO,
 ];
