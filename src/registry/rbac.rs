@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use super::validation::{core_object_meta, core_object_meta_update};
-use crate::apimachinery::validation::{FieldError, NameRule, validate_name};
+use crate::apimachinery::validation::{FieldError, NameRule, str_of, validate_name};
 
 /// The RBAC API group, the only one `roleRef` and user/group subjects may name.
 pub const GROUP: &str = "rbac.authorization.k8s.io";
@@ -20,10 +20,6 @@ fn strings(v: Option<&Value>) -> Vec<&str> {
     v.and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default()
-}
-
-fn str_at<'a>(v: &'a Value, key: &str) -> &'a str {
-    v.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
 /// A `[]string` as upstream v1.36 prints a field error's value: JSON.
@@ -140,7 +136,7 @@ fn validate_policy_rule(rule: &Value, namespaced: bool, path: &str) -> Vec<Field
 pub fn validate_binding(obj: &Value, namespaced: bool) -> Vec<FieldError> {
     let mut errs = core_object_meta(meta(obj), namespaced, NameRule::PathSegment);
     let role_ref = obj.get("roleRef").unwrap_or(&Value::Null);
-    let api_group = str_at(role_ref, "apiGroup");
+    let api_group = str_of(role_ref, "apiGroup");
     if api_group != GROUP {
         errs.push(FieldError::not_supported(
             "roleRef.apiGroup",
@@ -148,7 +144,7 @@ pub fn validate_binding(obj: &Value, namespaced: bool) -> Vec<FieldError> {
             &[GROUP],
         ));
     }
-    let kind = str_at(role_ref, "kind");
+    let kind = str_of(role_ref, "kind");
     let kinds: &[&str] = if namespaced {
         &["Role", "ClusterRole"]
     } else {
@@ -157,7 +153,7 @@ pub fn validate_binding(obj: &Value, namespaced: bool) -> Vec<FieldError> {
     if !kinds.contains(&kind) {
         errs.push(FieldError::not_supported("roleRef.kind", kind, kinds));
     }
-    let name = str_at(role_ref, "name");
+    let name = str_of(role_ref, "name");
     if name.is_empty() {
         errs.push(FieldError::required("roleRef.name", ""));
     } else {
@@ -185,9 +181,9 @@ pub fn validate_binding_update(obj: &Value, old: &Value, namespaced: bool) -> Ve
     let role_ref = |o: &Value| {
         let r = o.get("roleRef").unwrap_or(&Value::Null);
         (
-            str_at(r, "apiGroup").to_string(),
-            str_at(r, "kind").to_string(),
-            str_at(r, "name").to_string(),
+            str_of(r, "apiGroup").to_string(),
+            str_of(r, "kind").to_string(),
+            str_of(r, "name").to_string(),
         )
     };
     let (new_ref, old_ref) = (role_ref(obj), role_ref(old));
@@ -204,12 +200,12 @@ pub fn validate_binding_update(obj: &Value, old: &Value, namespaced: bool) -> Ve
 
 fn validate_subject(s: &Value, namespaced: bool, path: &str) -> Vec<FieldError> {
     let mut errs = Vec::new();
-    let name = str_at(s, "name");
-    let api_group = str_at(s, "apiGroup");
+    let name = str_of(s, "name");
+    let api_group = str_of(s, "apiGroup");
     if name.is_empty() {
         errs.push(FieldError::required(format!("{path}.name"), ""));
     }
-    match str_at(s, "kind") {
+    match str_of(s, "kind") {
         "ServiceAccount" => {
             if !name.is_empty() {
                 for msg in validate_name(NameRule::Dns1123Subdomain, name, false) {
@@ -223,7 +219,7 @@ fn validate_subject(s: &Value, namespaced: bool, path: &str) -> Vec<FieldError> 
                     &[""],
                 ));
             }
-            if !namespaced && str_at(s, "namespace").is_empty() {
+            if !namespaced && str_of(s, "namespace").is_empty() {
                 errs.push(FieldError::required(format!("{path}.namespace"), ""));
             }
         }
@@ -263,11 +259,11 @@ fn subjects_strings(obj: &Value) -> [String; 3] {
         .into_iter()
         .flatten()
     {
-        let name = str_at(s, "name");
-        match str_at(s, "kind") {
+        let name = str_of(s, "name");
+        match str_of(s, "kind") {
             "User" => out[0].push(name.to_string()),
             "Group" => out[1].push(name.to_string()),
-            "ServiceAccount" => out[2].push(format!("{}/{name}", str_at(s, "namespace"))),
+            "ServiceAccount" => out[2].push(format!("{}/{name}", str_of(s, "namespace"))),
             _ => {}
         }
     }
@@ -277,7 +273,7 @@ fn subjects_strings(obj: &Value) -> [String; 3] {
 /// The Role column's text: `Kind/name` of `roleRef`.
 pub fn role_ref_cell(obj: &Value) -> String {
     let r = obj.get("roleRef").unwrap_or(&Value::Null);
-    format!("{}/{}", str_at(r, "kind"), str_at(r, "name"))
+    format!("{}/{}", str_of(r, "kind"), str_of(r, "name"))
 }
 
 /// The wide cells of a binding (users, groups, service accounts).

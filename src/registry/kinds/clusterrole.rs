@@ -1,102 +1,18 @@
-//! rbac.authorization.k8s.io/v1 ClusterRole (`pkg/registry/rbac/clusterrole/strategy.go`):
-//! stored and validated as upstream (`registry::rbac`); no defaults, no
-//! status, upstream's default Table (Name, Created At). Escalation checks
-//! belong to authorization, which is not here yet.
+//! rbac.authorization.k8s.io/v1 ClusterRole
+//! (`pkg/registry/rbac/clusterrole/strategy.go`): Role's strategy
+//! (`kinds/role.rs`), cluster-scoped, so its rules may name non-resource
+//! URLs. `aggregationRule` is stored; nothing aggregates yet.
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use serde_json::Value;
-
-use crate::apimachinery::fields;
-use crate::apimachinery::validation::FieldError;
-use crate::registry::kind::{self, Kind, Schema};
-use crate::registry::rbac;
+use super::role::Role;
+use crate::registry::kind::Kind;
 use crate::registry::resources::{ResourceInfo, resource};
 
 /// What discovery serves.
 pub const INFO: ResourceInfo = resource!("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", "clusterrole", false,
     short: [], cat: [], sub: [], strategy: strategy);
 
-/// The strategy.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ClusterRole;
-
 fn strategy() -> Arc<dyn Kind> {
-    Arc::new(ClusterRole)
-}
-
-impl Kind for ClusterRole {
-    fn defaults(&self, obj: &mut Value) {
-        kind::nothing(obj)
-    }
-    fn defaults_on_create(&self, obj: &mut Value) {
-        kind::nothing(obj)
-    }
-    fn admit_create(&self, obj: &mut Value) {
-        kind::nothing(obj)
-    }
-    fn admit_update(&self, new: &mut Value, old: &Value) {
-        kind::nothing_on_update(new, old)
-    }
-    fn prepare_for_create(&self, obj: &mut Value) {
-        kind::nothing(obj)
-    }
-    fn prepare_for_update(&self, new: &mut Value, old: &Value) {
-        kind::nothing_on_update(new, old)
-    }
-    fn prepare_for_status_update(&self, new: &mut Value, old: &Value) {
-        crate::registry::strategy::reset_for_status_update(new, old)
-    }
-    fn tracks_generation(&self) -> bool {
-        false
-    }
-    fn validate_create(&self, obj: &Value) -> Vec<FieldError> {
-        rbac::validate_role(obj, false)
-    }
-    fn validate_update(&self, obj: &Value, old: &Value) -> Vec<FieldError> {
-        rbac::validate_role_update(obj, old, false)
-    }
-    fn allocates_cluster_ips(&self) -> bool {
-        false
-    }
-    fn allow_create_on_update(&self) -> bool {
-        true
-    }
-    fn graceful_delete_seconds(&self, _obj: &Value, _requested: Option<i64>) -> Option<i64> {
-        None
-    }
-    fn waits_for_spec_finalizers(&self) -> bool {
-        false
-    }
-    fn immortal(&self, _name: &str) -> bool {
-        false
-    }
-    fn mark_for_deletion(&self, _obj: &mut Value, _now: &str) -> bool {
-        false
-    }
-    fn returns_deleted_object(&self) -> bool {
-        false
-    }
-    fn check_field_label(&self, label: &str) -> Result<(), String> {
-        kind::no_field_labels(label)
-    }
-    fn field_value(&self, obj: &Value, field: &str) -> Option<String> {
-        fields::no_field(obj, field)
-    }
-    fn columns(&self) -> Vec<Value> {
-        kind::default_columns()
-    }
-    fn cells(&self, obj: &Value, _now: DateTime<Utc>) -> Vec<Value> {
-        kind::default_cells(obj)
-    }
-    fn served_to_storage(&self, obj: &mut Value) {
-        kind::nothing(obj)
-    }
-    fn storage_to_served(&self, obj: &mut Value) {
-        kind::nothing(obj)
-    }
-    fn schema(&self) -> Schema {
-        Schema::BuiltinOpenApi
-    }
+    Arc::new(Role { namespaced: false })
 }

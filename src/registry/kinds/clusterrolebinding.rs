@@ -1,105 +1,18 @@
-//! rbac.authorization.k8s.io/v1 ClusterRoleBinding (`pkg/registry/rbac/clusterrolebinding/strategy.go`):
-//! defaults (an empty `roleRef.apiGroup` and user/group subjects' apiGroup
-//! are RBAC's), upstream's validation (`registry::rbac`, `roleRef`
-//! immutable), and upstream's Table (Name, Role, Age; wide: Users, Groups,
-//! ServiceAccounts). Checking that the binder holds the role belongs to
-//! authorization, which is not here yet.
+//! rbac.authorization.k8s.io/v1 ClusterRoleBinding
+//! (`pkg/registry/rbac/clusterrolebinding/strategy.go`): RoleBinding's
+//! strategy (`kinds/rolebinding.rs`), cluster-scoped: only a ClusterRole may
+//! be bound, and service-account subjects must name their namespace.
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use serde_json::Value;
-
-use crate::apimachinery::fields;
-use crate::apimachinery::validation::FieldError;
-use crate::apiserver::printers;
-use crate::registry::kind::{self, Kind, Schema};
-use crate::registry::rbac;
+use super::rolebinding::RoleBinding;
+use crate::registry::kind::Kind;
 use crate::registry::resources::{ResourceInfo, resource};
 
 /// What discovery serves.
 pub const INFO: ResourceInfo = resource!("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", false,
     short: [], cat: [], sub: [], strategy: strategy);
 
-/// The strategy.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ClusterRoleBinding;
-
 fn strategy() -> Arc<dyn Kind> {
-    Arc::new(ClusterRoleBinding)
-}
-
-impl Kind for ClusterRoleBinding {
-    fn defaults(&self, obj: &mut Value) {
-        rbac::default_binding(obj)
-    }
-    fn defaults_on_create(&self, obj: &mut Value) {
-        kind::nothing(obj)
-    }
-    fn admit_create(&self, obj: &mut Value) {
-        kind::nothing(obj)
-    }
-    fn admit_update(&self, new: &mut Value, old: &Value) {
-        kind::nothing_on_update(new, old)
-    }
-    fn prepare_for_create(&self, obj: &mut Value) {
-        kind::nothing(obj)
-    }
-    fn prepare_for_update(&self, new: &mut Value, old: &Value) {
-        kind::nothing_on_update(new, old)
-    }
-    fn prepare_for_status_update(&self, new: &mut Value, old: &Value) {
-        crate::registry::strategy::reset_for_status_update(new, old)
-    }
-    fn tracks_generation(&self) -> bool {
-        false
-    }
-    fn validate_create(&self, obj: &Value) -> Vec<FieldError> {
-        rbac::validate_binding(obj, false)
-    }
-    fn validate_update(&self, obj: &Value, old: &Value) -> Vec<FieldError> {
-        rbac::validate_binding_update(obj, old, false)
-    }
-    fn allocates_cluster_ips(&self) -> bool {
-        false
-    }
-    fn allow_create_on_update(&self) -> bool {
-        true
-    }
-    fn graceful_delete_seconds(&self, _obj: &Value, _requested: Option<i64>) -> Option<i64> {
-        None
-    }
-    fn waits_for_spec_finalizers(&self) -> bool {
-        false
-    }
-    fn immortal(&self, _name: &str) -> bool {
-        false
-    }
-    fn mark_for_deletion(&self, _obj: &mut Value, _now: &str) -> bool {
-        false
-    }
-    fn returns_deleted_object(&self) -> bool {
-        false
-    }
-    fn check_field_label(&self, label: &str) -> Result<(), String> {
-        kind::no_field_labels(label)
-    }
-    fn field_value(&self, obj: &Value, field: &str) -> Option<String> {
-        fields::no_field(obj, field)
-    }
-    fn columns(&self) -> Vec<Value> {
-        printers::role_binding_columns(true)
-    }
-    fn cells(&self, obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
-        printers::role_binding_cells(obj, now)
-    }
-    fn served_to_storage(&self, obj: &mut Value) {
-        kind::nothing(obj)
-    }
-    fn storage_to_served(&self, obj: &mut Value) {
-        kind::nothing(obj)
-    }
-    fn schema(&self) -> Schema {
-        Schema::BuiltinOpenApi
-    }
+    Arc::new(RoleBinding { namespaced: false })
 }

@@ -1,7 +1,8 @@
-//! rbac.authorization.k8s.io/v1 Role (`pkg/registry/rbac/role/strategy.go`):
-//! stored and validated as upstream (`registry::rbac`); no defaults, no
-//! status, upstream's default Table (Name, Created At). Escalation checks
-//! belong to authorization, which is not here yet.
+//! rbac.authorization.k8s.io/v1 Role (`pkg/registry/rbac/role/strategy.go`),
+//! whose strategy ClusterRole shares (`kinds/clusterrole.rs`): stored and
+//! validated as upstream (`registry::rbac`); no defaults, no status,
+//! upstream's default Table (Name, Created At). Escalation checks belong to
+//! authorization, which is not here yet.
 
 use std::sync::Arc;
 
@@ -18,12 +19,15 @@ use crate::registry::resources::{ResourceInfo, resource};
 pub const INFO: ResourceInfo = resource!("rbac.authorization.k8s.io", "v1", "Role", "roles", "role", true,
     short: [], cat: [], sub: [], strategy: strategy);
 
-/// The strategy.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Role;
+/// The strategy of Role (`namespaced`) and ClusterRole: the same rules,
+/// but only a cluster role may name non-resource URLs.
+#[derive(Debug, Clone, Copy)]
+pub struct Role {
+    pub namespaced: bool,
+}
 
 fn strategy() -> Arc<dyn Kind> {
-    Arc::new(Role)
+    Arc::new(Role { namespaced: true })
 }
 
 impl Kind for Role {
@@ -52,10 +56,10 @@ impl Kind for Role {
         false
     }
     fn validate_create(&self, obj: &Value) -> Vec<FieldError> {
-        rbac::validate_role(obj, true)
+        rbac::validate_role(obj, self.namespaced)
     }
     fn validate_update(&self, obj: &Value, old: &Value) -> Vec<FieldError> {
-        rbac::validate_role_update(obj, old, true)
+        rbac::validate_role_update(obj, old, self.namespaced)
     }
     fn allocates_cluster_ips(&self) -> bool {
         false

@@ -1,4 +1,5 @@
-//! rbac.authorization.k8s.io/v1 RoleBinding (`pkg/registry/rbac/rolebinding/strategy.go`):
+//! rbac.authorization.k8s.io/v1 RoleBinding (`pkg/registry/rbac/rolebinding/strategy.go`),
+//! whose strategy ClusterRoleBinding shares (`kinds/clusterrolebinding.rs`):
 //! defaults (an empty `roleRef.apiGroup` and user/group subjects' apiGroup
 //! are RBAC's), upstream's validation (`registry::rbac`, `roleRef`
 //! immutable), and upstream's Table (Name, Role, Age; wide: Users, Groups,
@@ -21,12 +22,16 @@ use crate::registry::resources::{ResourceInfo, resource};
 pub const INFO: ResourceInfo = resource!("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding", true,
     short: [], cat: [], sub: [], strategy: strategy);
 
-/// The strategy.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RoleBinding;
+/// The strategy of RoleBinding (`namespaced`) and ClusterRoleBinding: a
+/// cluster binding may only name a ClusterRole, and its service-account
+/// subjects need a namespace.
+#[derive(Debug, Clone, Copy)]
+pub struct RoleBinding {
+    pub namespaced: bool,
+}
 
 fn strategy() -> Arc<dyn Kind> {
-    Arc::new(RoleBinding)
+    Arc::new(RoleBinding { namespaced: true })
 }
 
 impl Kind for RoleBinding {
@@ -55,10 +60,10 @@ impl Kind for RoleBinding {
         false
     }
     fn validate_create(&self, obj: &Value) -> Vec<FieldError> {
-        rbac::validate_binding(obj, true)
+        rbac::validate_binding(obj, self.namespaced)
     }
     fn validate_update(&self, obj: &Value, old: &Value) -> Vec<FieldError> {
-        rbac::validate_binding_update(obj, old, true)
+        rbac::validate_binding_update(obj, old, self.namespaced)
     }
     fn allocates_cluster_ips(&self) -> bool {
         false
@@ -88,7 +93,7 @@ impl Kind for RoleBinding {
         fields::no_field(obj, field)
     }
     fn columns(&self) -> Vec<Value> {
-        printers::role_binding_columns(false)
+        printers::role_binding_columns(!self.namespaced)
     }
     fn cells(&self, obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
         printers::role_binding_cells(obj, now)
