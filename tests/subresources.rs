@@ -341,3 +341,46 @@ async fn custom_resources_answer_as_the_crd_handler_does() {
         (StatusCode::OK, json!("Scaled"))
     );
 }
+
+/// A custom resource's list is unstructured JSON upstream: `continue` is
+/// written even when empty and the keys are sorted; the typed Table and
+/// PartialObjectMetadataList leave an empty `continue` out (v1.36).
+#[tokio::test]
+async fn custom_resource_list_metadata_as_upstream() {
+    let st = state().await;
+    install_crd(&st, crd("plains", "Plain", json!({}))).await;
+    let g = "/apis/sub.example.com/v1/namespaces/default/plains";
+    for name in ["a", "b"] {
+        create(
+            &st,
+            g,
+            json!({"apiVersion": "sub.example.com/v1", "kind": "Plain", "metadata": {"name": name}}),
+        )
+        .await;
+    }
+    let meta = |r: &Resp| r.json()["metadata"].clone();
+    let list = call(&st, Method::GET, g, None).await;
+    let keys: Vec<String> = meta(&list).as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["continue", "resourceVersion"]);
+    assert_eq!(meta(&list)["continue"], "");
+    let page = call(&st, Method::GET, &format!("{g}?limit=1"), None).await;
+    let keys: Vec<String> = meta(&page).as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["continue", "remainingItemCount", "resourceVersion"]);
+    for accept in [
+        "application/json;as=Table;v=v1;g=meta.k8s.io",
+        "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io",
+    ] {
+        let r = send(
+            &st,
+            Request::builder()
+                .uri(g)
+                .header("authorization", format!("Bearer {TOKEN}"))
+                .header("accept", accept)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        let keys: Vec<String> = meta(&r).as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["resourceVersion"], "{accept}");
+    }
+}

@@ -408,6 +408,36 @@ pub fn to_partial(obj: &Value) -> Value {
     })
 }
 
+/// A list's metadata as the typed `metav1.ListMeta` of a Table or a
+/// `PartialObjectMetadataList` encodes it: field order, and an empty
+/// `continue` left out (a custom resource's own list writes it).
+fn typed_list_meta(meta: Option<&Value>) -> Value {
+    let Some(Value::Object(m)) = meta else {
+        return json!({});
+    };
+    let mut out = Map::new();
+    for key in [
+        "selfLink",
+        "resourceVersion",
+        "continue",
+        "remainingItemCount",
+    ] {
+        match m.get(key) {
+            Some(Value::String(s)) if s.is_empty() && key == "continue" => {}
+            Some(v) => {
+                out.insert(key.into(), v.clone());
+            }
+            None => {}
+        }
+    }
+    for (k, v) in m {
+        if !out.contains_key(k) && k != "continue" {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
 /// A `PartialObjectMetadataList` of a list's items.
 pub fn to_partial_list(list: &Value) -> Value {
     let items: Vec<Value> = list
@@ -418,7 +448,7 @@ pub fn to_partial_list(list: &Value) -> Value {
     json!({
         "kind": "PartialObjectMetadataList",
         "apiVersion": "meta.k8s.io/v1",
-        "metadata": list.get("metadata").cloned().unwrap_or_else(|| json!({})),
+        "metadata": typed_list_meta(list.get("metadata")),
         "items": items,
     })
 }
@@ -444,7 +474,7 @@ pub fn to_table(
         })
         .collect();
     let metadata = match list_meta {
-        Some(m) => m.clone(),
+        Some(m) => typed_list_meta(Some(m)),
         None => json!({
             "resourceVersion": objects
                 .first()

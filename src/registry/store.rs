@@ -1913,6 +1913,11 @@ impl Store {
             next_after = last_key.clone();
         }
         let mut list_meta = Map::new();
+        // A custom resource's list is unstructured JSON: upstream writes
+        // `continue` even when empty, and its keys sorted.
+        if res.custom.is_some() {
+            list_meta.insert("continue".into(), Value::String(String::new()));
+        }
         list_meta.insert(
             "resourceVersion".into(),
             Value::String(revision.to_string()),
@@ -1931,6 +1936,9 @@ impl Store {
             if let Some(r) = remaining {
                 list_meta.insert("remainingItemCount".into(), json!(r));
             }
+        }
+        if res.custom.is_some() {
+            list_meta.sort_keys();
         }
         Ok(RawList {
             kind: match &res.custom {
