@@ -96,6 +96,17 @@ fn install_crontabs(s: &Server) {
         ),
         "{out}"
     );
+    // `kubectl wait` fails at once on `status.conditions: null`, which a CRD
+    // has until the naming controller first writes it (upstream's create
+    // answer has it null too): wait for that first, as a loaded machine
+    // may take longer than kubectl's start-up.
+    s.wait_until("the CRD's first condition", || {
+        !s.jsonpath(
+            &["get", "crd", "crontabs.stable.example.com"],
+            "{.status.conditions}",
+        )
+        .is_empty()
+    });
     s.ok(&[
         "wait",
         "--for=condition=Established",
