@@ -61,6 +61,7 @@ GROUP_VERSIONS = [
     ("apps", "v1", "apis/apps/v1", "AppsV1", "apps_v1"),
     ("apiextensions.k8s.io", "v1", "apis/apiextensions.k8s.io/v1", "ApiextensionsV1", "apiextensions_v1"),
     ("authentication.k8s.io", "v1", "apis/authentication.k8s.io/v1", "AuthenticationV1", "authentication_v1"),
+    ("authorization.k8s.io", "v1", "apis/authorization.k8s.io/v1", "AuthorizationV1", "authorization_v1"),
     ("coordination.k8s.io", "v1", "apis/coordination.k8s.io/v1", "CoordinationV1", "coordination_v1"),
     ("events.k8s.io", "v1", "apis/events.k8s.io/v1", "EventsV1", "events_v1"),
     ("rbac.authorization.k8s.io", "v1", "apis/rbac.authorization.k8s.io/v1",
@@ -127,6 +128,14 @@ RESOURCES = [
      "io.k8s.api.authentication.v1.TokenReview", False, ["create"], []),
     ("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview",
      "io.k8s.api.authentication.v1.SelfSubjectReview", False, ["create"], []),
+    ("authorization.k8s.io", "v1", "localsubjectaccessreviews", "LocalSubjectAccessReview",
+     "io.k8s.api.authorization.v1.LocalSubjectAccessReview", True, ["create"], []),
+    ("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview",
+     "io.k8s.api.authorization.v1.SelfSubjectAccessReview", False, ["create"], []),
+    ("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview",
+     "io.k8s.api.authorization.v1.SelfSubjectRulesReview", False, ["create"], []),
+    ("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview",
+     "io.k8s.api.authorization.v1.SubjectAccessReview", False, ["create"], []),
 ]
 
 # Meta definitions every document carries even when no operation names them.

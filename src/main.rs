@@ -70,6 +70,22 @@ enum Command {
         /// Static token file (kube-apiserver's CSV format: token,user,uid,"group1,group2").
         #[arg(long)]
         token_auth_file: Option<PathBuf>,
+        /// CA bundle (PEM) for client certificates: a client certificate
+        /// signed by one of these CAs authenticates as its subject's
+        /// CommonName, with its Organizations as groups. Unset: client
+        /// certificates are not requested.
+        #[arg(long)]
+        client_ca_file: Option<PathBuf>,
+        /// Authorizers, tried in order (upstream's union): RBAC, Node,
+        /// AlwaysAllow, AlwaysDeny. `Node` gives a simulated node
+        /// (`system:node:<name>`) what the `system:node` role allows.
+        #[arg(long, default_value = "Node,RBAC", value_parser = authorization_modes)]
+        authorization_mode: ironkube::auth::authorizer::ModeList,
+        /// Serve requests without credentials as `system:anonymous` (group
+        /// `system:unauthenticated`), allowed what RBAC allows them; `false`
+        /// answers them 401.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        anonymous_auth: bool,
         /// Run without controllers, scheduler and simulated nodes (a bare API server).
         #[arg(long)]
         disable_controllers: bool,
@@ -121,6 +137,11 @@ enum Command {
     Bench(ironkube::bench::BenchArgs),
 }
 
+/// `--authorization-mode`, as one comma-separated list.
+fn authorization_modes(s: &str) -> Result<ironkube::auth::authorizer::ModeList, String> {
+    ironkube::auth::authorizer::Mode::parse_list(s).map(ironkube::auth::authorizer::ModeList)
+}
+
 fn main() -> ExitCode {
     tune_allocator();
     raise_open_file_limit();
@@ -148,6 +169,9 @@ fn main() -> ExitCode {
             data_dir,
             storage,
             token_auth_file,
+            client_ca_file,
+            authorization_mode,
+            anonymous_auth,
             disable_controllers,
             nodes,
             pod_start_delay,
@@ -167,6 +191,9 @@ fn main() -> ExitCode {
             data_dir,
             storage,
             token_auth_file,
+            client_ca_file,
+            authorization_modes: authorization_mode.0,
+            anonymous_auth,
             controllers: !disable_controllers,
             watch_history,
             watch_history_bytes,

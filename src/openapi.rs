@@ -802,6 +802,10 @@ mod tests {
         ("authentication.k8s.io", "v1", "TokenRequest"),
         ("authentication.k8s.io", "v1", "TokenReview"),
         ("authentication.k8s.io", "v1", "SelfSubjectReview"),
+        ("authorization.k8s.io", "v1", "LocalSubjectAccessReview"),
+        ("authorization.k8s.io", "v1", "SelfSubjectAccessReview"),
+        ("authorization.k8s.io", "v1", "SelfSubjectRulesReview"),
+        ("authorization.k8s.io", "v1", "SubjectAccessReview"),
     ];
 
     #[test]
@@ -855,6 +859,7 @@ mod tests {
                 "apis/apiextensions.k8s.io/v1",
                 "apis/apps/v1",
                 "apis/authentication.k8s.io/v1",
+                "apis/authorization.k8s.io/v1",
                 "apis/coordination.k8s.io/v1",
                 "apis/events.k8s.io/v1",
                 "apis/rbac.authorization.k8s.io/v1"

@@ -42,6 +42,13 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     pub storage: StorageKind,
     pub token_auth_file: Option<PathBuf>,
+    /// PEM bundle of the CAs client certificates are verified against
+    /// (`--client-ca-file`); none: client certificates are not requested.
+    pub client_ca_file: Option<PathBuf>,
+    /// `--authorization-mode`: the authorizers, tried in order.
+    pub authorization_modes: Vec<auth::authorizer::Mode>,
+    /// Serve requests without credentials as `system:anonymous`.
+    pub anonymous_auth: bool,
     /// Run the controllers (off for a bare API server).
     pub controllers: bool,
     /// The simulated nodes (used when controllers run).
@@ -278,16 +285,23 @@ pub fn kubeconfig(server: &str, ca_pem: &str, token: &str) -> String {
     )
 }
 
-fn tls_config(cert_pem: &str, key_pem: &str) -> Result<rustls::ServerConfig> {
+fn tls_config(
+    cert_pem: &str,
+    key_pem: &str,
+    client_ca: Option<&auth::x509::ClientCa>,
+) -> Result<rustls::ServerConfig> {
     let certs: Vec<_> =
         rustls_pemfile::certs(&mut cert_pem.as_bytes()).collect::<Result<_, _>>()?;
     let key = rustls_pemfile::private_key(&mut key_pem.as_bytes())?
         .ok_or_else(|| anyhow!("no private key in serving key"))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)?;
+    let builder = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?;
+    let builder = match client_ca {
+        Some(ca) => builder.with_client_cert_verifier(ca.tls_verifier()),
+        None => builder.with_no_client_auth(),
+    };
+    let mut cfg = builder.with_single_cert(certs, key)?;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(cfg)
 }
@@ -370,6 +384,7 @@ pub async fn memory_state_with(admin_token: &str, config: MvccConfig) -> Result<
     let openapi = Arc::new(OpenApi::load().map_err(|e| anyhow!("openapi data: {e}"))?);
     let store = Store::new(storage, openapi.clone());
     bootstrap(&store).await?;
+    crate::auth::bootstrap_policy::ensure(&store).await?;
     let mut authn = auth::Authenticator::new();
     authn.add(
         admin_token,
@@ -380,16 +395,43 @@ pub async fn memory_state_with(admin_token: &str, config: MvccConfig) -> Result<
             ..Default::default()
         },
     );
+    let (authorizer, policy) = start_authorizer(
+        &store,
+        vec![auth::authorizer::Mode::Node, auth::authorizer::Mode::Rbac],
+    )
+    .await?;
     // The sender is dropped: the receiver keeps reporting "not shutting down".
     let (_tx, rx) = tokio::sync::watch::channel(false);
     Ok(Arc::new(AppState {
         store,
         auth: authn,
+        anonymous: true,
+        authorizer,
+        policy,
         sa_key: Arc::new(auth::satokens::SigningKey::generate().map_err(|e| anyhow!("{e}"))?),
         openapi,
         server_address: "127.0.0.1:6443".into(),
         shutdown: rx,
     }))
+}
+
+/// The authorizer chain, its RBAC policy loaded and a task keeping it
+/// current (it ends when the store closes).
+async fn start_authorizer(
+    store: &Store,
+    modes: Vec<auth::authorizer::Mode>,
+) -> Result<(
+    Arc<auth::authorizer::Authorizer>,
+    Arc<apiserver::authz::PolicyFeed>,
+)> {
+    let authorizer = Arc::new(auth::authorizer::Authorizer::new(modes));
+    let feed = apiserver::authz::PolicyFeed::new(authorizer.clone(), store.storage().clone());
+    let from = feed
+        .load()
+        .await
+        .map_err(|e| anyhow!("cannot load the RBAC policy: {e}"))?;
+    tokio::spawn(feed.clone().run(from));
+    Ok((authorizer, feed))
 }
 
 /// Opens the configured storage.
@@ -455,21 +497,6 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
             ..Default::default()
         },
     );
-    // The controllers' own identity, valid for this process only.
-    let controller_token = {
-        let mut raw = [0u8; 32];
-        rand::fill(&mut raw);
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
-    };
-    authn.add(
-        &controller_token,
-        auth::UserInfo {
-            name: "system:kube-controller-manager".into(),
-            uid: String::new(),
-            groups: vec![],
-            ..Default::default()
-        },
-    );
     if let Some(path) = &cfg.token_auth_file {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read token auth file {}", path.display()))?;
@@ -477,6 +504,16 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
             .load_token_file(&text)
             .map_err(|e| anyhow!("{}: {e}", path.display()))?;
     }
+    let client_ca = match &cfg.client_ca_file {
+        Some(path) => {
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read client CA file {}", path.display()))?;
+            let ca = auth::x509::ClientCa::from_pem(&pem)
+                .map_err(|e| anyhow!("client CA file {}: {e}", path.display()))?;
+            Some(Arc::new(ca))
+        }
+        None => None,
+    };
     let listener = TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
@@ -485,6 +522,9 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
     let openapi = Arc::new(OpenApi::load().map_err(|e| anyhow!("openapi data: {e}"))?);
     let store = Store::new(storage.clone(), openapi.clone());
     bootstrap(&store).await?;
+    // Upstream's bootstrap RBAC policy, reconciled at start only (as its
+    // `rbac/bootstrap-roles` post-start hook), not by `keep_system_objects`.
+    crate::auth::bootstrap_policy::ensure(&store).await?;
     // Stored CRDs are served before the first request.
     crate::apiextensions::controller::install_stored(&store).await?;
 
@@ -502,7 +542,14 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
         hosts.push(listen_host.clone());
     }
     let (cert, key) = data.serving_cert(&hosts)?;
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls_config(&cert, &key)?));
+    let tls = Tls {
+        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(tls_config(
+            &cert,
+            &key,
+            client_ca.as_deref(),
+        )?)),
+        client_ca,
+    };
     let url_host = match addr.ip() {
         ip if ip.is_unspecified() => "127.0.0.1".to_string(),
         std::net::IpAddr::V6(ip) => format!("[{ip}]"),
@@ -510,9 +557,13 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
     };
     let server_address = format!("{url_host}:{}", addr.port());
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let (authorizer, policy) = start_authorizer(&store, cfg.authorization_modes.clone()).await?;
     let state = Arc::new(AppState {
         store,
         auth: authn,
+        anonymous: cfg.anonymous_auth,
+        authorizer,
+        policy,
         sa_key: data.sa_key.clone(),
         openapi,
         server_address: server_address.clone(),
@@ -524,9 +575,9 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
     let router = apiserver::app_with(state.clone(), cfg.limits.clone());
     // The apiextensions-apiserver's controllers are part of the API server.
     let crd_controller = tokio::spawn(crate::apiextensions::controller::run(
-        crate::controllers::in_process_client(
+        crate::controllers::in_process_client_as(
             router.clone(),
-            &controller_token,
+            crate::controllers::identity::apiserver(),
             "apiextensions-apiserver",
         ),
         state,
@@ -534,7 +585,6 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
     let mut controllers = if cfg.controllers {
         crate::controllers::start(
             router.clone(),
-            &controller_token,
             crate::controllers::Config {
                 ca_cert_pem: data.ca_cert_pem.clone(),
                 nodes: cfg.nodes.clone(),
@@ -548,7 +598,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
     controllers.push(crd_controller);
     let task = tokio::spawn(serve_loop(
         listener,
-        acceptor,
+        tls,
         router,
         shutdown_rx,
         storage,
@@ -573,9 +623,17 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
     })
 }
 
+/// The TLS side of every connection.
+#[derive(Clone)]
+struct Tls {
+    acceptor: tokio_rustls::TlsAcceptor,
+    /// Client certificates are verified against this, once per connection.
+    client_ca: Option<Arc<auth::x509::ClientCa>>,
+}
+
 async fn serve_loop(
     listener: TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
+    tls: Tls,
     router: axum::Router,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
     storage: Arc<dyn Storage>,
@@ -591,7 +649,7 @@ async fn serve_loop(
             tcp = accept_with_backoff(|| listener.accept(), &mut backoff) => {
                 let _ = tcp.set_nodelay(true);
                 let conn = Connection {
-                    acceptor: acceptor.clone(),
+                    tls: tls.clone(),
                     router: router.clone(),
                     shutdown: conn_shutdown.clone(),
                     limits,
@@ -661,7 +719,7 @@ where
 
 /// One client connection.
 struct Connection {
-    acceptor: tokio_rustls::TlsAcceptor,
+    tls: Tls,
     router: axum::Router,
     shutdown: tokio::sync::watch::Receiver<bool>,
     limits: ConnLimits,
@@ -715,16 +773,24 @@ impl Activity {
 impl Connection {
     async fn serve(mut self, tcp: tokio::net::TcpStream) {
         let opened = std::time::Instant::now();
-        let handshake = self.acceptor.accept(tcp);
+        let handshake = self.tls.acceptor.accept(tcp);
         let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), handshake).await else {
             return;
+        };
+        // Who the client certificate names, for each request to see.
+        let peer = match (&self.tls.client_ca, tls.get_ref().1.peer_certificates()) {
+            (Some(ca), Some(chain)) => ca.authenticate(chain),
+            _ => None,
         };
         let activity = Arc::new(Activity::default());
         let router = self.router.clone();
         let tracked = activity.clone();
-        let service = tower::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+        let service = tower::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
             let busy = Busy::new(&tracked);
             let router = router.clone();
+            if let Some(p) = &peer {
+                req.extensions_mut().insert(p.clone());
+            }
             async move {
                 use tower::ServiceExt;
                 let resp = router.oneshot(req.map(axum::body::Body::new)).await?;
@@ -875,6 +941,9 @@ mod tests {
             data_dir: dir.clone(),
             storage: StorageKind::Embedded,
             token_auth_file: None,
+            client_ca_file: None,
+            authorization_modes: vec![auth::authorizer::Mode::Node, auth::authorizer::Mode::Rbac],
+            anonymous_auth: true,
             controllers: false,
             nodes: crate::controllers::nodesim::NodesConfig {
                 count: 0,

@@ -67,8 +67,22 @@ fn deployment(name: &str) -> Value {
 #[tokio::test]
 async fn unauthenticated_requests_get_401_status() {
     let st = state().await;
+    // Without credentials a request is system:anonymous, refused by RBAC.
     let req = Request::builder()
         .uri("/api/v1/namespaces/default/pods")
+        .body(Body::empty())
+        .unwrap();
+    let resp = app(st.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 403);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        std::str::from_utf8(&body).unwrap(),
+        r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods is forbidden: User \"system:anonymous\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\"","reason":"Forbidden","details":{"kind":"pods"},"code":403}"#
+    );
+    // A token that does not verify is a 401, never anonymous.
+    let req = Request::builder()
+        .uri("/api/v1/namespaces/default/pods")
+        .header("authorization", "Bearer not-a-token")
         .body(Body::empty())
         .unwrap();
     let resp = app(st.clone()).oneshot(req).await.unwrap();

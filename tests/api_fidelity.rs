@@ -511,8 +511,33 @@ async fn discovery_carries_storage_version_hashes() {
 }
 
 #[tokio::test]
-async fn service_account_issuer_discovery_is_public_but_the_keys_are_not() {
+async fn service_account_issuer_discovery_is_for_service_accounts_unless_bound() {
     let st = state().await;
+    // Upstream's bootstrap policy gives the issuer discovery role to
+    // system:serviceaccounts only; anonymous readers need a binding.
+    let r = call_as(
+        &st,
+        None,
+        Method::GET,
+        "/.well-known/openid-configuration",
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "oidc-reviewer"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:service-account-issuer-discovery"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:unauthenticated"}]});
+    let r = call(
+        &st,
+        Method::POST,
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+        Some(&binding),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED);
     let r = call_as(
         &st,
         None,
@@ -531,6 +556,19 @@ async fn service_account_issuer_discovery_is_public_but_the_keys_are_not() {
     assert_eq!(v["response_types_supported"], json!(["id_token"]));
     assert_eq!(v["subject_types_supported"], json!(["public"]));
 
+    let r = call_as(
+        &st,
+        Some("not-a-token"),
+        Method::GET,
+        "/openid/v1/jwks",
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = call_as(&st, None, Method::GET, "/openid/v1/jwks", None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "the same role covers the keys");
+    let st = state().await;
     let r = call_as(&st, None, Method::GET, "/openid/v1/jwks", None, &[]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(

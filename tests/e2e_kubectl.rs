@@ -419,9 +419,23 @@ fn seed_document_with_curl_and_a_bearer_token() {
     );
     assert_eq!(code, 200);
 
-    // No token: 401 with a Status body.
+    // No token: system:anonymous, 403 with a Status body; a wrong token: 401.
     let out = std::process::Command::new("curl")
         .args(["-sk", "--max-time", "10"])
+        .arg(format!("{}/api/v1/namespaces/default/pods", s.url))
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["code"], 403);
+    assert_eq!(v["reason"], "Forbidden");
+    let out = std::process::Command::new("curl")
+        .args([
+            "-sk",
+            "--max-time",
+            "10",
+            "-H",
+            "Authorization: Bearer wrong",
+        ])
         .arg(format!("{}/api/v1/namespaces/default/pods", s.url))
         .output()
         .unwrap();
@@ -542,7 +556,8 @@ fn token_auth_file_users_authenticate() {
             "-H",
             "Authorization: Bearer alice-token",
         ])
-        .arg(format!("{}/api/v1/namespaces", s.url))
+        // Discovery: every authenticated user may read it (system:discovery).
+        .arg(format!("{}/apis", s.url))
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "200");

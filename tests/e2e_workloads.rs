@@ -380,6 +380,14 @@ fn service_account_tokens_authenticate() {
     let who = s.ok(&["auth", "whoami"]);
     assert!(who.contains("ironkube-admin"), "{who}");
     s.ok(&["create", "serviceaccount", "robot"]);
+    // Reading pods takes a binding (RBAC); `view` grants it.
+    s.ok(&[
+        "create",
+        "rolebinding",
+        "robot-view",
+        "--clusterrole=view",
+        "--serviceaccount=default:robot",
+    ]);
     let token = s.ok(&["create", "token", "robot"]).trim().to_string();
     let curl = |t: &str| {
         let out = std::process::Command::new("curl")

@@ -32,6 +32,10 @@ const TIMEOUT_BODY: &str = "{\"metadata\":{},\"status\":\"Failure\",\"message\":
 async fn state() -> Arc<AppState> {
     let mut st = ironkube::server::memory_state(ADMIN).await.expect("state");
     let s = Arc::get_mut(&mut st).expect("sole owner");
+    // These tests are about limits, not authorization: alice may do anything.
+    s.authorizer = Arc::new(ironkube::auth::authorizer::Authorizer::new(vec![
+        ironkube::auth::authorizer::Mode::AlwaysAllow,
+    ]));
     s.auth.add(
         ALICE,
         UserInfo {
@@ -295,6 +299,12 @@ async fn live(limits: Limits, conn: ironkube::server::ConnLimits) -> Live {
         data_dir: dir.path().to_path_buf(),
         storage: ironkube::server::StorageKind::Memory,
         token_auth_file: None,
+        client_ca_file: None,
+        authorization_modes: vec![
+            ironkube::auth::authorizer::Mode::Node,
+            ironkube::auth::authorizer::Mode::Rbac,
+        ],
+        anonymous_auth: true,
         controllers: false,
         nodes: ironkube::controllers::nodesim::NodesConfig {
             count: 0,

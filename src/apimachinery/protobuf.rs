@@ -36,6 +36,8 @@ const QUANTITY: &str = "k8s.io.apimachinery.pkg.api.resource.Quantity";
 const INT_OR_STRING: &str = "k8s.io.apimachinery.pkg.util.intstr.IntOrString";
 const RAW_EXTENSION: &str = "k8s.io.apimachinery.pkg.runtime.RawExtension";
 const EXTRA_VALUE: &str = "k8s.io.api.authentication.v1.ExtraValue";
+/// authorization.k8s.io/v1's `ExtraValue` (SubjectAccessReview `spec.extra`): the same form.
+const AUTHZ_EXTRA_VALUE: &str = "k8s.io.api.authorization.v1.ExtraValue";
 
 /// Seconds from the Unix epoch to Go's zero `time.Time` (0001-01-01T00:00:00Z).
 const GO_ZERO_TIME_UNIX: i64 = -62_135_596_800;
@@ -688,7 +690,7 @@ fn message_value(schema: &Schema, name: &str, data: &[u8], depth: usize) -> Resu
                 ),
             }
         }
-        EXTRA_VALUE => {
+        EXTRA_VALUE | AUTHZ_EXTRA_VALUE => {
             let fields = read_simple(data, short_name(name))?;
             if fields.all_bytes.is_empty() {
                 Ok(Value::Null)
@@ -1524,7 +1526,8 @@ mod tests {
                                 QUANTITY,
                                 INT_OR_STRING,
                                 RAW_EXTENSION,
-                                EXTRA_VALUE
+                                EXTRA_VALUE,
+                                AUTHZ_EXTRA_VALUE
                             ]
                             .contains(&f.message.as_str()),
                         "{}",
@@ -1533,6 +1536,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(schema.kinds.len(), 24);
+        assert_eq!(schema.kinds.len(), 28);
     }
 }

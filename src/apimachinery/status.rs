@@ -189,6 +189,21 @@ impl ApiError {
         .with_details(json!({}))
     }
 
+    /// `errors.NewForbidden(gr, name, err)`: the authorizer's 403 on a
+    /// resource (details name the resource; `gr` empty for a path).
+    pub fn forbidden_resource(gr: &GroupResource, name: &str, msg: &str) -> Self {
+        if gr.resource.is_empty() && gr.group.is_empty() {
+            return Self::new(403, "Forbidden", format!("forbidden: {msg}"))
+                .with_details(json!({}));
+        }
+        let message = if name.is_empty() {
+            format!("{gr} is forbidden: {msg}")
+        } else {
+            format!("{gr} \"{name}\" is forbidden: {msg}")
+        };
+        Self::new(403, "Forbidden", message).with_details(details(gr, name))
+    }
+
     pub fn forbidden(msg: impl Into<String>) -> Self {
         Self::new(403, "Forbidden", msg)
     }

@@ -1,6 +1,7 @@
-//! The authentication endpoints and the request authenticator chain:
-//! static tokens, then service-account JWTs (checked against the live
-//! ServiceAccount, Secret and Pod, as upstream's `serviceaccount/validator.go`),
+//! The authentication endpoints and the request authenticator chain: client
+//! certificates (`auth::x509`), static tokens, then service-account JWTs
+//! (checked against the live ServiceAccount, Secret and Pod, as upstream's
+//! `serviceaccount/validator.go`),
 //! `serviceaccounts/{name}/token` (TokenRequest), `selfsubjectreviews`
 //! (`kubectl auth whoami`) and `tokenreviews`.
 //! Upstream: `pkg/registry/core/serviceaccount/storage/token.go`,
@@ -13,6 +14,7 @@ use super::AppState;
 use crate::apimachinery::status::ApiError;
 use crate::auth::UserInfo;
 use crate::auth::satokens::{self, BoundObject, LiveObjects, ObjectRef};
+use crate::auth::x509::PeerCert;
 
 /// The audiences API tokens are issued for and accepted with.
 fn api_audiences() -> Vec<String> {
@@ -24,8 +26,28 @@ fn bearer(header: Option<&str>) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Who sent the request, if anyone we know.
-pub async fn authenticate(state: &AppState, header: Option<&str>) -> Option<UserInfo> {
+/// True if the request carries a non-empty bearer token: one that does
+/// not verify is then a 401, not an anonymous request (upstream's
+/// `bearertoken.go` ignores other schemes and empty tokens).
+pub fn has_bearer_token(header: Option<&str>) -> bool {
+    bearer(header).is_some_and(|t| !t.is_empty())
+}
+
+/// Who sent the request, if anyone we know: its connection's client
+/// certificate, then its bearer token (upstream's union order). A client
+/// certificate that did not verify authenticates nobody; the token may
+/// still do, and without one the answer is `None` (never anonymous).
+pub async fn authenticate(
+    state: &AppState,
+    header: Option<&str>,
+    peer: Option<&PeerCert>,
+) -> Option<UserInfo> {
+    if let Some(peer) = peer {
+        match peer.user() {
+            Ok(u) => return Some(u.clone()),
+            Err(e) => tracing::debug!("client certificate: {e}"),
+        }
+    }
     if let Some(u) = state.auth.authenticate(header) {
         return Some(u.clone());
     }

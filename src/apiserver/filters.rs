@@ -246,16 +246,16 @@ impl Filters {
 /// `system:nodes`, `workload-high` for the controller manager and the
 /// scheduler), so a flood of other clients cannot starve them; without
 /// priority levels the equivalent is to exempt them. The in-process
-/// controllers, scheduler and simulated kubelets all authenticate as
-/// `system:kube-controller-manager`.
+/// controllers act as `system:kube-controller-manager` and as service
+/// accounts in `kube-system` (upstream's `kube-system-service-accounts`
+/// flow schema, `workload-high`), the simulated kubelets as nodes.
 pub fn exempt(user: &UserInfo) -> bool {
     matches!(
         user.name.as_str(),
         "system:kube-controller-manager" | "system:kube-scheduler"
-    ) || user
-        .groups
-        .iter()
-        .any(|g| g == "system:masters" || g == "system:nodes")
+    ) || user.groups.iter().any(|g| {
+        g == "system:masters" || g == "system:nodes" || g == "system:serviceaccounts:kube-system"
+    })
 }
 
 /// The deadline of a request: `--request-timeout`, or the `timeout` query

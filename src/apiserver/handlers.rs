@@ -21,8 +21,8 @@ use crate::apimachinery::status::ApiError;
 use crate::auth::UserInfo;
 use crate::registry::handler::{ResourceHandler, SubresourceHandler};
 use crate::registry::store::{
-    DeleteOptions, FieldValidation, ListParams, PatchType, WatchEvent, WatchOptions, WriteOptions,
-    WriteResult,
+    DeleteOptions, FieldValidation, ListParams, PatchType, WatchEvent, WatchOptions, WriteCheck,
+    WriteOptions, WriteResult,
 };
 
 pub async fn handle(
@@ -201,7 +201,45 @@ fn write_options(q: &Query, user_agent: Option<&str>) -> Result<WriteOptions, Ap
         field_manager,
         force: q.flag("force"),
         applying: false,
+        escalation: None,
     })
+}
+
+/// RBAC escalation prevention for a write of a role or binding (upstream's
+/// `policybased` storages): what the store must check, or `None` when the
+/// resource is not guarded, the user is in `system:masters`, or (for a
+/// role) may `escalate` it.
+async fn escalation_check(
+    state: &AppState,
+    rr: &ResourceRequest,
+    user: &UserInfo,
+) -> Option<Arc<dyn WriteCheck>> {
+    use crate::auth::escalation::{self, Guarded};
+    if rr.subresource.is_some() || rr.res.custom.is_some() {
+        return None;
+    }
+    let guarded = Guarded::of(&rr.res.group, &rr.res.plural)?;
+    if escalation::escalation_allowed(user) || state.authorizer.always_allows() {
+        return None;
+    }
+    // The user's rules and grants are read from the policy: it must have
+    // seen every write made before this one.
+    state.policy.catch_up().await;
+    let ns = if rr.res.namespaced {
+        rr.namespace.as_deref().unwrap_or("default")
+    } else {
+        ""
+    };
+    let name = rr.name.as_deref().unwrap_or("");
+    if escalation::role_escalation_authorized(&state.authorizer, user, guarded, ns, name) {
+        return None;
+    }
+    Some(Arc::new(escalation::Check::new(
+        state.authorizer.clone(),
+        user.clone(),
+        guarded,
+        ns,
+    )))
 }
 
 fn list_params(q: &Query) -> Result<ListParams, ApiError> {
@@ -294,8 +332,13 @@ async fn resource(
     // Resources that are not stored are served by their own handler.
     match rr.res.handler {
         ResourceHandler::Store => {}
-        ResourceHandler::TokenReview | ResourceHandler::SelfSubjectReview => {
-            return review(&state, &rr, &q, user_agent.as_deref(), req, user).await;
+        ResourceHandler::TokenReview
+        | ResourceHandler::SelfSubjectReview
+        | ResourceHandler::LocalSubjectAccessReview
+        | ResourceHandler::SelfSubjectAccessReview
+        | ResourceHandler::SelfSubjectRulesReview
+        | ResourceHandler::SubjectAccessReview => {
+            return review(&state, &rr, &q, user_agent.as_deref(), req, user, output).await;
         }
     }
     match rr.verb {
@@ -399,6 +442,10 @@ async fn resource(
                 object, warnings, ..
             } = {
                 let dups = duplicates(&rr, &opts, ct.as_deref(), &body)?;
+                let opts = WriteOptions {
+                    escalation: escalation_check(&state, &rr, user).await,
+                    ..opts
+                };
                 let mut r = store.create(&rr.res, ns, obj, &opts).await?;
                 r.warnings.extend(dups);
                 r
@@ -416,6 +463,10 @@ async fn resource(
             let (ct, body) = read_body(req).await?;
             let obj = decode_object(&rr.res.kind, ct.as_deref(), &body)?;
             let dups = duplicates(&rr, &opts, ct.as_deref(), &body)?;
+            let opts = WriteOptions {
+                escalation: escalation_check(&state, &rr, user).await,
+                ..opts
+            };
             let mut res = store.update(&rr.res, ns, &name, sub, obj, &opts).await?;
             res.warnings.extend(dups);
             let code = if res.created {
@@ -428,6 +479,10 @@ async fn resource(
         Verb::Patch => {
             let opts = write_options(&q, user_agent.as_deref())?;
             let (ct, body) = read_body(req).await?;
+            let opts = WriteOptions {
+                escalation: escalation_check(&state, &rr, user).await,
+                ..opts
+            };
             let essence = negotiate::content_type_essence(ct.as_deref());
             if essence == "application/apply-patch+yaml" {
                 if q.get("fieldManager").is_none_or(str::is_empty) {
@@ -565,9 +620,11 @@ async fn resource(
     }
 }
 
-/// A resource that is not stored (`authentication.k8s.io` reviews): create
-/// is answered by its handler and nothing is kept (upstream's
-/// `pkg/registry/authentication/{tokenreview,selfsubjectreview}/storage`).
+/// A resource that is not stored (`authentication.k8s.io` and
+/// `authorization.k8s.io` reviews): create is answered by its handler and
+/// nothing is kept (upstream's
+/// `pkg/registry/authentication/{tokenreview,selfsubjectreview}/storage`,
+/// `pkg/registry/authorization/*/rest.go`).
 async fn review(
     state: &Arc<AppState>,
     rr: &ResourceRequest,
@@ -575,19 +632,38 @@ async fn review(
     user_agent: Option<&str>,
     req: Request,
     user: &UserInfo,
+    output: Output,
 ) -> Result<Response, ApiError> {
     if rr.verb != Verb::Create || rr.subresource.is_some() {
         return Err(ApiError::method_not_allowed());
     }
-    write_options(q, user_agent)?;
+    let opts = write_options(q, user_agent)?;
     let (ct, body) = read_body(req).await?;
     let obj = decode_object(&rr.res.kind, ct.as_deref(), &body)?;
     let out = match rr.res.handler {
         ResourceHandler::TokenReview => super::authn::token_review(state, &obj).await?,
         ResourceHandler::SelfSubjectReview => super::authn::self_subject_review(user),
+        ResourceHandler::LocalSubjectAccessReview
+        | ResourceHandler::SelfSubjectAccessReview
+        | ResourceHandler::SelfSubjectRulesReview
+        | ResourceHandler::SubjectAccessReview => {
+            let ns = rr.namespace.as_deref();
+            let (out, warnings) =
+                super::access_reviews::create(state, rr.res.handler, ns, &opts, obj, user).await;
+            let mut r = match out {
+                Ok(out) => {
+                    let (bytes, ct) = negotiate::encode(&out, output);
+                    bytes_response(StatusCode::CREATED, bytes, ct)
+                }
+                Err(e) => error_response(&e),
+            };
+            add_warnings(&mut r, &warnings);
+            return Ok(r);
+        }
         ResourceHandler::Store => return Err(ApiError::internal("stored resource in review")),
     };
-    Ok(json_response(StatusCode::CREATED, &out))
+    let (bytes, ct) = negotiate::encode(&out, output);
+    Ok(bytes_response(StatusCode::CREATED, bytes, ct))
 }
 
 /// Decodes a create or update body. A body that is not an object, or whose

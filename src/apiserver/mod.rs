@@ -16,14 +16,18 @@ use serde_json::{Value, json};
 
 use crate::apimachinery::status::ApiError;
 use crate::auth;
+use crate::auth::UserInfo;
 use crate::openapi::OpenApi;
 use crate::registry::store::Store;
 
+mod access_reviews;
 mod authn;
+pub mod authz;
 pub mod discovery;
 mod drain;
 pub mod filters;
 mod handlers;
+mod impersonation;
 pub mod negotiate;
 mod openapi_v2;
 pub mod printers;
@@ -38,6 +42,12 @@ pub const KUBE_GIT_VERSION: &str = "v1.33.0";
 pub struct AppState {
     pub store: Store,
     pub auth: auth::Authenticator,
+    /// Serve requests without credentials as `system:anonymous`.
+    pub anonymous: bool,
+    /// The `--authorization-mode` chain and the RBAC policy it reads.
+    pub authorizer: Arc<auth::authorizer::Authorizer>,
+    /// Keeps `authorizer`'s policy current.
+    pub policy: Arc<authz::PolicyFeed>,
     /// Signs and verifies service-account tokens.
     pub sa_key: Arc<auth::satokens::SigningKey>,
     pub openapi: Arc<OpenApi>,
@@ -240,6 +250,51 @@ fn go_arch() -> &'static str {
     }
 }
 
+/// Who sent the request: its client certificate or bearer token, else
+/// `system:anonymous` if allowed (a token that does not verify is a 401,
+/// never anonymous: upstream's `union.NewFailOnError`).
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<auth::x509::PeerCert>,
+) -> Result<auth::UserInfo, Box<Response>> {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if let Some(u) = authn::authenticate(state, header, peer.as_ref()).await {
+        return Ok(u);
+    }
+    // A client certificate that did not verify (or has expired) is an
+    // authentication error too, never anonymous (`peer` is `None` without
+    // a certificate or with one that names no CommonName).
+    if state.anonymous && peer.is_none() && !authn::has_bearer_token(header) {
+        return Ok(auth::UserInfo {
+            name: "system:anonymous".into(),
+            groups: vec!["system:unauthenticated".into()],
+            ..Default::default()
+        });
+    }
+    Err(Box::new(error_response(&ApiError::unauthorized())))
+}
+
+/// The authorization filter: 403 unless some mode allows. A refusal is
+/// checked again once the policy has read every write made before it, so
+/// a binding created just before is always seen.
+async fn authorize(state: &AppState, attrs: &auth::rbac::Attributes) -> Result<(), ApiError> {
+    use auth::authorizer::Decision;
+    if state.authorizer.always_allows() {
+        return Ok(());
+    }
+    let (mut decision, mut reason) = state.authorizer.authorize(attrs);
+    if decision == Decision::NoOpinion && state.policy.catch_up().await {
+        (decision, reason) = state.authorizer.authorize(attrs);
+    }
+    match decision {
+        Decision::Allow => Ok(()),
+        _ => Err(auth::authorizer::forbidden(attrs, &reason)),
+    }
+}
+
 async fn dispatch(
     State(state): State<Arc<AppState>>,
     Extension(filters): Extension<Arc<filters::Filters>>,
@@ -249,7 +304,33 @@ async fn dispatch(
     let path = req.uri().path().to_string();
     let query = Query::parse(req.uri().query());
     let ready = !*state.shutdown.borrow();
-    // Public endpoints (upstream's system:public-info-viewer).
+    let mut attrs = match authz::request_info(req.method(), req.uri(), &query) {
+        Ok(a) => a,
+        Err(e) => {
+            let uri = req.uri().path_and_query().map_or("", |p| p.as_str());
+            return text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("Internal Server Error: \"{uri}\": failed to create RequestInfo: {e}\n"),
+            );
+        }
+    };
+    let peer = req.extensions().get::<auth::x509::PeerCert>().cloned();
+    let user = match req.extensions().get::<auth::InProcessUser>() {
+        Some(u) => UserInfo::clone(&u.0),
+        None => match authenticate(&state, req.headers(), peer).await {
+            Ok(u) => u,
+            Err(r) => return *r,
+        },
+    };
+    let user = match impersonation::impersonate(&state, user, req.headers()).await {
+        Ok(u) => u,
+        Err(e) => return error_response(&e),
+    };
+    attrs.user = user;
+    if let Err(e) = authorize(&state, &attrs).await {
+        return error_response(&e);
+    }
+    let user = attrs.user;
     match path.as_str() {
         "/version" | "/version/" => {
             let accept = header_str(req.headers(), header::ACCEPT);
@@ -265,24 +346,11 @@ async fn dispatch(
                 ready || p.starts_with("/livez") || p.starts_with("/healthz"),
             );
         }
-        // Service-account issuer discovery: anonymous reads are allowed
-        // by upstream's default RBAC for `/.well-known/*`
-        // (system:openshift:public-info-viewer), not for the key set.
         "/.well-known/openid-configuration" | "/.well-known/openid-configuration/" => {
             return openid_response(openid_configuration(&state), "application/json");
         }
         _ => {}
     }
-    let authz = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    if authz.is_none() && matches!(path.as_str(), "/openid/v1/jwks" | "/openid/v1/jwks/") {
-        return error_response(&ApiError::forbidden_path("system:anonymous", "get", &path));
-    }
-    let Some(user) = authn::authenticate(&state, authz).await else {
-        return error_response(&ApiError::unauthorized());
-    };
     if matches!(path.as_str(), "/openid/v1/jwks" | "/openid/v1/jwks/") {
         let keys = auth::satokens::jwks(&[state.sa_key.verify_key().clone()]);
         return openid_response(keys, "application/jwk-set+json");

@@ -17,9 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, PostParams};
 use kube::{Resource, ResourceExt};
-use serde_json::json;
 
 use super::cached_pod::Pod;
 use super::deployment_logic as logic;
@@ -261,23 +260,20 @@ async fn reconcile(ctx: &Ctx, key: &Key) -> Result<Option<Duration>, kube::Error
                 }
             }
             logic::Action::UpdateDeploymentAnnotations(want) => {
-                let current = d.metadata.annotations.clone().unwrap_or_default();
-                let mut patch = serde_json::Map::new();
-                for (k, v) in &want {
-                    if current.get(k) != Some(v) {
-                        patch.insert(k.clone(), json!(v));
+                if d.metadata.annotations.as_ref().cloned().unwrap_or_default() != want {
+                    // An update, as upstream's controller writes (its role
+                    // may update deployments, not patch them); a conflict
+                    // retries from the newer copy the informer brings.
+                    let mut updated = d.clone();
+                    updated.metadata.annotations = Some(want);
+                    updated.status = None;
+                    match d_api.replace(&name, &PostParams::default(), &updated).await {
+                        Ok(_) => {}
+                        Err(kube::Error::Api(s)) if s.code == 409 => {
+                            return Ok(Some(Duration::from_millis(100)));
+                        }
+                        Err(e) => return Err(e),
                     }
-                }
-                for k in current.keys() {
-                    if !want.contains_key(k) {
-                        patch.insert(k.clone(), serde_json::Value::Null);
-                    }
-                }
-                if !patch.is_empty() {
-                    let body = json!({"metadata": {"annotations": patch}});
-                    d_api
-                        .patch(&name, &PatchParams::default(), &Patch::Merge(&body))
-                        .await?;
                 }
             }
             logic::Action::UpdateDeploymentStatus(status) => {

@@ -20,6 +20,7 @@ use http::HeaderValue;
 use tokio::task::JoinHandle;
 
 pub mod cached_pod;
+pub mod clusterroleaggregation;
 pub mod deployment;
 pub mod deployment_logic;
 pub mod discovery;
@@ -64,6 +65,30 @@ const KUBELET_UA: &str = "kubelet/v1.33.0 (linux/amd64) ironkube";
 pub fn in_process_client(router: axum::Router, token: &str, user_agent: &str) -> kube::Client {
     let value = HeaderValue::from_str(&format!("Bearer {token}"))
         .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid"));
+    client_with(router, user_agent, move |req| {
+        req.headers_mut()
+            .insert(http::header::AUTHORIZATION, value.clone());
+    })
+}
+
+/// A `kube::Client` whose requests go straight into `router` as `user`
+/// (an in-process identity: no token exists for it), sent as `user_agent`.
+pub fn in_process_client_as(
+    router: axum::Router,
+    user: crate::auth::UserInfo,
+    user_agent: &str,
+) -> kube::Client {
+    let who = crate::auth::InProcessUser(Arc::new(user));
+    client_with(router, user_agent, move |req| {
+        req.extensions_mut().insert(who.clone());
+    })
+}
+
+fn client_with(
+    router: axum::Router,
+    user_agent: &str,
+    authenticate: impl Fn(&mut http::Request<kube::client::Body>) + Clone + Send + Sync + 'static,
+) -> kube::Client {
     let agent =
         HeaderValue::from_str(user_agent).unwrap_or_else(|_| HeaderValue::from_static("ironkube"));
     // A response (not its body: watches stream for long) that takes this long
@@ -71,8 +96,7 @@ pub fn in_process_client(router: axum::Router, token: &str, user_agent: &str) ->
     let service = tower::ServiceBuilder::new()
         .timeout(std::time::Duration::from_secs(30))
         .map_request(move |mut req: http::Request<kube::client::Body>| {
-            req.headers_mut()
-                .insert(http::header::AUTHORIZATION, value.clone());
+            authenticate(&mut req);
             req.headers_mut()
                 .insert(http::header::USER_AGENT, agent.clone());
             req
@@ -81,38 +105,146 @@ pub fn in_process_client(router: axum::Router, token: &str, user_agent: &str) ->
     kube::Client::new(service, "default")
 }
 
+/// The identities the components act as, as upstream's
+/// kube-controller-manager with `--use-service-account-credentials`: its
+/// shared informers and token controller as `system:kube-controller-manager`,
+/// each other controller as its own service account in `kube-system`
+/// (bound to `system:controller:<name>` by the bootstrap policy), the
+/// scheduler as `system:kube-scheduler`, each simulated kubelet as
+/// `system:node:<name>`.
+pub mod identity {
+    use crate::auth::UserInfo;
+
+    fn user(name: &str, groups: &[&str]) -> UserInfo {
+        let mut groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+        groups.push("system:authenticated".into());
+        UserInfo {
+            name: name.into(),
+            groups,
+            ..Default::default()
+        }
+    }
+
+    pub fn controller_manager() -> UserInfo {
+        user("system:kube-controller-manager", &[])
+    }
+
+    pub fn scheduler() -> UserInfo {
+        user("system:kube-scheduler", &[])
+    }
+
+    /// A controller's service account (`kube-system/<name>`).
+    pub fn controller(name: &str) -> UserInfo {
+        user(
+            &format!("system:serviceaccount:kube-system:{name}"),
+            &[
+                "system:serviceaccounts",
+                "system:serviceaccounts:kube-system",
+            ],
+        )
+    }
+
+    pub fn node(name: &str) -> UserInfo {
+        user(&format!("system:node:{name}"), &["system:nodes"])
+    }
+
+    /// The API server's own loopback identity (`system:apiserver`, a
+    /// superuser), for the controllers that run inside it.
+    pub fn apiserver() -> UserInfo {
+        user("system:apiserver", &[crate::auth::authorizer::MASTERS])
+    }
+}
+
 /// Starts every controller; the returned tasks run until aborted.
-pub fn start(router: axum::Router, token: &str, config: Config) -> Vec<JoinHandle<()>> {
-    let client = in_process_client(router.clone(), token, CONTROLLER_MANAGER_UA);
-    let scheduler_client = in_process_client(router.clone(), token, SCHEDULER_UA);
-    let kubelet_client = in_process_client(router, token, KUBELET_UA);
+pub fn start(router: axum::Router, config: Config) -> Vec<JoinHandle<()>> {
+    let as_controller = |name: &str| {
+        in_process_client_as(
+            router.clone(),
+            identity::controller(name),
+            CONTROLLER_MANAGER_UA,
+        )
+    };
+    let root = in_process_client_as(
+        router.clone(),
+        identity::controller_manager(),
+        CONTROLLER_MANAGER_UA,
+    );
+    let scheduler_client =
+        in_process_client_as(router.clone(), identity::scheduler(), SCHEDULER_UA);
     let config = Arc::new(config);
     // One watch per kind, shared by the controllers that read it.
-    let (informers, mut tasks) = informer::Informers::start(&client);
+    let (informers, mut tasks) = informer::Informers::start(&root);
     tasks.extend([
-        tokio::spawn(namespace::run(client.clone())),
-        tokio::spawn(gc::run(client.clone())),
-        tokio::spawn(replicaset::run(client.clone(), informers.clone())),
-        tokio::spawn(deployment::run(client.clone(), informers.clone())),
+        tokio::spawn(namespace::run(as_controller("namespace-controller"))),
+        tokio::spawn(gc::run(as_controller("generic-garbage-collector"))),
+        tokio::spawn(replicaset::run(
+            as_controller("replicaset-controller"),
+            informers.clone(),
+        )),
+        tokio::spawn(deployment::run(
+            as_controller("deployment-controller"),
+            informers.clone(),
+        )),
         tokio::spawn(scheduler::run(scheduler_client, informers.clone())),
         tokio::spawn(nodelifecycle::run(
-            client.clone(),
+            as_controller("node-controller"),
+            root.clone(),
             config.nodes.lifecycle,
             informers.clone(),
         )),
         tokio::spawn(nodesim::run(
-            kubelet_client,
+            Kubelets::new(router.clone()),
             config.nodes.clone(),
             informers.clone(),
         )),
         tokio::spawn(tokens::run(
-            client.clone(),
+            root.clone(),
             config.sa_key.clone(),
             config.ca_cert_pem.clone(),
         )),
-        tokio::spawn(serviceaccount::run(client.clone(), config.clone())),
+        tokio::spawn(serviceaccount::run(
+            serviceaccount::Clients {
+                reads: root.clone(),
+                service_accounts: as_controller("service-account-controller"),
+                root_ca: as_controller("root-ca-cert-publisher"),
+            },
+            config.clone(),
+        )),
+        tokio::spawn(clusterroleaggregation::run(as_controller(
+            "clusterrole-aggregation-controller",
+        ))),
     ]);
     tasks
+}
+
+/// One client per simulated node, each as that node's identity.
+#[derive(Clone)]
+pub struct Kubelets {
+    router: axum::Router,
+    clients: Arc<std::sync::Mutex<std::collections::HashMap<String, kube::Client>>>,
+}
+
+impl Kubelets {
+    pub fn new(router: axum::Router) -> Self {
+        Kubelets {
+            router,
+            clients: Default::default(),
+        }
+    }
+
+    /// The kubelet of `node`.
+    pub fn of(&self, node: &str) -> kube::Client {
+        if let Ok(m) = self.clients.lock()
+            && let Some(c) = m.get(node)
+        {
+            return c.clone();
+        }
+        let c = in_process_client_as(self.router.clone(), identity::node(node), KUBELET_UA);
+        if let Ok(mut m) = self.clients.lock() {
+            m.insert(node.to_string(), c.clone());
+        }
+        c
+    }
 }
 
 /// How long to wait before retrying after an error.

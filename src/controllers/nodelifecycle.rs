@@ -19,10 +19,18 @@ use super::informer::Informers;
 use super::nodelifecycle_logic as logic;
 use super::nodesim_logic::NODE_LEASE_NAMESPACE;
 
-pub async fn run(client: kube::Client, cfg: logic::LifecycleConfig, informers: Arc<Informers>) {
+/// `client` writes as the node controller; `reads` lists the node leases
+/// as kube-controller-manager's shared informers do (the node controller's
+/// own role cannot list them).
+pub async fn run(
+    client: kube::Client,
+    reads: kube::Client,
+    cfg: logic::LifecycleConfig,
+    informers: Arc<Informers>,
+) {
     informers.nodes.wait_synced().await;
-    let nodes: Api<Node> = Api::all(client.clone());
-    let leases: Api<Lease> = Api::namespaced(client, NODE_LEASE_NAMESPACE);
+    let nodes: Api<Node> = Api::all(client);
+    let leases: Api<Lease> = Api::namespaced(reads, NODE_LEASE_NAMESPACE);
     let mut health: HashMap<String, logic::Health> = HashMap::new();
     let period = logic::MONITOR_PERIOD.to_std().unwrap_or_default();
     let mut tick = tokio::time::interval(period);

@@ -23,6 +23,7 @@ use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use serde_json::json;
 
+use super::Kubelets;
 use super::cached_pod::Pod;
 use super::informer::{Cache, Informers};
 use super::nodesim_logic as logic;
@@ -44,11 +45,12 @@ fn node_name(i: usize) -> String {
     format!("node-{i}")
 }
 
-async fn register(client: &kube::Client, cfg: &NodesConfig) -> Result<(), kube::Error> {
-    let nodes: Api<Node> = Api::all(client.clone());
+async fn register(kubelets: &Kubelets, cfg: &NodesConfig) -> Result<(), kube::Error> {
     let now = Utc::now();
     for i in 0..cfg.count {
         let name = node_name(i);
+        let client = &kubelets.of(&name);
+        let nodes: Api<Node> = Api::all(client.clone());
         let node = match nodes.get_opt(&name).await? {
             Some(n) => n,
             None => match nodes
@@ -125,11 +127,11 @@ fn our_index(name: &str, count: usize) -> Option<usize> {
 }
 
 /// Runs the simulated nodes until the task is aborted.
-pub async fn run(client: kube::Client, cfg: NodesConfig, informers: Arc<Informers>) {
+pub async fn run(kubelets: Kubelets, cfg: NodesConfig, informers: Arc<Informers>) {
     if cfg.count == 0 {
         return;
     }
-    while let Err(e) = register(&client, &cfg).await {
+    while let Err(e) = register(&kubelets, &cfg).await {
         tracing::debug!(error = %e, "registering nodes");
         tokio::time::sleep(super::RETRY).await;
     }
@@ -139,7 +141,7 @@ pub async fn run(client: kube::Client, cfg: NodesConfig, informers: Arc<Informer
     informers.nodes.wait_synced().await;
     informers.pods.wait_synced().await;
     let mut sim = Sim {
-        client: client.clone(),
+        kubelets: kubelets.clone(),
         cfg,
         ips: HashMap::new(),
         timers: BTreeSet::new(),
@@ -173,7 +175,8 @@ pub async fn run(client: kube::Client, cfg: NodesConfig, informers: Arc<Informer
 type Versions = (String, String);
 
 struct Sim {
-    client: kube::Client,
+    /// Each node acts as itself (`system:node:<name>`).
+    kubelets: Kubelets,
     cfg: NodesConfig,
     ips: HashMap<usize, logic::IpAllocator>,
     /// (when, "namespace/name") of pods that have a step due.
@@ -306,7 +309,7 @@ impl Sim {
                 let Some(p) = on_node.get(i) else { continue };
                 if when <= now {
                     let api: Api<Pod> =
-                        Api::namespaced(self.client.clone(), &p.namespace().unwrap_or_default());
+                        Api::namespaced(self.kubelets.of(name), &p.namespace().unwrap_or_default());
                     let _ = api.delete(&p.name_any(), &DeleteParams::default()).await;
                 } else {
                     self.timers
@@ -320,8 +323,9 @@ impl Sim {
     async fn heartbeats(&mut self, by_name: &HashMap<String, (usize, &Node)>, now: DateTime<Utc>) {
         let lease_due = now - self.last_lease >= logic::NODE_LEASE_RENEW_INTERVAL;
         let status_due = now - self.last_status >= logic::NODE_STATUS_REPORT_INTERVAL;
-        let nodes: Api<Node> = Api::all(self.client.clone());
         for (name, (_, node)) in by_name {
+            let client = self.kubelets.of(name);
+            let nodes: Api<Node> = Api::all(client.clone());
             let stopped = logic::node_is_stopped(node);
             let was = self.marked.get(name).copied().unwrap_or(false);
             if stopped && !was {
@@ -361,7 +365,7 @@ impl Sim {
                 self.marked.insert(name.clone(), false);
             } else if !stopped {
                 if lease_due {
-                    let _ = renew_lease(&self.client, node, now).await;
+                    let _ = renew_lease(&client, node, now).await;
                 }
                 if status_due {
                     let _ = post_node_status(&nodes, node, now).await;
@@ -378,8 +382,13 @@ impl Sim {
 
     /// Applies one change; true when it took effect.
     async fn apply(&self, pod: &Pod, change: logic::PodChange) -> bool {
-        let api: Api<Pod> =
-            Api::namespaced(self.client.clone(), &pod.namespace().unwrap_or_default());
+        let node = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.as_deref())
+            .unwrap_or_default();
+        let client = self.kubelets.of(node);
+        let api: Api<Pod> = Api::namespaced(client.clone(), &pod.namespace().unwrap_or_default());
         let name = pod.name_any();
         match change {
             logic::PodChange::UpdateStatus(status) => {
@@ -387,7 +396,7 @@ impl Sim {
                 // (and the resourceVersion precondition from its metadata):
                 // the cached pod's slim spec is not sent.
                 let full: Api<k8s_openapi::api::core::v1::Pod> =
-                    Api::namespaced(self.client.clone(), &pod.namespace().unwrap_or_default());
+                    Api::namespaced(client.clone(), &pod.namespace().unwrap_or_default());
                 let updated = k8s_openapi::api::core::v1::Pod {
                     metadata: pod.metadata.clone(),
                     spec: None,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
-use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, ObjectMeta, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
@@ -17,21 +17,31 @@ use super::Config;
 const ROOT_CA: &str = "kube-root-ca.crt";
 const ROOT_CA_DESCRIPTION: &str = "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.";
 
+/// The clients of the two upstream controllers this one plays, each with
+/// only its bootstrap role's rights: reads as kube-controller-manager (its
+/// shared informers), writes as `service-account-controller` (service
+/// accounts) and `root-ca-cert-publisher` (the CA config map).
+pub struct Clients {
+    pub reads: kube::Client,
+    pub service_accounts: kube::Client,
+    pub root_ca: kube::Client,
+}
+
 struct Ctx {
-    client: kube::Client,
+    clients: Clients,
     config: Arc<Config>,
 }
 
-pub async fn run(client: kube::Client, config: Arc<Config>) {
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    let sas: Api<ServiceAccount> = Api::all(client.clone());
-    let cms: Api<ConfigMap> = Api::all(client.clone());
+pub async fn run(clients: Clients, config: Arc<Config>) {
+    let namespaces: Api<Namespace> = Api::all(clients.reads.clone());
+    let sas: Api<ServiceAccount> = Api::all(clients.reads.clone());
+    let cms: Api<ConfigMap> = Api::all(clients.reads.clone());
     let to_ns = |meta: &ObjectMeta| {
         meta.namespace
             .clone()
             .map(|ns| ObjectRef::<Namespace>::new(&ns))
     };
-    let ctx = Arc::new(Ctx { client, config });
+    let ctx = Arc::new(Ctx { clients, config });
     Controller::new(namespaces, watcher::Config::default())
         .watches(
             sas,
@@ -66,8 +76,9 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, kube::Er
         return Ok(Action::await_change());
     }
     let name = ns.metadata.name.clone().unwrap_or_default();
-    let sas: Api<ServiceAccount> = Api::namespaced(ctx.client.clone(), &name);
+    let sas: Api<ServiceAccount> = Api::namespaced(ctx.clients.reads.clone(), &name);
     if sas.get_opt("default").await?.is_none() {
+        let sas: Api<ServiceAccount> = Api::namespaced(ctx.clients.service_accounts.clone(), &name);
         let sa = ServiceAccount {
             metadata: ObjectMeta {
                 name: Some("default".into()),
@@ -77,7 +88,8 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, kube::Er
         };
         ignore_expected(sas.create(&PostParams::default(), &sa).await.map(|_| ()))?;
     }
-    let cms: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &name);
+    let cms: Api<ConfigMap> = Api::namespaced(ctx.clients.reads.clone(), &name);
+    let writes: Api<ConfigMap> = Api::namespaced(ctx.clients.root_ca.clone(), &name);
     let want = BTreeMap::from([("ca.crt".to_string(), ctx.config.ca_cert_pem.clone())]);
     match cms.get_opt(ROOT_CA).await? {
         None => {
@@ -93,12 +105,14 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, kube::Er
                 data: Some(want),
                 ..Default::default()
             };
-            ignore_expected(cms.create(&PostParams::default(), &cm).await.map(|_| ()))?;
+            ignore_expected(writes.create(&PostParams::default(), &cm).await.map(|_| ()))?;
         }
-        Some(cm) if cm.data.as_ref() != Some(&want) => {
-            let patch = serde_json::json!({"data": want});
+        Some(mut cm) if cm.data.as_ref() != Some(&want) => {
+            // An update, as upstream's publisher writes (its role has no patch).
+            cm.data = Some(want);
             ignore_expected(
-                cms.patch(ROOT_CA, &PatchParams::default(), &Patch::Merge(&patch))
+                writes
+                    .replace(ROOT_CA, &PostParams::default(), &cm)
                     .await
                     .map(|_| ()),
             )?;

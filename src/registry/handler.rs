@@ -92,6 +92,14 @@ pub enum ResourceHandler {
     TokenReview,
     /// `authentication.k8s.io/v1 selfsubjectreviews` (create only).
     SelfSubjectReview,
+    /// `authorization.k8s.io/v1 localsubjectaccessreviews` (create only).
+    LocalSubjectAccessReview,
+    /// `authorization.k8s.io/v1 selfsubjectaccessreviews` (create only).
+    SelfSubjectAccessReview,
+    /// `authorization.k8s.io/v1 selfsubjectrulesreviews` (create only).
+    SelfSubjectRulesReview,
+    /// `authorization.k8s.io/v1 subjectaccessreviews` (create only).
+    SubjectAccessReview,
 }
 
 impl ResourceHandler {
@@ -99,7 +107,12 @@ impl ResourceHandler {
     pub const fn stored(self) -> bool {
         match self {
             ResourceHandler::Store => true,
-            ResourceHandler::TokenReview | ResourceHandler::SelfSubjectReview => false,
+            ResourceHandler::TokenReview
+            | ResourceHandler::SelfSubjectReview
+            | ResourceHandler::LocalSubjectAccessReview
+            | ResourceHandler::SelfSubjectAccessReview
+            | ResourceHandler::SelfSubjectRulesReview
+            | ResourceHandler::SubjectAccessReview => false,
         }
     }
 }

@@ -896,6 +896,7 @@ mod tests {
                 "apps",
                 "events.k8s.io",
                 "authentication.k8s.io",
+                "authorization.k8s.io",
                 "rbac.authorization.k8s.io",
                 "apiextensions.k8s.io",
                 "coordination.k8s.io"
@@ -926,7 +927,7 @@ mod tests {
         rx.mark_unchanged();
         let s = reg.snapshot();
         let groups: Vec<&str> = s.groups().iter().map(|g| g.name.as_str()).collect();
-        assert_eq!(groups[6..], ["a.example.com", "b.example.com"]);
+        assert_eq!(groups[7..], ["a.example.com", "b.example.com"]);
         assert_eq!(s.versions("b.example.com"), ["v1", "v1beta1"]);
         assert_eq!(s.by_key("b.example.com/foos").unwrap().version, "v1");
         assert_eq!(
@@ -1020,7 +1021,7 @@ mod tests {
         assert_eq!(s.group_resources("c.example.com").count(), 1);
         assert_eq!(s.group_resources("a.example.com").count(), 0);
         let groups: Vec<&str> = s.groups().iter().map(|g| g.name.as_str()).collect();
-        assert_eq!(groups[6..], ["b.example.com", "c.example.com"]);
+        assert_eq!(groups[7..], ["b.example.com", "c.example.com"]);
         // A source freed in the same change may be taken by another.
         assert!(
             reg.set_sources(

@@ -55,6 +55,18 @@ pub struct WriteOptions {
     /// Set by server-side apply, which does its own field tracking and
     /// creates a missing object.
     pub applying: bool,
+    /// Checked on the object a create or update is about to write (RBAC
+    /// escalation prevention, set by the request path for the writes it
+    /// guards). `None`: nothing to check.
+    pub escalation: Option<Arc<dyn WriteCheck>>,
+}
+
+/// A check of the object a write is about to store, with the user's
+/// authority (upstream's RBAC `policybased` storages wrapping the store):
+/// called after decoding and defaults, before validation, with the stored
+/// object on an update (for a patch or an apply, the patched object).
+pub trait WriteCheck: Send + Sync + std::fmt::Debug {
+    fn check(&self, new: &Value, old: Option<&Value>) -> ApiResult<()>;
 }
 
 /// A write's answer: the object and any `Warning` headers.
@@ -750,6 +762,15 @@ impl Store {
             m.shift_remove("namespace");
         }
         res.strategy.defaults(&mut obj);
+        if let Some(check) = &opts.escalation {
+            // Namespace lifecycle admission comes first upstream.
+            if res.namespaced {
+                let name = meta_str(&obj, "name").unwrap_or("");
+                self.check_namespace(res, ns.unwrap_or("default"), name)
+                    .await?;
+            }
+            check.check(&obj, None)?;
+        }
         let generated = meta_str(&obj, "name").is_none_or(str::is_empty)
             && meta_str(&obj, "generateName").is_some_and(|g| !g.is_empty());
         self.fill_create_meta(res, &mut obj);
@@ -1203,6 +1224,15 @@ impl Store {
             }
             if !new.is_object() {
                 return Err(ApiError::bad_request("the result must be an object"));
+            }
+            if let Some(check) = opts.escalation.as_ref().filter(|_| sub.is_none()) {
+                // Upstream checks the decoded (so defaulted) object before
+                // the store fills in what comes from the stored one.
+                match &res.custom {
+                    Some(cv) => cv.default(&mut new),
+                    None => res.strategy.defaults(&mut new),
+                }
+                check.check(&new, Some(&old))?;
             }
             self.prepare_update(res, sub, &mut new, &old);
             cpu_heavy(current.value.len(), || {

@@ -17,6 +17,7 @@ pub mod endpoints;
 pub mod event;
 pub mod events_event;
 pub mod lease;
+pub mod localsubjectaccessreview;
 pub mod namespace;
 pub mod node;
 pub mod pod;
@@ -25,9 +26,12 @@ pub mod replicaset;
 pub mod role;
 pub mod rolebinding;
 pub mod secret;
+pub mod selfsubjectaccessreview;
 pub mod selfsubjectreview;
+pub mod selfsubjectrulesreview;
 pub mod service;
 pub mod serviceaccount;
+pub mod subjectaccessreview;
 pub mod tokenreview;
 
 /// THE registration list: every built-in resource, grouped by group-version
@@ -48,6 +52,10 @@ pub static RESOURCES: &[ResourceInfo] = &[
     events_event::INFO,
     selfsubjectreview::INFO,
     tokenreview::INFO,
+    localsubjectaccessreview::INFO,
+    selfsubjectaccessreview::INFO,
+    selfsubjectrulesreview::INFO,
+    subjectaccessreview::INFO,
     clusterrolebinding::INFO,
     clusterrole::INFO,
     rolebinding::INFO,
