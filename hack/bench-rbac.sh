@@ -50,7 +50,8 @@ for i in range(100):
                   "subjects": [{"kind": "Group", "name": f"group-{i}"}]})
 items.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
               "metadata": {"name": "bench-writer"},
-              "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["create", "get", "list", "delete", "deletecollection"]},
+              "rules": [{"apiGroups": [""], "resources": ["pods", "configmaps"], "verbs": ["create", "get", "list", "delete", "deletecollection"]},
+                        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["deletecollection"]},
                         {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]}]})
 items.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
               "metadata": {"name": "bench-writer", "namespace": "bench"},

@@ -70,6 +70,39 @@ pub fn validate_role(obj: &Value, namespaced: bool) -> Vec<FieldError> {
             &format!("rules[{i}]"),
         ));
     }
+    if !namespaced && let Some(agg) = obj.get("aggregationRule").filter(|a| a.is_object()) {
+        errs.extend(validate_aggregation_rule(agg));
+    }
+    errs
+}
+
+/// `ValidateClusterRole`'s aggregation rule: at least one selector, each a
+/// valid label selector (upstream v1.36's messages).
+fn validate_aggregation_rule(agg: &Value) -> Vec<FieldError> {
+    let selectors = agg
+        .get("clusterRoleSelectors")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if selectors.is_empty() {
+        return vec![FieldError::required(
+            "aggregationRule.clusterRoleSelectors",
+            "at least one clusterRoleSelector required if aggregationRule is non-nil",
+        )];
+    }
+    let mut errs = Vec::new();
+    for (i, sel) in selectors.iter().enumerate() {
+        let path = format!("aggregationRule.clusterRoleSelectors[{i}]");
+        let found = crate::apimachinery::validation::validate_label_selector(Some(sel), &path);
+        if !found.is_empty() {
+            errs.extend(found);
+            errs.push(FieldError::invalid_repr(
+                path,
+                "null".to_string(),
+                "invalid label selector.",
+            ));
+        }
+    }
     errs
 }
 
@@ -377,5 +410,22 @@ mod tests {
             subject_cells(&subjects),
             [json!("a, b"), json!("g"), json!("n/s")]
         );
+    }
+
+    #[test]
+    fn aggregation_rules_need_a_valid_selector() {
+        let role = |agg: Value| json!({"metadata": {"name": "a"}, "aggregationRule": agg});
+        let errs = validate_role(&role(json!({"clusterRoleSelectors": []})), false);
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].field, "aggregationRule.clusterRoleSelectors");
+        assert_eq!(validate_role(&role(json!({})), false).len(), 1);
+        let bad = validate_role(
+            &role(json!({"clusterRoleSelectors": [{"matchLabels": {"a b": "c"}}]})),
+            false,
+        );
+        assert_eq!(bad.len(), 2, "{bad:?}");
+        assert_eq!(bad[1].field, "aggregationRule.clusterRoleSelectors[0]");
+        let ok = role(json!({"clusterRoleSelectors": [{"matchLabels": {"x": "true"}}]}));
+        assert!(validate_role(&ok, false).is_empty());
     }
 }
