@@ -54,6 +54,21 @@ pub fn default_binding(obj: &mut Value) {
     }
 }
 
+/// A role's `rules` has no `omitempty` upstream and an empty list decodes
+/// to a nil slice: missing or empty, it is stored and served as `null`.
+pub fn null_empty_rules(obj: &mut Value) {
+    if let Some(m) = obj.as_object_mut() {
+        let empty = match m.get("rules") {
+            None | Some(Value::Null) => true,
+            Some(Value::Array(a)) => a.is_empty(),
+            Some(_) => false,
+        };
+        if empty {
+            m.insert("rules".into(), Value::Null);
+        }
+    }
+}
+
 /// `ValidateRole` (`namespaced`) and `ValidateClusterRole`.
 pub fn validate_role(obj: &Value, namespaced: bool) -> Vec<FieldError> {
     let mut errs = core_object_meta(meta(obj), namespaced, NameRule::PathSegment);

@@ -32,7 +32,7 @@ fn strategy() -> Arc<dyn Kind> {
 
 impl Kind for Role {
     fn defaults(&self, obj: &mut Value) {
-        kind::nothing(obj)
+        crate::registry::rbac::null_empty_rules(obj)
     }
     fn defaults_on_create(&self, obj: &mut Value) {
         kind::nothing(obj)
