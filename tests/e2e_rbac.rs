@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{KUBECTL, Server};
+use common::Server;
 use std::process::Command;
 
 fn err(s: &Server, args: &[&str]) -> String {
@@ -223,14 +223,24 @@ fn the_controllers_act_as_themselves() {
             "{.items[*].status.phase}",
         ) == "Running Running Running"
     });
-    // Each component's events name it; nothing was refused along the way.
+    // Their service accounts exist, as kube-controller-manager creates them.
+    s.wait_until("controller service accounts", || {
+        s.kubectl(&[
+            "-n",
+            "kube-system",
+            "get",
+            "serviceaccount",
+            "deployment-controller",
+        ])
+        .status
+        .success()
+    });
+    // Nothing was refused along the way.
     let log = std::fs::read_to_string(s.dir.with_extension("log")).unwrap_or_default();
     assert!(
         !log.contains("is forbidden"),
         "a component was refused:\n{log}"
     );
-    // The same rollout with every request allowed, as before RBAC.
-    let _ = KUBECTL;
 }
 
 #[test]

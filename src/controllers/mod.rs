@@ -174,6 +174,7 @@ pub fn start(router: axum::Router, config: Config) -> Vec<JoinHandle<()>> {
     let config = Arc::new(config);
     // One watch per kind, shared by the controllers that read it.
     let (informers, mut tasks) = informer::Informers::start(&root);
+    tasks.push(tokio::spawn(ensure_service_accounts(root.clone())));
     tasks.extend([
         tokio::spawn(namespace::run(as_controller("namespace-controller"))),
         tokio::spawn(gc::run(as_controller("generic-garbage-collector"))),
@@ -215,6 +216,53 @@ pub fn start(router: axum::Router, config: Config) -> Vec<JoinHandle<()>> {
         ))),
     ]);
     tasks
+}
+
+/// The controllers that act as a `kube-system` service account.
+const CONTROLLER_ACCOUNTS: [&str; 8] = [
+    "clusterrole-aggregation-controller",
+    "deployment-controller",
+    "generic-garbage-collector",
+    "namespace-controller",
+    "node-controller",
+    "replicaset-controller",
+    "root-ca-cert-publisher",
+    "service-account-controller",
+];
+
+/// Creates each controller's service account in `kube-system`, as
+/// kube-controller-manager's client builder does before starting the
+/// controller (`kubectl -n kube-system get serviceaccounts` lists them).
+/// The identities work without them (they are in-process).
+async fn ensure_service_accounts(root: kube::Client) {
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    use kube::api::{Api, ObjectMeta, PostParams};
+    let api: Api<ServiceAccount> = Api::namespaced(root, "kube-system");
+    for name in CONTROLLER_ACCOUNTS {
+        loop {
+            let sa = ServiceAccount {
+                metadata: ObjectMeta {
+                    name: Some(name.into()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            match api.get_opt(name).await {
+                Ok(Some(_)) => break,
+                Ok(None) => match api.create(&PostParams::default(), &sa).await {
+                    Ok(_) => break,
+                    Err(kube::Error::Api(s)) if s.code == 409 => break,
+                    Err(e) => {
+                        tracing::debug!(error = %e, name, "creating a controller's service account")
+                    }
+                },
+                Err(e) => {
+                    tracing::debug!(error = %e, name, "reading a controller's service account")
+                }
+            }
+            tokio::time::sleep(RETRY).await;
+        }
+    }
 }
 
 /// One client per simulated node, each as that node's identity.
