@@ -249,3 +249,68 @@ fn always_allow_lets_everyone_in() {
     s.ok(&["--as=nobody", "get", "secrets", "-A"]);
     assert_eq!(anonymous(&s, "/api/v1/namespaces").0, 200);
 }
+
+/// The `kube` crate as a service account: a refused list is an
+/// `Error::Api` with upstream's Status; an allowed one works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_rs_sees_the_403_status() {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, ListParams};
+    let s = Server::bare();
+    s.ok(&["-n", "default", "create", "serviceaccount", "reader"]);
+    s.ok(&[
+        "-n",
+        "default",
+        "create",
+        "rolebinding",
+        "reader-view",
+        "--clusterrole=view",
+        "--serviceaccount=default:reader",
+    ]);
+    s.ok(&[
+        "create",
+        "clusterrole",
+        "pod-view",
+        "--verb=get,list",
+        "--resource=pods",
+    ]);
+    // `view` is aggregated by the controller, absent here: bind a plain role too.
+    s.ok(&[
+        "-n",
+        "default",
+        "create",
+        "rolebinding",
+        "reader-pods",
+        "--clusterrole=pod-view",
+        "--serviceaccount=default:reader",
+    ]);
+    let token = s.ok(&["-n", "default", "create", "token", "reader"]);
+    let text = std::fs::read_to_string(s.kubeconfig()).expect("kubeconfig");
+    let text = text
+        .lines()
+        .map(|l| match l.trim().strip_prefix("token: ") {
+            Some(_) => format!("    token: {}", token.trim()),
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let kc = kube::config::Kubeconfig::from_yaml(&text).expect("parse kubeconfig");
+    let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .expect("config");
+    let client = kube::Client::try_from(cfg).expect("client");
+    let mine: Api<Pod> = Api::namespaced(client.clone(), "default");
+    assert!(mine.list(&ListParams::default()).await.is_ok());
+    let theirs: Api<Pod> = Api::namespaced(client, "kube-system");
+    match theirs.list(&ListParams::default()).await {
+        Err(kube::Error::Api(status)) => {
+            assert_eq!(status.code, 403);
+            assert_eq!(status.reason, "Forbidden");
+            assert_eq!(
+                status.message,
+                "pods is forbidden: User \"system:serviceaccount:default:reader\" cannot list resource \"pods\" in API group \"\" in the namespace \"kube-system\""
+            );
+        }
+        other => panic!("expected a 403, got {other:?}"),
+    }
+}
