@@ -715,6 +715,12 @@ pub fn go_repr(repr: impl Into<String>) -> Value {
     Value::Object(m)
 }
 
+/// Go's `%q` of a `[]string`: `["a" "b"]`.
+pub fn go_quote_list(items: &[String]) -> String {
+    let parts: Vec<String> = items.iter().map(|s| go_quote(s)).collect();
+    format!("[{}]", parts.join(" "))
+}
+
 /// Go's `strconv.Quote` (as used by `%q`).
 pub fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);

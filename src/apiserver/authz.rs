@@ -14,8 +14,10 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::Query;
+use super::{AppState, Query};
+use crate::apimachinery::status::ApiError;
 use crate::auth::authorizer::Authorizer;
+use crate::auth::authorizer::{Decision, forbidden};
 use crate::auth::rbac::{Attributes, Binding, Policy, PolicyRule};
 use crate::storage::{EventType, ListOptions, Storage};
 
@@ -128,6 +130,23 @@ fn exact_name(selector: &str) -> Option<String> {
         }
     }
     found.filter(|n| !n.is_empty() && n != "." && n != ".." && !n.contains(['/', '%']))
+}
+
+/// The authorization filter: 403 unless some mode allows. A refusal is
+/// checked again once the policy has read every write made before it, so
+/// a binding created just before is always seen.
+pub async fn require(state: &AppState, attrs: &Attributes) -> Result<(), ApiError> {
+    if state.authorizer.always_allows() {
+        return Ok(());
+    }
+    let (mut decision, mut reason) = state.authorizer.authorize(attrs);
+    if decision == Decision::NoOpinion && state.policy.catch_up().await {
+        (decision, reason) = state.authorizer.authorize(attrs);
+    }
+    match decision {
+        Decision::Allow => Ok(()),
+        _ => Err(forbidden(attrs, &reason)),
+    }
 }
 
 const RBAC_PREFIX: &str = "/registry/rbac.authorization.k8s.io/";

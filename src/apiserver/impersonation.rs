@@ -8,8 +8,8 @@ use http::HeaderMap;
 
 use super::AppState;
 use crate::apimachinery::status::ApiError;
+use crate::apimachinery::validation::go_quote;
 use crate::auth::UserInfo;
-use crate::auth::authorizer::{Decision, forbidden};
 use crate::auth::rbac::Attributes;
 
 /// One thing the requester asks to act as (upstream's ObjectReference
@@ -65,25 +65,6 @@ impl Target {
         }
         a
     }
-}
-
-/// Go's `%q` of a string.
-fn go_quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 fn go_strings(list: &[&str]) -> String {
@@ -243,16 +224,7 @@ pub async fn impersonate(
     let groups_given = headers.contains_key(GROUP);
     let mut user = UserInfo::default();
     for t in &targets {
-        let attrs = t.attributes(&requester);
-        if !state.authorizer.always_allows() {
-            let (mut decision, mut reason) = state.authorizer.authorize(&attrs);
-            if decision == Decision::NoOpinion && state.policy.catch_up().await {
-                (decision, reason) = state.authorizer.authorize(&attrs);
-            }
-            if decision != Decision::Allow {
-                return Err(forbidden(&attrs, &reason));
-            }
-        }
+        super::authz::require(state, &t.attributes(&requester)).await?;
         match t {
             Target::ServiceAccount { namespace, name } => {
                 user.name = format!("system:serviceaccount:{namespace}:{name}");

@@ -277,24 +277,6 @@ async fn authenticate(
     Err(Box::new(error_response(&ApiError::unauthorized())))
 }
 
-/// The authorization filter: 403 unless some mode allows. A refusal is
-/// checked again once the policy has read every write made before it, so
-/// a binding created just before is always seen.
-async fn authorize(state: &AppState, attrs: &auth::rbac::Attributes) -> Result<(), ApiError> {
-    use auth::authorizer::Decision;
-    if state.authorizer.always_allows() {
-        return Ok(());
-    }
-    let (mut decision, mut reason) = state.authorizer.authorize(attrs);
-    if decision == Decision::NoOpinion && state.policy.catch_up().await {
-        (decision, reason) = state.authorizer.authorize(attrs);
-    }
-    match decision {
-        Decision::Allow => Ok(()),
-        _ => Err(auth::authorizer::forbidden(attrs, &reason)),
-    }
-}
-
 async fn dispatch(
     State(state): State<Arc<AppState>>,
     Extension(filters): Extension<Arc<filters::Filters>>,
@@ -327,7 +309,7 @@ async fn dispatch(
         Err(e) => return error_response(&e),
     };
     attrs.user = user;
-    if let Err(e) = authorize(&state, &attrs).await {
+    if let Err(e) = authz::require(&state, &attrs).await {
         return error_response(&e);
     }
     let user = attrs.user;

@@ -163,20 +163,28 @@ impl Authorizer {
 
     /// The node mode: a node identity gets the `system:node` role's rules.
     fn node(policy: &Policy, a: &Attributes) -> bool {
-        if !a.user.name.starts_with("system:node:")
-            || !a.user.groups.iter().any(|g| g == "system:nodes")
-        {
-            return false;
-        }
-        policy
-            .cluster_roles
-            .get("system:node")
-            .is_some_and(|rules| rules.iter().any(|r| rule_allows(a, r)))
+        is_node(&a.user)
+            && policy
+                .cluster_roles
+                .get("system:node")
+                .is_some_and(|rules| rules.iter().any(|r| rule_allows(a, r)))
     }
 
     /// The decision, and the reason when it is not an allow (the request
     /// path: it needs no "allowed by" description).
     pub fn authorize(&self, a: &Attributes) -> (Decision, String) {
+        self.decide(a, false)
+    }
+
+    /// The decision with upstream's reason on an allow too (`RBAC: allowed
+    /// by ...`), as access reviews report it.
+    pub fn authorize_with_reason(&self, a: &Attributes) -> (Decision, String) {
+        self.decide(a, true)
+    }
+
+    /// `system:masters`, then each mode in order; `describe`: walk the
+    /// bindings for the allowing one instead of the per-user cache.
+    fn decide(&self, a: &Attributes, describe: bool) -> (Decision, String) {
         if a.user.groups.iter().any(|g| g == MASTERS) {
             return (Decision::Allow, String::new());
         }
@@ -193,6 +201,11 @@ impl Authorizer {
                         return (Decision::Allow, String::new());
                     }
                 }
+                Mode::Rbac if describe => match policy.authorize(a) {
+                    Ok(reason) => return (Decision::Allow, reason),
+                    Err(reason) if !reason.is_empty() => reasons.push(reason),
+                    Err(_) => {}
+                },
                 Mode::Rbac => {
                     let b = self.bound(&policy, &a.user, &a.namespace);
                     if b.rules.iter().any(|r| rule_allows(a, r)) {
@@ -203,35 +216,6 @@ impl Authorizer {
                         reasons.push(reason);
                     }
                 }
-            }
-        }
-        (Decision::NoOpinion, reasons.join("\n"))
-    }
-
-    /// The decision with upstream's reason on an allow too (`RBAC: allowed
-    /// by ...`), as access reviews report it.
-    pub fn authorize_with_reason(&self, a: &Attributes) -> (Decision, String) {
-        if a.user.groups.iter().any(|g| g == MASTERS) {
-            return (Decision::Allow, String::new());
-        }
-        let policy = self.policy();
-        let mut reasons = Vec::new();
-        for mode in &self.modes {
-            match mode {
-                Mode::AlwaysAllow => return (Decision::Allow, String::new()),
-                // Upstream's AlwaysDeny has no opinion (the next mode may
-                // still allow); its reason is kept.
-                Mode::AlwaysDeny => reasons.push("Everything is forbidden.".into()),
-                Mode::Node => {
-                    if Self::node(&policy, a) {
-                        return (Decision::Allow, String::new());
-                    }
-                }
-                Mode::Rbac => match policy.authorize(a) {
-                    Ok(reason) => return (Decision::Allow, reason),
-                    Err(reason) if !reason.is_empty() => reasons.push(reason),
-                    Err(_) => {}
-                },
             }
         }
         (Decision::NoOpinion, reasons.join("\n"))
@@ -271,9 +255,7 @@ impl Authorizer {
                 }
                 Mode::AlwaysDeny => {}
                 Mode::Node => {
-                    if user.name.starts_with("system:node:")
-                        && user.groups.iter().any(|g| g == "system:nodes")
-                    {
+                    if is_node(user) {
                         incomplete = true;
                         errs.push("node authorizer does not support user rule resolution".into());
                     }
@@ -287,6 +269,11 @@ impl Authorizer {
         }
         (rules, errs, incomplete)
     }
+}
+
+/// A node identity: `system:node:<name>` in `system:nodes`.
+fn is_node(user: &UserInfo) -> bool {
+    user.name.starts_with("system:node:") && user.groups.iter().any(|g| g == "system:nodes")
 }
 
 /// `forbiddenMessage`: who cannot do what, where.

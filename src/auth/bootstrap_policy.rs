@@ -39,6 +39,7 @@ use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::auth::rbac::PolicyRule;
 use crate::registry::served::Resource;
 use crate::registry::store::{DeleteOptions, ListParams, Store, WriteOptions};
 
@@ -118,12 +119,6 @@ fn str_at<'a>(obj: &'a Value, path: &[&str]) -> &'a str {
     field(obj, path).and_then(Value::as_str).unwrap_or("")
 }
 
-fn strings(v: Option<&Value>) -> Vec<&str> {
-    v.and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default()
-}
-
 fn array<'a>(obj: &'a Value, key: &str) -> &'a [Value] {
     obj.get(key)
         .and_then(Value::as_array)
@@ -193,149 +188,19 @@ fn merge_metadata(out: &mut Value, desired: &Value) {
 }
 
 // ---------------------------------------------------------------------------
-// Rule coverage (upstream's `validation.Covers` with `BreakdownRule`).
+// Rule coverage: upstream's `validation.Covers` with `BreakdownRule`, as the
+// escalation check computes it.
 
-/// A policy rule's lists.
-struct Rule<'a> {
-    verbs: Vec<&'a str>,
-    groups: Vec<&'a str>,
-    resources: Vec<&'a str>,
-    names: Vec<&'a str>,
-    urls: Vec<&'a str>,
-}
-
-impl<'a> Rule<'a> {
-    fn of(v: &'a Value) -> Self {
-        Rule {
-            verbs: strings(v.get("verbs")),
-            groups: strings(v.get("apiGroups")),
-            resources: strings(v.get("resources")),
-            names: strings(v.get("resourceNames")),
-            urls: strings(v.get("nonResourceURLs")),
-        }
-    }
-}
-
-/// One piece of a broken-down rule: one verb on one thing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Atom<'a> {
-    Resource {
-        verb: &'a str,
-        group: &'a str,
-        resource: &'a str,
-        name: Option<&'a str>,
-    },
-    Url {
-        verb: &'a str,
-        url: &'a str,
-    },
-}
-
-impl Atom<'_> {
-    /// As a policy rule, in upstream's field order.
-    fn to_rule(self) -> Value {
-        match self {
-            Atom::Resource {
-                verb,
-                group,
-                resource,
-                name,
-            } => {
-                let mut r = json!({"verbs": [verb], "apiGroups": [group], "resources": [resource]});
-                if let (Some(n), Some(m)) = (name, r.as_object_mut()) {
-                    m.insert("resourceNames".into(), json!([n]));
-                }
-                r
-            }
-            Atom::Url { verb, url } => json!({"verbs": [verb], "nonResourceURLs": [url]}),
-        }
-    }
-}
-
-/// A rule as its pieces: every group × resource × verb (× name), then
-/// every URL × verb.
-fn breakdown<'a>(rule: &Rule<'a>) -> Vec<Atom<'a>> {
-    let mut out = Vec::new();
-    for &group in &rule.groups {
-        for &resource in &rule.resources {
-            for &verb in &rule.verbs {
-                if rule.names.is_empty() {
-                    out.push(Atom::Resource {
-                        verb,
-                        group,
-                        resource,
-                        name: None,
-                    });
-                } else {
-                    out.extend(rule.names.iter().map(|&n| Atom::Resource {
-                        verb,
-                        group,
-                        resource,
-                        name: Some(n),
-                    }));
-                }
-            }
-        }
-    }
-    for &url in &rule.urls {
-        for &verb in &rule.verbs {
-            out.push(Atom::Url { verb, url });
-        }
-    }
-    out
-}
-
-/// Whether `owner` allows the piece: `*` matches any verb, group or
-/// resource, `*/sub` any resource's subresource `sub`; a rule with
-/// resource names covers only named pieces of those names; a URL ending in
-/// `*` covers the URLs it prefixes.
-fn covers(owner: &Rule, atom: &Atom) -> bool {
-    match *atom {
-        Atom::Resource {
-            verb,
-            group,
-            resource,
-            name,
-        } => {
-            let verb_ok = owner.verbs.iter().any(|v| *v == "*" || *v == verb);
-            let group_ok = owner.groups.iter().any(|g| *g == "*" || *g == group);
-            let resource_ok = owner.resources.iter().any(|r| {
-                *r == "*"
-                    || *r == resource
-                    || resource
-                        .split_once('/')
-                        .is_some_and(|(_, sub)| r.strip_prefix("*/") == Some(sub))
-            });
-            let name_ok = match name {
-                None => owner.names.is_empty(),
-                Some(n) => owner.names.is_empty() || owner.names.contains(&n),
-            };
-            verb_ok && group_ok && resource_ok && name_ok
-        }
-        Atom::Url { verb, url } => {
-            let verb_ok = owner.verbs.iter().any(|v| *v == "*" || *v == verb);
-            let url_ok = owner.urls.iter().any(|o| {
-                *o == url
-                    || o.strip_suffix('*')
-                        .is_some_and(|_| url.starts_with(o.trim_end_matches('*')))
-            });
-            verb_ok && owner.names.is_empty() && url_ok
-        }
-    }
-}
-
-/// The pieces of `wanted` rules that no rule of `owned` covers, as rules.
+/// The pieces of `wanted` rules that no rule of `owned` covers, as rules
+/// (each once).
 pub fn uncovered_rules(owned: &[Value], wanted: &[Value]) -> Vec<Value> {
-    let owners: Vec<Rule> = owned.iter().map(Rule::of).collect();
+    let parse =
+        |rules: &[Value]| -> Vec<PolicyRule> { rules.iter().map(PolicyRule::from_json).collect() };
+    let (_, uncovered) = super::escalation::covers(&parse(owned), &parse(wanted));
     let mut out: Vec<Value> = Vec::new();
-    for want in wanted {
-        for atom in breakdown(&Rule::of(want)) {
-            if !owners.iter().any(|o| covers(o, &atom)) {
-                let rule = atom.to_rule();
-                if !out.contains(&rule) {
-                    out.push(rule);
-                }
-            }
+    for rule in uncovered.iter().map(PolicyRule::to_json) {
+        if !out.contains(&rule) {
+            out.push(rule);
         }
     }
     out
@@ -750,7 +615,11 @@ mod tests {
         let public = by_name(&p.cluster_role_bindings, "", "system:public-info-viewer");
         assert!(subjects(public).contains(&group("system:unauthenticated")));
         let discovery = by_name(&p.cluster_roles, "", "system:discovery");
-        assert!(strings(discovery["rules"][0].get("nonResourceURLs")).contains(&"/apis/*"));
+        assert!(
+            PolicyRule::from_json(&discovery["rules"][0])
+                .non_resource_urls
+                .contains(&"/apis/*".to_string())
+        );
 
         // The aggregated roles: a selector, no rules of their own.
         for (name, label) in [("admin", "admin"), ("edit", "edit"), ("view", "view")] {

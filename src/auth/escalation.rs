@@ -25,7 +25,7 @@ use super::UserInfo;
 use super::authorizer::{Authorizer, Decision, MASTERS};
 use super::rbac::{Attributes, Policy, PolicyRule, applies_to};
 use crate::apimachinery::status::{ApiError, GroupResource};
-use crate::apimachinery::validation::go_quote;
+use crate::apimachinery::validation::{go_quote, go_quote_list};
 use crate::registry::store::WriteCheck;
 
 /// The RBAC API group.
@@ -360,12 +360,6 @@ pub fn compact_rules(rules: Vec<PolicyRule>) -> Vec<PolicyRule> {
         }
     }
     out
-}
-
-/// Go's `%q` of a `[]string`: `["a" "b"]`.
-fn go_quote_list(list: &[String]) -> String {
-    let quoted: Vec<String> = list.iter().map(|s| go_quote(s)).collect();
-    format!("[{}]", quoted.join(" "))
 }
 
 /// `CompactString`: `{APIGroups:[""], Resources:["pods"], Verbs:["get"]}`,

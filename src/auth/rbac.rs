@@ -291,33 +291,15 @@ impl Policy {
         visit: &mut dyn FnMut(Source<'a>, &'a PolicyRule) -> bool,
         on_err: &mut dyn FnMut(String),
     ) {
-        for b in self.cluster_role_bindings.values() {
-            let Some(subject) = b.subjects.iter().find(|s| applies_to(user, s, "")) else {
-                continue;
-            };
-            match self.role_rules(b) {
-                Ok(rules) => {
-                    let src = Source {
-                        binding: b,
-                        subject,
-                    };
-                    for r in rules.iter() {
-                        if !visit(src, r) {
-                            return;
-                        }
-                    }
-                }
-                Err(e) => on_err(e),
-            }
-        }
-        if namespace.is_empty() {
-            return;
-        }
-        let Some(bindings) = self.role_bindings.get(namespace) else {
-            return;
-        };
-        for b in bindings.values() {
-            let Some(subject) = b.subjects.iter().find(|s| applies_to(user, s, namespace)) else {
+        let cluster = self.cluster_role_bindings.values().map(|b| (b, ""));
+        let local = self
+            .role_bindings
+            .get(namespace)
+            .filter(|_| !namespace.is_empty())
+            .into_iter()
+            .flat_map(|m| m.values().map(|b| (b, namespace)));
+        for (b, binding_ns) in cluster.chain(local) {
+            let Some(subject) = b.subjects.iter().find(|s| applies_to(user, s, binding_ns)) else {
                 continue;
             };
             match self.role_rules(b) {

@@ -400,13 +400,7 @@ fn go_json(v: &Value) -> Result<String, String> {
         .replace('\u{2029}', "\\u2029"))
 }
 
-use crate::apimachinery::validation::go_quote;
-
-/// Go's `%q` of a `[]string`: `["a" "b"]`.
-fn go_quote_list(items: &[String]) -> String {
-    let parts: Vec<String> = items.iter().map(|s| go_quote(s)).collect();
-    format!("[{}]", parts.join(" "))
-}
+use crate::apimachinery::validation::{go_quote, go_quote_list};
 
 // ---------------------------------------------------------------------------------------------
 // Issuing

@@ -23,6 +23,7 @@ pub mod node;
 pub mod pod;
 pub mod podtemplate;
 pub mod replicaset;
+pub mod review;
 pub mod role;
 pub mod rolebinding;
 pub mod secret;

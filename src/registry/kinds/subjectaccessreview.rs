@@ -1,108 +1,12 @@
-//! authorization.k8s.io/v1 SubjectAccessReview: create-only and never stored
-//! (`apiserver::access_reviews` answers it); nothing of the generic store
-//! applies.
+//! authorization.k8s.io/v1 SubjectAccessReview: create-only and never stored (`apiserver::access_reviews`
+//! answers it), with the reviews' shared strategy ([`review::Review`]).
 
-use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
-use serde_json::Value;
-
-use crate::apimachinery::fields;
-use crate::apimachinery::validation::FieldError;
-use crate::registry::{
-    kind::{self, Kind, Schema},
-    resources::{ResourceHandler, ResourceInfo, resource},
-};
+use super::review;
+use crate::registry::resources::{ResourceHandler, ResourceInfo, resource};
 
 /// What discovery serves.
 pub const INFO: ResourceInfo = ResourceInfo {
     verbs: &["create"],
     handler: ResourceHandler::SubjectAccessReview,
-    ..resource!("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", "subjectaccessreview", false, short: [], cat: [], sub: [], strategy: strategy)
+    ..resource!("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", "subjectaccessreview", false, short: [], cat: [], sub: [], strategy: review::strategy)
 };
-
-/// The strategy.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SubjectAccessReview;
-
-fn strategy() -> Arc<dyn Kind> {
-    Arc::new(SubjectAccessReview)
-}
-
-impl Kind for SubjectAccessReview {
-    fn defaults(&self, obj: &mut Value) {
-        kind::nothing(obj)
-    }
-    fn defaults_on_create(&self, obj: &mut Value) {
-        kind::nothing(obj)
-    }
-    fn admit_create(&self, obj: &mut Value) {
-        kind::nothing(obj)
-    }
-    fn admit_update(&self, new: &mut Value, old: &Value) {
-        kind::nothing_on_update(new, old)
-    }
-    fn prepare_for_create(&self, obj: &mut Value) {
-        kind::nothing(obj)
-    }
-    fn prepare_for_update(&self, new: &mut Value, old: &Value) {
-        kind::nothing_on_update(new, old)
-    }
-    fn prepare_for_status_update(&self, new: &mut Value, old: &Value) {
-        crate::registry::strategy::reset_for_status_update(new, old)
-    }
-    fn tracks_generation(&self) -> bool {
-        false
-    }
-    fn validate_create(&self, obj: &Value) -> Vec<FieldError> {
-        let _ = obj;
-        Vec::new()
-    }
-    fn validate_update(&self, obj: &Value, old: &Value) -> Vec<FieldError> {
-        let _ = (obj, old);
-        Vec::new()
-    }
-    fn allocates_cluster_ips(&self) -> bool {
-        false
-    }
-    fn allow_create_on_update(&self) -> bool {
-        false
-    }
-    fn graceful_delete_seconds(&self, _obj: &Value, _requested: Option<i64>) -> Option<i64> {
-        None
-    }
-    fn waits_for_spec_finalizers(&self) -> bool {
-        false
-    }
-    fn immortal(&self, _name: &str) -> bool {
-        false
-    }
-    fn mark_for_deletion(&self, _obj: &mut Value, _now: &str) -> bool {
-        false
-    }
-    fn returns_deleted_object(&self) -> bool {
-        false
-    }
-    fn check_field_label(&self, label: &str) -> Result<(), String> {
-        kind::no_field_labels(label)
-    }
-    fn field_value(&self, obj: &Value, field: &str) -> Option<String> {
-        fields::no_field(obj, field)
-    }
-    fn columns(&self) -> Vec<Value> {
-        kind::default_columns()
-    }
-    fn cells(&self, obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
-        let _ = now;
-        kind::default_cells(obj)
-    }
-    fn served_to_storage(&self, obj: &mut Value) {
-        kind::nothing(obj)
-    }
-    fn storage_to_served(&self, obj: &mut Value) {
-        kind::nothing(obj)
-    }
-    fn schema(&self) -> Schema {
-        Schema::BuiltinOpenApi
-    }
-}
