@@ -20,6 +20,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::Stream;
 
+pub mod cache;
 pub mod embedded;
 pub mod mvcc;
 
