@@ -455,6 +455,10 @@ pub fn open_storage(cfg: &ServeConfig) -> Result<Arc<dyn Storage>> {
                     path.display()
                 )
             })?;
+            let moved = log.migrate_keys(2, crate::registry::served::upstream_key_from_v1)?;
+            if moved > 0 {
+                tracing::info!(moved, "storage keys moved to upstream's etcd layout");
+            }
             Arc::new(MvccStore::open(log, mvcc_config)?)
         }
     })

@@ -149,7 +149,14 @@ pub async fn require(state: &AppState, attrs: &Attributes) -> Result<(), ApiErro
     }
 }
 
-const RBAC_PREFIX: &str = "/registry/rbac.authorization.k8s.io/";
+/// Where the four RBAC kinds are stored (upstream's etcd layout; see
+/// `registry::served::etcd_resource_path`).
+const RBAC_PREFIXES: [&str; 4] = [
+    "/registry/clusterroles/",
+    "/registry/clusterrolebindings/",
+    "/registry/roles/",
+    "/registry/rolebindings/",
+];
 
 /// Keeps the authorizer's policy equal to the stored RBAC objects: one
 /// list, then every change. It watches the whole key space, not only the
@@ -180,19 +187,25 @@ impl PolicyFeed {
 
     /// Loads the policy; then [`PolicyFeed::run`] keeps it current.
     pub async fn load(&self) -> crate::storage::Result<u64> {
-        let list = self
-            .storage
-            .list(RBAC_PREFIX, &ListOptions::default())
-            .await?;
         let mut policy = Policy::default();
-        for kv in &list.items {
-            if let Ok(v) = serde_json::from_slice::<Value>(&kv.value) {
-                apply(&mut policy, &kv.key, Some(&v));
+        // The four lists read one revision: the first one's.
+        let mut revision = 0;
+        for prefix in RBAC_PREFIXES {
+            let opts = ListOptions {
+                revision,
+                ..ListOptions::default()
+            };
+            let list = self.storage.list(prefix, &opts).await?;
+            revision = list.revision;
+            for kv in &list.items {
+                if let Ok(v) = serde_json::from_slice::<Value>(&kv.value) {
+                    apply(&mut policy, &kv.key, Some(&v));
+                }
             }
         }
         self.authorizer.update_policy(|p| *p = policy);
-        self.advance(list.revision);
-        Ok(list.revision)
+        self.advance(revision);
+        Ok(revision)
     }
 
     fn advance(&self, revision: u64) {
@@ -222,7 +235,7 @@ impl PolicyFeed {
             while let Some(ev) = stream.next().await {
                 match ev {
                     Ok(ev) => {
-                        if ev.key.starts_with(RBAC_PREFIX) {
+                        if RBAC_PREFIXES.iter().any(|p| ev.key.starts_with(p)) {
                             let v = match ev.event_type {
                                 EventType::Deleted => None,
                                 _ => serde_json::from_slice::<Value>(&ev.value).ok(),
@@ -272,9 +285,9 @@ impl PolicyFeed {
 }
 
 /// Puts one stored object into (or, with `None`, takes it out of) the
-/// policy, by its key: `<prefix><resource>/[<namespace>/]<name>`.
+/// policy, by its key: `/registry/<resource>/[<namespace>/]<name>`.
 fn apply(p: &mut Policy, key: &str, obj: Option<&Value>) {
-    let Some(rest) = key.strip_prefix(RBAC_PREFIX) else {
+    let Some(rest) = key.strip_prefix("/registry/") else {
         return;
     };
     let mut it = rest.splitn(3, '/');
@@ -544,35 +557,15 @@ mod tests {
     fn the_policy_follows_keys() {
         let mut p = Policy::default();
         let role = serde_json::json!({"metadata": {"name": "r", "namespace": "ns"}, "rules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}]});
-        apply(
-            &mut p,
-            "/registry/rbac.authorization.k8s.io/roles/ns/r",
-            Some(&role),
-        );
+        apply(&mut p, "/registry/roles/ns/r", Some(&role));
         assert_eq!(p.roles.len(), 1);
         let rb = serde_json::json!({"metadata": {"name": "b"}, "roleRef": {"kind": "Role", "name": "r"}, "subjects": [{"kind": "User", "name": "u"}]});
-        apply(
-            &mut p,
-            "/registry/rbac.authorization.k8s.io/rolebindings/ns/b",
-            Some(&rb),
-        );
+        apply(&mut p, "/registry/rolebindings/ns/b", Some(&rb));
         assert_eq!(p.role_bindings["ns"]["b"].namespace, "ns");
-        apply(
-            &mut p,
-            "/registry/rbac.authorization.k8s.io/rolebindings/ns/b",
-            None,
-        );
+        apply(&mut p, "/registry/rolebindings/ns/b", None);
         assert!(p.role_bindings.is_empty());
-        apply(
-            &mut p,
-            "/registry/rbac.authorization.k8s.io/clusterroles/c",
-            Some(&role),
-        );
-        apply(
-            &mut p,
-            "/registry/rbac.authorization.k8s.io/clusterroles/c",
-            None,
-        );
+        apply(&mut p, "/registry/clusterroles/c", Some(&role));
+        apply(&mut p, "/registry/clusterroles/c", None);
         assert!(p.cluster_roles.is_empty());
     }
 }

@@ -137,12 +137,10 @@ impl Resource {
         let storage_gvk = s
             .storage_gvk
             .unwrap_or_else(|| (s.group.clone(), s.version.clone(), s.kind.clone()));
-        let storage_group = if storage_gvk.0.is_empty() {
-            "core"
-        } else {
-            storage_gvk.0.as_str()
-        };
-        let storage_prefix = format!("/registry/{storage_group}/{}/", s.plural);
+        let storage_prefix = format!(
+            "/registry/{}/",
+            etcd_resource_path(&storage_gvk.0, &s.plural, s.custom.is_some())
+        );
         let storage_version_hash = s.stored.then(|| {
             use base64::Engine as _;
             let (g, v, k) = &storage_gvk;
@@ -272,6 +270,50 @@ impl Resource {
             _ => format!("{}{name}", self.storage_prefix),
         }
     }
+}
+
+/// Where a resource's objects live under `/registry/`: upstream's etcd key
+/// layout, so that an etcd shared with (or inspected like) kube-apiserver
+/// reads the same. Built-in resources are keyed by resource name alone
+/// (`storage.StorageFactory.ResourcePrefix`), with the historic exceptions
+/// set in `pkg/registry/core/{node,service}/storage` and
+/// `pkg/registry/networking/ingress/storage`; the extension servers' own
+/// resources and every custom resource are keyed `<group>/<resource>`
+/// (`apiextensions-apiserver/pkg/registry/customresource`).
+pub fn etcd_resource_path(group: &str, plural: &str, custom: bool) -> String {
+    if custom {
+        return format!("{group}/{plural}");
+    }
+    match (group, plural) {
+        ("", "nodes") => "minions".into(),
+        ("", "services") => "services/specs".into(),
+        ("", "endpoints") => "services/endpoints".into(),
+        ("networking.k8s.io", "ingresses") => "ingress".into(),
+        ("apiextensions.k8s.io", _) | ("apiregistration.k8s.io", _) => {
+            format!("{group}/{plural}")
+        }
+        _ => plural.into(),
+    }
+}
+
+/// The first layout of embedded stores (before 0.2) keyed every object
+/// `/registry/<group or "core">/<resource>/...`; this names a built-in
+/// resource's key in [`etcd_resource_path`]'s layout (custom resources'
+/// keys are the same in both).
+pub fn upstream_key_from_v1(key: &str) -> Option<String> {
+    let rest = key.strip_prefix("/registry/")?;
+    let mut parts = rest.splitn(3, '/');
+    let (group, plural, tail) = (parts.next()?, parts.next()?, parts.next()?);
+    let group = if group == "core" { "" } else { group };
+    let builtin = crate::registry::kinds::RESOURCES.iter().any(|info| {
+        let storage_group = info.stored_as.map_or(info.group, |(g, _, _)| g);
+        storage_group == group && info.plural == plural
+    });
+    let new = format!(
+        "/registry/{}/{tail}",
+        etcd_resource_path(group, plural, false)
+    );
+    (builtin && new != key).then_some(new)
 }
 
 /// A group and its served versions, in discovery order.
@@ -870,6 +912,76 @@ mod tests {
     }
 
     #[test]
+    fn builtin_keys_follow_upstreams_etcd_layout() {
+        let reg = Registry::builtin();
+        let s = reg.snapshot();
+        let prefix = |k: &str| s.by_key(k).unwrap().storage_prefix().to_string();
+        // As read from a kube-apiserver 1.36 etcd (`etcdctl get --prefix --keys-only`).
+        assert_eq!(prefix("nodes"), "/registry/minions/");
+        assert_eq!(prefix("services"), "/registry/services/specs/");
+        assert_eq!(prefix("endpoints"), "/registry/services/endpoints/");
+        assert_eq!(prefix("pods"), "/registry/pods/");
+        assert_eq!(prefix("apps/deployments"), "/registry/deployments/");
+        assert_eq!(
+            prefix("rbac.authorization.k8s.io/clusterroles"),
+            "/registry/clusterroles/"
+        );
+        assert_eq!(
+            prefix("apiextensions.k8s.io/customresourcedefinitions"),
+            "/registry/apiextensions.k8s.io/customresourcedefinitions/"
+        );
+        assert_eq!(
+            etcd_resource_path("ex.com", "widgets", true),
+            "ex.com/widgets"
+        );
+        // No two stored resources share keys, and none holds another's.
+        let mut seen: Vec<(String, String)> = Vec::new();
+        for r in s
+            .resources()
+            .iter()
+            .filter(|r| r.storage_version_hash().is_some())
+        {
+            let p = r.storage_prefix().to_string();
+            let gk = format!("{}/{}", r.storage_gvk.0, r.storage_gvk.2);
+            for (q, other) in &seen {
+                if other != &gk {
+                    assert!(
+                        !p.starts_with(q.as_str()) && !q.starts_with(p.as_str()),
+                        "{p} {q}"
+                    );
+                }
+            }
+            seen.push((p, gk));
+        }
+    }
+
+    #[test]
+    fn first_layout_keys_move_to_upstreams() {
+        let m = |k: &str| upstream_key_from_v1(k);
+        assert_eq!(
+            m("/registry/core/nodes/n1").as_deref(),
+            Some("/registry/minions/n1")
+        );
+        assert_eq!(
+            m("/registry/apps/deployments/default/web").as_deref(),
+            Some("/registry/deployments/default/web")
+        );
+        assert_eq!(
+            m("/registry/core/services/default/k").as_deref(),
+            Some("/registry/services/specs/default/k")
+        );
+        assert_eq!(
+            m("/registry/apiextensions.k8s.io/customresourcedefinitions/w.ex.com"),
+            None
+        );
+        assert_eq!(m("/registry/ex.com/widgets/default/w1"), None);
+        assert_eq!(
+            m("/registry/core/events/d/e").as_deref(),
+            Some("/registry/events/d/e")
+        );
+    }
+
+    #[test]
     fn builtin_lookups() {
         let reg = Registry::builtin();
         let s = reg.snapshot();
@@ -878,7 +990,7 @@ mod tests {
         assert_eq!(d.api_version(), "apps/v1");
         assert_eq!(
             d.storage_key(Some("default"), "web"),
-            "/registry/apps/deployments/default/web"
+            "/registry/deployments/default/web"
         );
         assert_eq!(s.by_key("pods").unwrap().kind, "Pod");
         assert_eq!(
@@ -886,7 +998,7 @@ mod tests {
             "replicasets"
         );
         let ev = s.by_key("events.k8s.io/events").unwrap();
-        assert_eq!(ev.storage_key(Some("d"), "e"), "/registry/core/events/d/e");
+        assert_eq!(ev.storage_key(Some("d"), "e"), "/registry/events/d/e");
         assert!(ev.converts());
         assert!(!s.by_key("events").unwrap().converts());
         let groups: Vec<&str> = s.groups().iter().map(|g| g.name.as_str()).collect();

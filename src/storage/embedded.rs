@@ -153,6 +153,57 @@ impl RedbLog {
     }
 }
 
+impl RedbLog {
+    /// Moves every key to a new layout once: when the file's `layout`
+    /// (0 if never set) is below `layout`, each key `rename` maps to a new
+    /// name is moved, in one transaction with the new layout number.
+    /// Returns how many keys moved.
+    pub fn migrate_keys(
+        &self,
+        layout: u64,
+        rename: impl Fn(&str) -> Option<String>,
+    ) -> Result<usize> {
+        let current = {
+            let tx = self.db.begin_read().map_err(internal)?;
+            let meta = tx.open_table(META).map_err(internal)?;
+            meta.get("layout")
+                .map_err(internal)?
+                .map(|g| g.value())
+                .unwrap_or(0)
+        };
+        if current >= layout {
+            return Ok(0);
+        }
+        let tx = self.db.begin_write().map_err(internal)?;
+        let mut moved = 0;
+        {
+            let mut kv = tx.open_table(KV).map_err(internal)?;
+            let mut renames: Vec<(String, String)> = Vec::new();
+            for row in kv.iter().map_err(internal)? {
+                let (k, _) = row.map_err(internal)?;
+                if let Some(new) = rename(k.value()) {
+                    renames.push((k.value().to_string(), new));
+                }
+            }
+            for (old, new) in renames {
+                let value = kv
+                    .remove(old.as_str())
+                    .map_err(internal)?
+                    .map(|v| v.value().to_vec());
+                if let Some(value) = value {
+                    kv.insert(new.as_str(), value.as_slice())
+                        .map_err(internal)?;
+                    moved += 1;
+                }
+            }
+            let mut meta = tx.open_table(META).map_err(internal)?;
+            meta.insert("layout", layout).map_err(internal)?;
+        }
+        tx.commit().map_err(internal)?;
+        Ok(moved)
+    }
+}
+
 impl Persistence for RedbLog {
     fn load(&mut self) -> Result<(Vec<KeyValue>, Revision)> {
         let meeting = std::sync::Mutex::new(Meeting::default());
@@ -277,6 +328,28 @@ mod tests {
         assert_eq!(a.value, Bytes::from_static(b"A"));
         assert_eq!(a.mod_revision, 1);
         assert!(s.get("/b").await.unwrap().is_none());
+        s.close().await;
+    }
+
+    #[tokio::test]
+    async fn keys_move_once_to_a_new_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        {
+            let s = MvccStore::open(RedbLog::open(&path).unwrap(), Config::default()).unwrap();
+            s.create("/old/a", Bytes::from_static(b"1")).await.unwrap();
+            s.create("/keep", Bytes::from_static(b"2")).await.unwrap();
+            s.close().await;
+        }
+        let rename = |k: &str| k.strip_prefix("/old/").map(|r| format!("/new/{r}"));
+        let log = RedbLog::open(&path).unwrap();
+        assert_eq!(log.migrate_keys(2, rename).unwrap(), 1);
+        assert_eq!(log.migrate_keys(2, rename).unwrap(), 0, "only once");
+        let s = MvccStore::open(log, Config::default()).unwrap();
+        let kv = s.get("/new/a").await.unwrap().unwrap();
+        assert_eq!((&kv.value[..], kv.mod_revision), (&b"1"[..], 1));
+        assert!(s.get("/old/a").await.unwrap().is_none());
+        assert!(s.get("/keep").await.unwrap().is_some());
         s.close().await;
     }
 }
