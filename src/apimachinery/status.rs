@@ -360,6 +360,18 @@ impl ApiError {
         .with_details(json!({}))
     }
 
+    /// 504 from the request finisher when storage did not answer in time
+    /// (`apiserver/pkg/endpoints/handlers/finisher/finisher.go`, the answer
+    /// upstream gives a write while etcd is down).
+    pub fn storage_timeout() -> Self {
+        Self::new(
+            504,
+            "Timeout",
+            "Timeout: request did not complete within requested timeout - context deadline exceeded",
+        )
+        .with_details(json!({}))
+    }
+
     /// A plain (non-`Status`) error returned by upstream code: 500 with the
     /// error text and no reason (`ErrorToAPIStatus`' default case).
     pub fn unknown_error(msg: impl Into<String>) -> Self {

@@ -184,40 +184,63 @@ fn text(status: StatusCode, body: &str) -> Response {
     r
 }
 
-/// `/healthz`, `/livez`, `/readyz` and their `?verbose` and per-check forms.
-fn health(path: &str, query: &Query, ready: bool) -> Response {
+/// `/healthz`, `/livez`, `/readyz` and their `?verbose` and per-check forms
+/// (`apiserver/pkg/server/healthz/healthz.go`). The `etcd` checks (and
+/// readyz's `etcd-readiness`) ask the storage whether it answers.
+async fn health(state: &AppState, path: &str, query: &Query, ready: bool) -> Response {
     let (base, check) = match path.trim_start_matches('/').split_once('/') {
         Some((b, c)) => (b, Some(c)),
         None => (path.trim_start_matches('/'), None),
     };
     let mut checks = vec!["ping", "log", "etcd"];
     if base == "readyz" {
+        checks.push("etcd-readiness");
         checks.push("informer-sync");
         checks.push("shutdown");
     }
+    let storage = |c: &str| c == "etcd" || c == "etcd-readiness";
     if let Some(c) = check {
-        return if checks.contains(&c) && (c != "shutdown" || ready) {
+        if !checks.contains(&c) {
+            return error_response(&ApiError::path_not_found());
+        }
+        if storage(c)
+            && let Err(e) = state.store.storage().check().await
+        {
+            return text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("internal server error: {e}\n"),
+            );
+        }
+        return if c != "shutdown" || ready {
             text(StatusCode::OK, "ok")
-        } else if c == "shutdown" {
+        } else {
             text(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "[-]shutdown failed: reason withheld\n",
+                "internal server error: process is shutting down\n",
             )
-        } else {
-            error_response(&ApiError::path_not_found())
         };
     }
-    if !ready {
-        return text(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("[-]shutdown failed: reason withheld\n{base} check failed\n"),
-        );
+    let storage_ok = state.store.storage().check().await.is_ok();
+    let mut failed = false;
+    let mut s = String::new();
+    for c in &checks {
+        let ok = if storage(c) {
+            storage_ok
+        } else {
+            *c != "shutdown" || ready
+        };
+        if ok {
+            s.push_str(&format!("[+]{c} ok\n"));
+        } else {
+            failed = true;
+            s.push_str(&format!("[-]{c} failed: reason withheld\n"));
+        }
+    }
+    if failed {
+        s.push_str(&format!("{base} check failed\n"));
+        return text(StatusCode::INTERNAL_SERVER_ERROR, &s);
     }
     if query.get("verbose").is_some() {
-        let mut s = String::new();
-        for c in &checks {
-            s.push_str(&format!("[+]{c} ok\n"));
-        }
         s.push_str(&format!("{base} check passed\n"));
         return text(StatusCode::OK, &s);
     }
@@ -323,10 +346,12 @@ async fn dispatch(
         }
         p if p.starts_with("/healthz") || p.starts_with("/livez") || p.starts_with("/readyz") => {
             return health(
+                &state,
                 p,
                 &query,
                 ready || p.starts_with("/livez") || p.starts_with("/healthz"),
-            );
+            )
+            .await;
         }
         "/.well-known/openid-configuration" | "/.well-known/openid-configuration/" => {
             return openid_response(openid_configuration(&state), "application/json");

@@ -187,6 +187,10 @@ pub fn storage_error(gr: &GroupResource, name: &str, e: StorageError) -> ApiErro
         }
         StorageError::Closed => ApiError::service_unavailable("the server is shutting down"),
         e @ StorageError::TooSlow(_) => ApiError::internal(e.to_string()),
+        StorageError::Unavailable(m) => {
+            tracing::warn!(error = %m, "storage unavailable");
+            ApiError::storage_timeout()
+        }
         StorageError::Internal(m) => ApiError::internal(m),
     }
 }
@@ -1884,9 +1888,8 @@ impl Store {
             }
             _ => (self.list_revision(p).await?, None),
         };
-        if revision == 0 {
-            revision = self.storage.current_revision();
-        }
+        // `resourceVersion=0`: the first page may come from the cache as is.
+        let mut any_recent = revision == 0 && p.resource_version.as_deref() == Some("0");
         let limit = p.limit;
         let splice = Splice::new(res);
         let mut items: Vec<Bytes> = Vec::new();
@@ -1909,6 +1912,7 @@ impl Store {
                         start_after: next_after.clone(),
                         limit: batch,
                         revision,
+                        any_recent,
                     },
                 )
                 .await
@@ -1919,6 +1923,7 @@ impl Store {
                     e => storage_error(&gr, "", e),
                 })?;
             revision = page.revision;
+            any_recent = false;
             let n = page.items.len();
             for (i, kv) in page.items.iter().enumerate() {
                 if limit > 0 && items.len() == limit {
@@ -2051,9 +2056,15 @@ impl Store {
                     "Too large resource version: {min}, current: {current}"
                 )));
             }
+            // `resourceVersion` 0 or N: the cache's state (at least N) will
+            // do; unset: a consistent read.
+            let opts = StorageListOptions {
+                any_recent: !rv.is_empty(),
+                ..Default::default()
+            };
             let list = self
                 .storage
-                .list(&prefix, &StorageListOptions::default())
+                .list(&prefix, &opts)
                 .await
                 .map_err(|e| storage_error(&res.group_resource(), "", e))?;
             if initial_state {

@@ -192,8 +192,11 @@ impl WatchCache {
             return;
         };
         let mut events = Vec::with_capacity(changes.len());
+        // One etcd revision may change several keys: compare with the
+        // revision before this batch.
+        let base = st.revision;
         for c in changes {
-            if c.revision <= st.revision {
+            if c.revision <= base {
                 continue;
             }
             let prev = st.map.get(&c.key).cloned();

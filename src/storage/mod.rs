@@ -12,7 +12,8 @@
 //!   the same in-memory index, with every batch of writes committed (fsync) to a
 //!   redb file before any of them is acknowledged or becomes visible.
 //!
-//! An etcd backend will implement the same trait.
+//! - [`etcd::EtcdStore`] (`--storage etcd`): etcd holds the data; the same
+//!   [`cache::WatchCache`] serves lists and watches, fed by an etcd watch.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use futures::Stream;
 
 pub mod cache;
 pub mod embedded;
+pub mod etcd;
 pub mod mvcc;
 
 #[cfg(test)]
@@ -51,6 +53,10 @@ pub struct ListOptions {
     /// Read the state as of this revision (0 = the current one). Older than
     /// the history kept gives [`StorageError::Expired`].
     pub revision: Revision,
+    /// With `revision` 0: any recent state will do (`resourceVersion=0`),
+    /// so a cached backend answers without confirming it is current, as
+    /// upstream's watch cache does, even while etcd is unreachable.
+    pub any_recent: bool,
 }
 
 /// The answer to a range read.
@@ -122,6 +128,9 @@ pub enum StorageError {
     /// stream ends after this and the client resumes from its last revision.
     #[error("watcher fell behind by {0} events and was closed")]
     TooSlow(u64),
+    /// The backend could not be reached in time (etcd down or without quorum).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("storage failure: {0}")]
     Internal(String),
 }
@@ -161,4 +170,10 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Flushes and closes; later writes fail with `Closed`.
     async fn close(&self);
+
+    /// Whether the backend answers (`/readyz` and `/livez`'s `etcd` check);
+    /// the error says why not.
+    async fn check(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
 }
