@@ -54,6 +54,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start: the size of the `serve` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the Kubernetes API server.
@@ -67,6 +69,37 @@ enum Command {
         /// Storage backend.
         #[arg(long, value_enum, default_value_t = StorageKind::Embedded)]
         storage: StorageKind,
+        /// etcd endpoints for `--storage etcd` (comma-separated URLs).
+        #[arg(long, value_delimiter = ',', default_value = "http://127.0.0.1:2379")]
+        etcd_servers: Vec<String>,
+        /// The etcd key prefix everything is stored under.
+        #[arg(long, default_value = "/registry")]
+        etcd_prefix: String,
+        /// CA bundle (PEM) verifying etcd's serving certificate.
+        #[arg(long)]
+        etcd_cafile: Option<PathBuf>,
+        /// Client certificate (PEM) presented to etcd.
+        #[arg(long)]
+        etcd_certfile: Option<PathBuf>,
+        /// Key (PEM) of `--etcd-certfile`.
+        #[arg(long)]
+        etcd_keyfile: Option<PathBuf>,
+        /// Run the controllers, scheduler and simulated nodes only while
+        /// this replica holds the `kube-system/kube-controller-manager` and
+        /// `kube-system/kube-scheduler` Leases (needed when several replicas
+        /// serve one etcd).
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        leader_elect: bool,
+        /// How long a leader's Lease holds without renewal before another
+        /// replica may take it.
+        #[arg(long, default_value = "15s", value_parser = timeout)]
+        leader_elect_lease_duration: std::time::Duration,
+        /// How long a leader keeps trying to renew before it steps down.
+        #[arg(long, default_value = "10s", value_parser = timeout)]
+        leader_elect_renew_deadline: std::time::Duration,
+        /// How often candidates try to acquire, and leaders renew.
+        #[arg(long, default_value = "2s", value_parser = timeout)]
+        leader_elect_retry_period: std::time::Duration,
         /// Static token file (kube-apiserver's CSV format: token,user,uid,"group1,group2").
         #[arg(long)]
         token_auth_file: Option<PathBuf>,
@@ -168,6 +201,15 @@ fn main() -> ExitCode {
             listen,
             data_dir,
             storage,
+            etcd_servers,
+            etcd_prefix,
+            etcd_cafile,
+            etcd_certfile,
+            etcd_keyfile,
+            leader_elect,
+            leader_elect_lease_duration,
+            leader_elect_renew_deadline,
+            leader_elect_retry_period,
             token_auth_file,
             client_ca_file,
             authorization_mode,
@@ -190,6 +232,20 @@ fn main() -> ExitCode {
             listen,
             data_dir,
             storage,
+            etcd: ironkube::storage::etcd::EtcdConfig {
+                servers: etcd_servers,
+                prefix: etcd_prefix,
+                ca_file: etcd_cafile,
+                cert_file: etcd_certfile,
+                key_file: etcd_keyfile,
+                ..Default::default()
+            },
+            leader_election: ironkube::controllers::leader::Config {
+                enabled: leader_elect,
+                lease_duration: leader_elect_lease_duration,
+                renew_deadline: leader_elect_renew_deadline,
+                retry_period: leader_elect_retry_period,
+            },
             token_auth_file,
             client_ca_file,
             authorization_modes: authorization_mode.0,

@@ -33,6 +33,8 @@ pub enum StorageKind {
     Embedded,
     /// In memory only (for tests).
     Memory,
+    /// In etcd (`--etcd-servers`), shared by every replica serving it.
+    Etcd,
 }
 
 /// Everything `serve` is configured with.
@@ -41,6 +43,10 @@ pub struct ServeConfig {
     pub listen: String,
     pub data_dir: PathBuf,
     pub storage: StorageKind,
+    /// Where etcd is, for `--storage etcd`.
+    pub etcd: crate::storage::etcd::EtcdConfig,
+    /// Leader election of the controllers, scheduler and simulated nodes.
+    pub leader_election: crate::controllers::leader::Config,
     pub token_auth_file: Option<PathBuf>,
     /// PEM bundle of the CAs client certificates are verified against
     /// (`--client-ca-file`); none: client certificates are not requested.
@@ -435,7 +441,7 @@ async fn start_authorizer(
 }
 
 /// Opens the configured storage.
-pub fn open_storage(cfg: &ServeConfig) -> Result<Arc<dyn Storage>> {
+pub async fn open_storage(cfg: &ServeConfig) -> Result<Arc<dyn Storage>> {
     let mvcc_config = MvccConfig {
         history: cfg.watch_history.max(1),
         history_bytes: cfg.watch_history_bytes,
@@ -461,6 +467,18 @@ pub fn open_storage(cfg: &ServeConfig) -> Result<Arc<dyn Storage>> {
             }
             Arc::new(MvccStore::open(log, mvcc_config)?)
         }
+        StorageKind::Etcd => {
+            let servers = cfg.etcd.servers.join(",");
+            // Upstream's apiserver gives up on an etcd it cannot reach at start.
+            let store = crate::storage::etcd::EtcdStore::open(
+                cfg.etcd.clone(),
+                mvcc_config,
+                Duration::from_secs(20),
+            )
+            .await
+            .map_err(|e| anyhow!("cannot reach etcd at {servers}: {e}"))?;
+            Arc::new(store)
+        }
     })
 }
 
@@ -473,6 +491,8 @@ pub struct Running {
     shutdown_tx: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
     controllers: Vec<tokio::task::JoinHandle<()>>,
+    /// Leader-election campaigns: told to stop, they release their Leases.
+    electors: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -483,6 +503,15 @@ impl Running {
             c.abort();
         }
         let _ = self.shutdown_tx.send(true);
+        for e in self.electors {
+            let abort = e.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), e)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
         let _ = self.task.await;
     }
 }
@@ -522,7 +551,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
-    let storage = open_storage(&cfg)?;
+    let storage = open_storage(&cfg).await?;
     let openapi = Arc::new(OpenApi::load().map_err(|e| anyhow!("openapi data: {e}"))?);
     let store = Store::new(storage.clone(), openapi.clone());
     bootstrap(&store).await?;
@@ -586,18 +615,64 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
         ),
         state,
     ));
-    let mut controllers = if cfg.controllers {
-        crate::controllers::start(
-            router.clone(),
-            crate::controllers::Config {
-                ca_cert_pem: data.ca_cert_pem.clone(),
-                nodes: cfg.nodes.clone(),
-                sa_key: data.sa_key.clone(),
-            },
-        )
-    } else {
-        Vec::new()
+    let controller_config = crate::controllers::Config {
+        ca_cert_pem: data.ca_cert_pem.clone(),
+        nodes: cfg.nodes.clone(),
+        sa_key: data.sa_key.clone(),
     };
+    // With etcd several replicas may serve one cluster: the controllers
+    // (with the simulated nodes) and the scheduler run where the
+    // kube-controller-manager and kube-scheduler Leases are held. Embedded
+    // and memory storage belong to one process, which simply runs them.
+    let elect = cfg.leader_election.enabled && cfg.storage == StorageKind::Etcd;
+    let mut electors = Vec::new();
+    let mut controllers = Vec::new();
+    if cfg.controllers && elect {
+        use crate::controllers::leader::{Elector, Leading, identity};
+        let id = identity(&cfg.data_dir);
+        let (r1, c1) = (router.clone(), controller_config.clone());
+        let kcm = Elector::new(
+            crate::controllers::in_process_client_as(
+                router.clone(),
+                crate::controllers::identity::controller_manager(),
+                "kube-controller-manager/leader-election",
+            ),
+            "kube-system",
+            "kube-controller-manager",
+            &id,
+            cfg.leader_election,
+        );
+        electors.push(tokio::spawn(kcm.run(
+            move || {
+                Leading::start("controllers", || {
+                    crate::controllers::start(r1.clone(), c1.clone(), false)
+                })
+            },
+            shutdown_rx.clone(),
+        )));
+        let r2 = router.clone();
+        let sched = Elector::new(
+            crate::controllers::in_process_client_as(
+                router.clone(),
+                crate::controllers::identity::scheduler(),
+                "kube-scheduler/leader-election",
+            ),
+            "kube-system",
+            "kube-scheduler",
+            &id,
+            cfg.leader_election,
+        );
+        electors.push(tokio::spawn(sched.run(
+            move || {
+                Leading::start("scheduler", || {
+                    crate::controllers::start_scheduler(r2.clone())
+                })
+            },
+            shutdown_rx.clone(),
+        )));
+    } else if cfg.controllers {
+        controllers = crate::controllers::start(router.clone(), controller_config, true);
+    }
     controllers.push(system_objects);
     controllers.push(crd_controller);
     let task = tokio::spawn(serve_loop(
@@ -624,6 +699,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
         shutdown_tx,
         task,
         controllers,
+        electors,
     })
 }
 
@@ -944,6 +1020,8 @@ mod tests {
             listen: "127.0.0.1:0".into(),
             data_dir: dir.clone(),
             storage: StorageKind::Embedded,
+            etcd: Default::default(),
+            leader_election: Default::default(),
             token_auth_file: None,
             client_ca_file: None,
             authorization_modes: vec![auth::authorizer::Mode::Node, auth::authorizer::Mode::Rbac],
@@ -963,7 +1041,7 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let storage = open_storage(&cfg).unwrap();
+        let storage = rt.block_on(open_storage(&cfg)).unwrap();
         rt.block_on(storage.close());
         drop(storage);
         assert_eq!(mode(&dir.join("ironkube.redb")), 0o600);
@@ -973,7 +1051,7 @@ mod tests {
             std::fs::Permissions::from_mode(0o644),
         )
         .unwrap();
-        let storage = open_storage(&cfg).unwrap();
+        let storage = rt.block_on(open_storage(&cfg)).unwrap();
         rt.block_on(storage.close());
         drop(storage);
         assert_eq!(mode(&dir.join("ironkube.redb")), 0o600);

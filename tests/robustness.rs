@@ -298,6 +298,8 @@ async fn live(limits: Limits, conn: ironkube::server::ConnLimits) -> Live {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.path().to_path_buf(),
         storage: ironkube::server::StorageKind::Memory,
+        etcd: Default::default(),
+        leader_election: Default::default(),
         token_auth_file: None,
         client_ca_file: None,
         authorization_modes: vec![

@@ -28,6 +28,7 @@ pub mod events;
 pub mod expectations;
 pub mod gc;
 pub mod informer;
+pub mod leader;
 pub mod namespace;
 pub mod nodelifecycle;
 pub mod nodelifecycle_logic;
@@ -156,7 +157,7 @@ pub mod identity {
 }
 
 /// Starts every controller; the returned tasks run until aborted.
-pub fn start(router: axum::Router, config: Config) -> Vec<JoinHandle<()>> {
+pub fn start(router: axum::Router, config: Config, with_scheduler: bool) -> Vec<JoinHandle<()>> {
     let as_controller = |name: &str| {
         in_process_client_as(
             router.clone(),
@@ -169,8 +170,6 @@ pub fn start(router: axum::Router, config: Config) -> Vec<JoinHandle<()>> {
         identity::controller_manager(),
         CONTROLLER_MANAGER_UA,
     );
-    let scheduler_client =
-        in_process_client_as(router.clone(), identity::scheduler(), SCHEDULER_UA);
     let config = Arc::new(config);
     // One watch per kind, shared by the controllers that read it.
     let (informers, mut tasks) = informer::Informers::start(&root);
@@ -186,7 +185,6 @@ pub fn start(router: axum::Router, config: Config) -> Vec<JoinHandle<()>> {
             as_controller("deployment-controller"),
             informers.clone(),
         )),
-        tokio::spawn(scheduler::run(scheduler_client, informers.clone())),
         tokio::spawn(nodelifecycle::run(
             as_controller("node-controller"),
             root.clone(),
@@ -215,7 +213,31 @@ pub fn start(router: axum::Router, config: Config) -> Vec<JoinHandle<()>> {
             "clusterrole-aggregation-controller",
         ))),
     ]);
+    if with_scheduler {
+        // Sharing the controllers' pod and node caches.
+        let client = in_process_client_as(router.clone(), identity::scheduler(), SCHEDULER_UA);
+        let own = Arc::new(scheduler::Informers {
+            pods: informers.pods.clone(),
+            nodes: informers.nodes.clone(),
+        });
+        tasks.push(tokio::spawn(scheduler::run(client, own)));
+    }
     tasks
+}
+
+/// Starts the scheduler with pod and node informers of its own (as
+/// kube-scheduler, a separate process upstream, has): it is elected apart
+/// from the controllers.
+pub fn start_scheduler(router: axum::Router) -> Vec<JoinHandle<()>> {
+    use kube::api::Api;
+    use kube::runtime::watcher;
+    let client = in_process_client_as(router, identity::scheduler(), SCHEDULER_UA);
+    let (pods, t1) =
+        informer::Informer::start(Api::all(client.clone()), watcher::Config::default());
+    let (nodes, t2) =
+        informer::Informer::start(Api::all(client.clone()), watcher::Config::default());
+    let informers = Arc::new(scheduler::Informers { pods, nodes });
+    vec![t1, t2, tokio::spawn(scheduler::run(client, informers))]
 }
 
 /// The controllers that act as a `kube-system` service account.

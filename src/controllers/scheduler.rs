@@ -24,7 +24,13 @@ use serde_json::json;
 
 use super::cached_pod::Pod;
 use super::events::{Kind, Recorder};
-use super::informer::{Change, Informers};
+use super::informer::{Change, Informer};
+
+/// What the scheduler watches: pods and nodes.
+pub struct Informers {
+    pub pods: Arc<Informer<Pod>>,
+    pub nodes: Arc<Informer<Node>>,
+}
 use super::scheduler_logic as logic;
 
 /// How many bindings are in flight at once.
