@@ -11,4 +11,5 @@ pub mod controllers;
 pub mod openapi;
 pub mod registry;
 pub mod server;
+pub mod snapshot;
 pub mod storage;

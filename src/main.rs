@@ -168,6 +168,28 @@ enum Command {
     },
     /// Load-test any Kubernetes API server reached through a kubeconfig.
     Bench(ironkube::bench::BenchArgs),
+    /// Back up a running cluster to one file, or make a data directory from one.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+}
+
+#[derive(Subcommand)]
+enum SnapshotCommand {
+    /// Save every object of the server the kubeconfig points at (any
+    /// storage) to FILE, an embedded store at one revision.
+    Save {
+        file: PathBuf,
+        /// Admin kubeconfig of the server (system:masters).
+        #[arg(long, default_value = "./ironkube-data/admin.kubeconfig")]
+        kubeconfig: PathBuf,
+    },
+    /// Make a new data directory whose store is FILE (then `serve --data-dir` it).
+    Restore {
+        file: PathBuf,
+        /// The data directory to create (it must hold no store yet).
+        #[arg(long, default_value = "./ironkube-data")]
+        data_dir: PathBuf,
+    },
 }
 
 /// `--authorization-mode`, as one comma-separated list.
@@ -276,6 +298,12 @@ fn main() -> ExitCode {
                 },
             },
         })),
+        Command::Snapshot(SnapshotCommand::Save { file, kubeconfig }) => {
+            runtime.block_on(ironkube::snapshot::save(&file, &kubeconfig))
+        }
+        Command::Snapshot(SnapshotCommand::Restore { file, data_dir }) => {
+            ironkube::snapshot::restore(&file, &data_dir)
+        }
         Command::Bench(args) => match runtime.block_on(ironkube::bench::run(args)) {
             Ok(true) => Ok(()),
             Ok(false) => {

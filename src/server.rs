@@ -461,7 +461,10 @@ pub async fn open_storage(cfg: &ServeConfig) -> Result<Arc<dyn Storage>> {
                     path.display()
                 )
             })?;
-            let moved = log.migrate_keys(2, crate::registry::served::upstream_key_from_v1)?;
+            let moved = log.migrate_keys(
+                crate::storage::embedded::LAYOUT,
+                crate::registry::served::upstream_key_from_v1,
+            )?;
             if moved > 0 {
                 tracing::info!(moved, "storage keys moved to upstream's etcd layout");
             }

@@ -358,6 +358,14 @@ async fn dispatch(
         }
         _ => {}
     }
+    if path == crate::snapshot::PATH && req.method() == axum::http::Method::GET {
+        // A non-resource URL: RBAC allowed it above (system:masters only,
+        // unless a role grants `get` on it).
+        return match crate::snapshot::export(state.store.storage().as_ref()).await {
+            Ok(body) => bytes_response(StatusCode::OK, body.to_vec(), "application/x-ndjson"),
+            Err(e) => error_response(&ApiError::internal(e)),
+        };
+    }
     if matches!(path.as_str(), "/openid/v1/jwks" | "/openid/v1/jwks/") {
         let keys = auth::satokens::jwks(&[state.sa_key.verify_key().clone()]);
         return openid_response(keys, "application/jwk-set+json");

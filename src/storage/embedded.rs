@@ -15,6 +15,10 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use super::mvcc::Persistence;
 use super::{KeyValue, Result, Revision, StorageError};
 
+/// The key layout the store holds (2: upstream's etcd layout), recorded in
+/// the file so [`RedbLog::migrate_keys`] runs once.
+pub const LAYOUT: u64 = 2;
+
 const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
