@@ -45,6 +45,144 @@ impl Used {
     }
 }
 
+/// One allocated value: a cluster IP or a node port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Taken {
+    Ip(String),
+    NodePort(i64),
+}
+
+impl Used {
+    pub fn add_taken(&mut self, t: &Taken) {
+        match t {
+            Taken::Ip(ip) => {
+                self.ips.insert(ip.clone());
+            }
+            Taken::NodePort(p) => {
+                self.node_ports.insert(*p);
+            }
+        }
+    }
+}
+
+/// The cluster IPs (not `None`) and node ports a service holds.
+pub fn values(svc: &Value) -> Vec<Taken> {
+    let mut out = Vec::new();
+    if let Some(ips) = svc.pointer("/spec/clusterIPs").and_then(Value::as_array) {
+        for ip in ips.iter().filter_map(Value::as_str) {
+            if ip != "None" && !ip.is_empty() {
+                out.push(Taken::Ip(ip.to_string()));
+            }
+        }
+    }
+    if let Some(ports) = svc.pointer("/spec/ports").and_then(Value::as_array) {
+        for p in ports {
+            if let Some(n) = p
+                .get("nodePort")
+                .and_then(Value::as_i64)
+                .filter(|n| *n != 0)
+            {
+                out.push(Taken::NodePort(n));
+            }
+        }
+    }
+    out
+}
+
+/// The values a client asked for by name (not left to the allocator).
+pub fn requested(svc: &Value) -> Vec<Taken> {
+    let mut out = Vec::new();
+    if let Some(ip) = svc
+        .pointer("/spec/clusterIP")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty() && *s != "None")
+    {
+        out.push(Taken::Ip(ip.to_string()));
+    }
+    out.extend(
+        values(svc)
+            .into_iter()
+            .filter(|t| matches!(t, Taken::NodePort(_))),
+    );
+    out
+}
+
+/// The 422 cause for a value another service holds.
+pub fn taken_error(t: &Taken) -> Vec<FieldError> {
+    match t {
+        Taken::Ip(ip) => vec![FieldError::invalid(
+            "spec.clusterIPs",
+            json!([ip]),
+            format!("failed to allocate IP {ip}: provided IP is already allocated"),
+        )],
+        Taken::NodePort(n) => vec![FieldError::invalid(
+            "spec.ports[0].nodePort",
+            json!(n),
+            "provided port is already allocated".to_string(),
+        )],
+    }
+}
+
+/// The storage key and value reserving `t` for service `owner`
+/// (namespace, name): an IP as upstream's `networking.k8s.io/v1`
+/// IPAddress object, a node port as a small record of ironkube's.
+pub fn reservation(t: &Taken, owner: (&str, &str)) -> (String, bytes::Bytes) {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let parent =
+        json!({"group": "", "resource": "services", "namespace": owner.0, "name": owner.1});
+    let (key, v) = match t {
+        Taken::Ip(ip) => (
+            format!("/registry/ipaddresses/{ip}"),
+            json!({
+                "kind": "IPAddress",
+                "apiVersion": "networking.k8s.io/v1",
+                "metadata": {
+                    "name": ip,
+                    "uid": uuid::Uuid::new_v4().to_string(),
+                    "creationTimestamp": now,
+                    "labels": {
+                        "ipaddress.kubernetes.io/ip-family": "IPv4",
+                        "ipaddress.kubernetes.io/managed-by": "ipallocator.k8s.io",
+                    },
+                },
+                "spec": {"parentRef": parent},
+            }),
+        ),
+        Taken::NodePort(p) => (
+            format!("/registry/ironkube.io/servicenodeports/{p}"),
+            json!({"port": p, "creationTimestamp": now, "parentRef": parent}),
+        ),
+    };
+    (key, bytes::Bytes::from(v.to_string()))
+}
+
+/// Who a reservation is for, and how old it is.
+pub fn reservation_holder(body: &[u8]) -> (Option<(String, String)>, std::time::Duration) {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return (None, std::time::Duration::MAX);
+    };
+    let parent = v.pointer("/spec/parentRef").or_else(|| v.get("parentRef"));
+    let holder = parent.and_then(|p| {
+        Some((
+            p.get("namespace")?.as_str()?.to_string(),
+            p.get("name")?.as_str()?.to_string(),
+        ))
+    });
+    let created = v
+        .pointer("/metadata/creationTimestamp")
+        .or_else(|| v.get("creationTimestamp"))
+        .and_then(Value::as_str)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let age = created
+        .and_then(|c| {
+            (chrono::Utc::now() - c.with_timezone(&chrono::Utc))
+                .to_std()
+                .ok()
+        })
+        .unwrap_or(std::time::Duration::ZERO);
+    (holder, age)
+}
+
 fn in_range(ip: &str) -> bool {
     ip.parse::<Ipv4Addr>()
         .map(|a| {

@@ -562,6 +562,72 @@ impl Store {
         }
     }
 
+    /// Reserves a new service's cluster IP and node ports in storage, one
+    /// key each (the IP as upstream's `IPAddress` object at
+    /// `/registry/ipaddresses/<ip>`, the `MultiCIDRServiceAllocator` layout),
+    /// so that replicas sharing one etcd never hand out a value twice: the
+    /// reservation is a create, which only one can win. A reservation whose
+    /// service is gone (deleted, or never created) is taken over once it is
+    /// a minute old. `Err(value)`: that value is held by another service.
+    async fn reserve_service_values(
+        &self,
+        allocated: &Value,
+        owner: (&str, &str),
+    ) -> ApiResult<Result<(), allocator::Taken>> {
+        for value in allocator::values(allocated) {
+            let (key, body) = allocator::reservation(&value, owner);
+            let gr = GroupResource::new("", "services");
+            match self.storage.create(&key, body.clone()).await {
+                Ok(_) => continue,
+                Err(StorageError::AlreadyExists(_)) => {}
+                Err(e) => return Err(storage_error(&gr, owner.1, e)),
+            }
+            let Some(current) = self
+                .storage
+                .get(&key)
+                .await
+                .map_err(|e| storage_error(&gr, owner.1, e))?
+            else {
+                // Released meanwhile: try again.
+                return Ok(Err(value));
+            };
+            let (holder, age) = allocator::reservation_holder(&current.value);
+            let held = match &holder {
+                Some((hns, hname)) if (hns.as_str(), hname.as_str()) == owner => false,
+                Some((hns, hname)) => {
+                    let svc_key = format!("/registry/services/specs/{hns}/{hname}");
+                    let live = self
+                        .storage
+                        .get(&svc_key)
+                        .await
+                        .map_err(|e| storage_error(&gr, owner.1, e))?;
+                    match live {
+                        Some(kv) => serde_json::from_slice::<Value>(&kv.value)
+                            .map(|v| allocator::values(&v).contains(&value))
+                            .unwrap_or(false),
+                        None => age < std::time::Duration::from_secs(60),
+                    }
+                }
+                None => false,
+            };
+            if held {
+                return Ok(Err(value));
+            }
+            match self
+                .storage
+                .update(&key, Precondition::ModRevision(current.mod_revision), body)
+                .await
+            {
+                Ok(_) => {}
+                Err(StorageError::Conflict { .. } | StorageError::NotFound(_)) => {
+                    return Ok(Err(value));
+                }
+                Err(e) => return Err(storage_error(&gr, owner.1, e)),
+            }
+        }
+        Ok(Ok(()))
+    }
+
     pub fn storage(&self) -> &Arc<dyn Storage> {
         &self.storage
     }
@@ -819,7 +885,31 @@ impl Store {
                     used.add_service(&v);
                 }
             }
-            errs.extend(allocator::allocate(&mut obj, &used));
+            // The mutex orders this replica's allocations; reservations in
+            // storage order them across replicas sharing one etcd.
+            let original = obj.clone();
+            let mut attempts = 0;
+            loop {
+                obj = original.clone();
+                let e = allocator::allocate(&mut obj, &used);
+                if !e.is_empty() {
+                    errs.extend(e);
+                    break;
+                }
+                let owner = (ns.unwrap_or("default"), name.as_str());
+                match self.reserve_service_values(&obj, owner).await? {
+                    Ok(()) => break,
+                    Err(taken) => {
+                        attempts += 1;
+                        let requested = allocator::requested(&original);
+                        if requested.contains(&taken) || attempts >= 16 {
+                            errs.extend(allocator::taken_error(&taken));
+                            break;
+                        }
+                        used.add_taken(&taken);
+                    }
+                }
+            }
             Some(guard)
         } else {
             None
