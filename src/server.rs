@@ -519,10 +519,66 @@ impl Running {
     }
 }
 
+/// Where replicas sharing one etcd keep the cluster's identity.
+const IDENTITY_KEY: &str = "/registry/ironkube.io/cluster-identity";
+
+/// The files of the data dir that make a cluster's identity.
+const IDENTITY_FILES: [(&str, &str); 4] = [
+    ("caCrt", "ca.crt"),
+    ("caKey", "ca.key"),
+    ("adminToken", "admin.token"),
+    ("serviceAccountKey", "sa.key"),
+];
+
+/// Replicas on one etcd are one cluster: one CA (each replica's serving
+/// certificate is signed by it), one admin token and one service-account
+/// signing key, as upstream's apiservers share `--client-ca-file` and
+/// `--service-account-key-file`. The first replica to start stores its own
+/// in etcd; the others adopt them, rewriting their data dir's files. True
+/// if the files were replaced.
+async fn share_identity(storage: &dyn Storage, dir: &Path) -> Result<bool> {
+    let mut mine = serde_json::Map::new();
+    for (field, file) in IDENTITY_FILES {
+        let text = std::fs::read_to_string(dir.join(file))
+            .with_context(|| format!("cannot read {file}"))?;
+        mine.insert(field.into(), serde_json::Value::String(text));
+    }
+    let body = bytes::Bytes::from(serde_json::Value::Object(mine.clone()).to_string());
+    let stored = match storage.create(IDENTITY_KEY, body).await {
+        Ok(_) => return Ok(false),
+        Err(crate::storage::StorageError::AlreadyExists(_)) => storage
+            .get(IDENTITY_KEY)
+            .await
+            .map_err(|e| anyhow!("cannot read the cluster identity: {e}"))?
+            .ok_or_else(|| anyhow!("the cluster identity vanished"))?,
+        Err(e) => return Err(anyhow!("cannot store the cluster identity: {e}")),
+    };
+    let theirs: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&stored.value)
+        .map_err(|e| anyhow!("the stored cluster identity is not JSON: {e}"))?;
+    if theirs == mine {
+        return Ok(false);
+    }
+    for (field, file) in IDENTITY_FILES {
+        let text = theirs
+            .get(field)
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| anyhow!("the stored cluster identity has no {field}"))?;
+        write_private(&dir.join(file), text)?;
+    }
+    tracing::info!(
+        "joined the cluster stored in etcd: its CA, admin token and service-account key"
+    );
+    Ok(true)
+}
+
 /// Starts the server and returns once it accepts requests and the
 /// kubeconfig is written.
 pub async fn start(cfg: ServeConfig) -> Result<Running> {
-    let data = DataDir::open(&cfg.data_dir)?;
+    let mut data = DataDir::open(&cfg.data_dir)?;
+    let storage = open_storage(&cfg).await?;
+    if cfg.storage == StorageKind::Etcd && share_identity(storage.as_ref(), &cfg.data_dir).await? {
+        data = DataDir::open(&cfg.data_dir)?;
+    }
     let mut authn = auth::Authenticator::new();
     authn.add(
         &data.admin_token,
@@ -554,7 +610,6 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
-    let storage = open_storage(&cfg).await?;
     let openapi = Arc::new(OpenApi::load().map_err(|e| anyhow!("openapi data: {e}"))?);
     let store = Store::new(storage.clone(), openapi.clone());
     bootstrap(&store).await?;

@@ -95,6 +95,69 @@ fn replicas_share_one_cluster_and_a_new_leader_takes_over() {
         "watch through the other replica: {seen:?}"
     );
 
+    // One cluster identity: a's kubeconfig (CA and admin token) works
+    // against b, and a service-account token issued by a verifies at b.
+    let through_b = a.kubectl(&[
+        "--server",
+        &b.url,
+        "get",
+        "namespace",
+        "default",
+        "-o",
+        "name",
+    ]);
+    assert!(
+        through_b.status.success(),
+        "a's kubeconfig against b: {}",
+        String::from_utf8_lossy(&through_b.stderr)
+    );
+    let token = a.ok(&["create", "token", "default"]);
+    let who = b.ok(&[
+        "auth",
+        "whoami",
+        "--token",
+        token.trim(),
+        "-o",
+        "jsonpath={.status.userInfo.username}",
+    ]);
+    assert_eq!(who, "system:serviceaccount:default:default");
+
+    // Allocators: services created at once through both replicas never
+    // share a cluster IP or a node port (2,768 node ports: 80 random picks
+    // would collide more often than not without cross-replica reservations).
+    let manifests: Vec<String> = ["x", "y"]
+        .iter()
+        .map(|p| {
+            (0..40)
+                .map(|i| format!(r#"{{"apiVersion":"v1","kind":"Service","metadata":{{"name":"{p}{i}"}},"spec":{{"type":"NodePort","ports":[{{"port":80}}]}}}}"#))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        let ta = scope.spawn(|| a.ok_stdin(&["create", "-f", "-"], &manifests[0]));
+        let tb = scope.spawn(|| b.ok_stdin(&["create", "-f", "-"], &manifests[1]));
+        ta.join().expect("creates through a");
+        tb.join().expect("creates through b");
+    });
+    let values = |path: &str| -> Vec<String> {
+        let out = a.jsonpath(
+            &["get", "services"],
+            &format!("{{range .items[*]}}{path}{{\"\\n\"}}{{end}}"),
+        );
+        out.lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    for path in ["{.spec.clusterIP}", "{.spec.ports[0].nodePort}"] {
+        let mut v = values(path);
+        let n = v.len();
+        v.sort();
+        v.dedup();
+        assert_eq!(v.len(), n, "duplicate {path} across replicas");
+    }
+
     // One replica leads each Lease; a Deployment made through one rolls out
     // as seen through the other.
     b.wait_until("both leases held", || {
