@@ -84,6 +84,9 @@ enum Command {
         /// Key (PEM) of `--etcd-certfile`.
         #[arg(long)]
         etcd_keyfile: Option<PathBuf>,
+        /// How often etcd's old revisions are compacted (0s: never).
+        #[arg(long, default_value = "5m", value_parser = duration)]
+        etcd_compaction_interval: chrono::TimeDelta,
         /// Run the controllers, scheduler and simulated nodes only while
         /// this replica holds the `kube-system/kube-controller-manager` and
         /// `kube-system/kube-scheduler` Leases (needed when several replicas
@@ -228,6 +231,7 @@ fn main() -> ExitCode {
             etcd_cafile,
             etcd_certfile,
             etcd_keyfile,
+            etcd_compaction_interval,
             leader_elect,
             leader_elect_lease_duration,
             leader_elect_renew_deadline,
@@ -260,6 +264,7 @@ fn main() -> ExitCode {
                 ca_file: etcd_cafile,
                 cert_file: etcd_certfile,
                 key_file: etcd_keyfile,
+                compaction_interval: etcd_compaction_interval.to_std().unwrap_or_default(),
                 ..Default::default()
             },
             leader_election: ironkube::controllers::leader::Config {

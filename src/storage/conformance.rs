@@ -490,3 +490,47 @@ async fn etcd_sees_writes_of_another_replica() {
     a.close().await;
     b_.close().await;
 }
+
+/// etcd only: the compactor drops old revisions every interval (upstream's
+/// `--etcd-compaction-interval`), and the store carries on.
+#[tokio::test]
+async fn etcd_history_is_compacted_every_interval() {
+    let etcd = TestEtcd::start();
+    let cfg = EtcdConfig {
+        servers: vec![etcd.client_url.clone()],
+        compaction_interval: Duration::from_millis(300),
+        ..EtcdConfig::default()
+    };
+    let small = Config {
+        history: 2,
+        ..Config::default()
+    };
+    let s = EtcdStore::open(cfg, small, Duration::from_secs(20))
+        .await
+        .expect("etcd store");
+    let r = s.current_revision();
+    for i in 0..5 {
+        s.create(&format!("/registry/q/{i}"), b("v")).await.unwrap();
+    }
+    let old = ListOptions {
+        revision: r + 1,
+        ..Default::default()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match s.list("/registry/q/", &old).await {
+            Err(StorageError::Expired { .. }) => break,
+            Ok(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            other => panic!("not compacted in time: {other:?}"),
+        }
+    }
+    s.create("/registry/q/after", b("v")).await.unwrap();
+    let all = s
+        .list("/registry/q/", &ListOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(all.items.len(), 6);
+    s.close().await;
+}

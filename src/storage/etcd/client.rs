@@ -34,6 +34,9 @@ pub struct EtcdConfig {
     pub request_timeout: Duration,
     /// Longest time a connection attempt may take.
     pub dial_timeout: Duration,
+    /// How often etcd's history is compacted (`--etcd-compaction-interval`;
+    /// zero: never, left to etcd's own `--auto-compaction-*`).
+    pub compaction_interval: Duration,
 }
 
 impl Default for EtcdConfig {
@@ -46,6 +49,7 @@ impl Default for EtcdConfig {
             key_file: None,
             request_timeout: Duration::from_secs(10),
             dial_timeout: Duration::from_secs(2),
+            compaction_interval: Duration::from_secs(300),
         }
     }
 }

@@ -163,7 +163,14 @@ impl EtcdStore {
             reachable: store.reachable.clone(),
             progress_ok,
         };
-        tokio::spawn(reflector.run(at, stop_rx));
+        tokio::spawn(reflector.run(at, stop_rx.clone()));
+        if !cfg.compaction_interval.is_zero() {
+            tokio::spawn(compactor(
+                store.client.clone(),
+                cfg.compaction_interval,
+                stop_rx,
+            ));
+        }
         Ok(store)
     }
 
@@ -387,6 +394,77 @@ async fn load(client: &Client, prefix: &str) -> Result<(Vec<KeyValue>, Revision)
             }
             _ => return Ok((items, rev(at))),
         }
+    }
+}
+
+/// The key replicas (and upstream apiservers) sharing one etcd agree on
+/// compaction through (`apiserver/pkg/storage/etcd3/compact.go`).
+const COMPACT_REV_KEY: &[u8] = b"compact_rev_key";
+
+/// Compacts etcd's history every `interval` to the revision current one
+/// interval before, as upstream's apiserver does (`--etcd-compaction-interval`,
+/// 5 minutes): without it etcd keeps every revision forever. Of several
+/// replicas only the one whose compare-and-swap on `compact_rev_key` wins
+/// compacts in a given interval.
+async fn compactor(
+    client: Client,
+    interval: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut version = 0i64;
+    let mut previous = 0i64;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.changed() => return,
+        }
+        let put = RequestOp {
+            request: Some(request_op::Request::RequestPut(PutRequest {
+                key: COMPACT_REV_KEY.to_vec(),
+                value: bytes::Bytes::from(previous.to_string()),
+                ..Default::default()
+            })),
+        };
+        let get = RequestOp {
+            request: Some(request_op::Request::RequestRange(RangeRequest {
+                key: COMPACT_REV_KEY.to_vec(),
+                ..Default::default()
+            })),
+        };
+        let txn = TxnRequest {
+            compare: vec![Compare {
+                result: compare::CompareResult::Equal as i32,
+                target: compare::CompareTarget::Version as i32,
+                key: COMPACT_REV_KEY.to_vec(),
+                target_union: Some(compare::TargetUnion::Version(version)),
+            }],
+            success: vec![put],
+            failure: vec![get],
+        };
+        let resp = match client.txn(txn).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e.message(), "etcd compaction: cannot reach etcd");
+                continue;
+            }
+        };
+        let current = resp.header.as_ref().map_or(0, |h| h.revision);
+        if resp.succeeded {
+            version += 1;
+            if previous > 0 {
+                match client.compact(previous).await {
+                    Ok(_) => tracing::info!(revision = previous, "etcd compacted"),
+                    Err(e) if e.message().contains("compacted") => {}
+                    Err(e) => tracing::warn!(error = %e.message(), "etcd compaction failed"),
+                }
+            }
+        } else if let Some(response_op::Response::ResponseRange(r)) =
+            resp.responses.first().and_then(|o| o.response.clone())
+        {
+            // Another compactor went first: follow its key's version.
+            version = r.kvs.first().map_or(0, |kv| kv.version);
+        }
+        previous = current;
     }
 }
 
