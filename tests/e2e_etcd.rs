@@ -309,6 +309,16 @@ fn etcd_member_loss_and_quorum_loss() {
     );
     assert_eq!(code, 200, "{body}");
     assert!(body.contains("\"one-down\""), "{body}");
+    let (code, body, _) = curl(
+        &s,
+        "GET",
+        "/api/v1/namespaces/default/configmaps/before?resourceVersion=0",
+        None,
+    );
+    assert_eq!(
+        code, 200,
+        "a get at resourceVersion=0 from the cache: {body}"
+    );
     let (code, body, _) = curl(&s, "GET", "/readyz?verbose", None);
     assert_eq!(code, 500, "{body}");
     assert!(body.contains("[-]etcd failed: reason withheld"), "{body}");

@@ -351,7 +351,10 @@ async fn resource(
             {
                 store.wait_for_revision(r).await?;
             }
-            let obj = store.get(&rr.res, ns, &name).await?;
+            let recent = q
+                .get("resourceVersion")
+                .is_some_and(|v| v.parse::<u64>().is_ok());
+            let obj = store.get_with(&rr.res, ns, &name, recent).await?;
             let obj = match sub {
                 None | Some(SubresourceHandler::Status) => obj,
                 // A merge patch with no change returns the Scale view.

@@ -643,8 +643,27 @@ impl Store {
 
     /// Reads one object.
     pub async fn get(&self, res: &Resource, ns: Option<&str>, name: &str) -> ApiResult<Value> {
+        self.get_with(res, ns, name, false).await
+    }
+
+    /// A GET with `resourceVersion` set (0: any; N: not older than N, once
+    /// [`Self::wait_for_revision`] has seen N): a cached storage may answer
+    /// from its cache (`recent`); unset, the read is consistent.
+    pub async fn get_with(
+        &self,
+        res: &Resource,
+        ns: Option<&str>,
+        name: &str,
+        recent: bool,
+    ) -> ApiResult<Value> {
         let gr = res.group_resource();
-        match self.storage.get(&res.storage_key(ns, name)).await {
+        let key = res.storage_key(ns, name);
+        let read = if recent {
+            self.storage.get_recent(&key).await
+        } else {
+            self.storage.get(&key).await
+        };
+        match read {
             Ok(Some(kv)) => decode(res, &kv, kv.mod_revision),
             Ok(None) => Err(ApiError::not_found(&gr, name)),
             Err(e) => Err(storage_error(&gr, name, e)),

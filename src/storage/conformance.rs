@@ -534,3 +534,46 @@ async fn etcd_history_is_compacted_every_interval() {
     assert_eq!(all.items.len(), 6);
     s.close().await;
 }
+
+/// etcd only: in an etcd shared with others, writes outside the prefix move
+/// etcd's revision past anything the watch delivers; consistent lists and
+/// the pages after them are still answered (from the cache, by a marker
+/// write the watch does deliver, or from etcd), never 504.
+#[tokio::test]
+async fn etcd_shared_with_foreign_writes() {
+    let etcd = TestEtcd::start();
+    let cfg = EtcdConfig {
+        servers: vec![etcd.client_url.clone()],
+        ..EtcdConfig::default()
+    };
+    let s = EtcdStore::open(cfg, Config::default(), Duration::from_secs(20))
+        .await
+        .expect("etcd store");
+    for i in 0..3 {
+        s.create(&format!("/registry/f/{i}"), b("v")).await.unwrap();
+    }
+    let foreign = super::etcd::proto::PutRequest {
+        key: b"/elsewhere/x".to_vec(),
+        value: b("1"),
+        ..Default::default()
+    };
+    s.client().put(foreign).await.expect("foreign write");
+    let page = ListOptions {
+        limit: 2,
+        ..Default::default()
+    };
+    let first = tokio::time::timeout(Duration::from_secs(2), s.list("/registry/f/", &page))
+        .await
+        .expect("a consistent list does not wait out its bound")
+        .unwrap();
+    assert_eq!(first.items.len(), 2);
+    let next = ListOptions {
+        start_after: Some(first.items[1].key.clone()),
+        limit: 2,
+        revision: first.revision,
+        any_recent: false,
+    };
+    let second = s.list("/registry/f/", &next).await.unwrap();
+    assert_eq!(second.items.len(), 1);
+    s.close().await;
+}

@@ -149,6 +149,14 @@ pub trait Storage: Send + Sync + 'static {
 
     async fn get(&self, key: &str) -> Result<Option<KeyValue>>;
 
+    /// A get that any recent state answers (`resourceVersion=0` or a
+    /// revision the caller has already waited for): a cached backend reads
+    /// its cache, even while its remote store is unreachable, as upstream's
+    /// watch cache serves such gets.
+    async fn get_recent(&self, key: &str) -> Result<Option<KeyValue>> {
+        self.get(key).await
+    }
+
     /// Keys starting with `prefix`, in key order.
     async fn list(&self, prefix: &str, opts: &ListOptions) -> Result<ListResult>;
 

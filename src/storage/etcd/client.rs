@@ -127,7 +127,7 @@ impl Client {
         Req: prost::Message + Send + Sync + 'static,
         Resp: prost::Message + Default + Send + Sync + 'static,
     {
-        let mut grpc = tonic::client::Grpc::new(channel);
+        let mut grpc = grpc(channel);
         let call = async {
             grpc.ready()
                 .await
@@ -212,7 +212,7 @@ impl Client {
             if tx.send(first).await.is_err() {
                 return Err(Status::internal("watch request channel closed"));
             }
-            let mut grpc = tonic::client::Grpc::new(ch);
+            let mut grpc = grpc(ch);
             let open = async {
                 grpc.ready()
                     .await
@@ -243,7 +243,7 @@ impl Client {
     /// Streams a snapshot of the endpoint's backend database.
     pub async fn snapshot(&self) -> Result<tonic::Streaming<SnapshotResponse>, Status> {
         let (_, ch) = self.channel(0);
-        let mut grpc = tonic::client::Grpc::new(ch);
+        let mut grpc = grpc(ch);
         grpc.ready()
             .await
             .map_err(|e| Status::unavailable(format!("connect: {e}")))?;
@@ -256,6 +256,14 @@ impl Client {
         .await
         .map(|r| r.into_inner())
     }
+}
+
+/// A gRPC client without tonic's 4 MiB bound on answers: a range over a
+/// large prefix is bigger (etcd's own client allows up to 2 GiB).
+fn grpc(ch: Channel) -> tonic::client::Grpc<Channel> {
+    tonic::client::Grpc::new(ch)
+        .max_decoding_message_size(i32::MAX as usize)
+        .max_encoding_message_size(i32::MAX as usize)
 }
 
 fn tokio_stream_from(

@@ -262,11 +262,29 @@ impl EtcdStore {
         }
         if !self.progress_ok {
             // Without trustworthy progress notifications the cache reaches
-            // `current` only if that revision changed one of its keys: wait
-            // briefly for that, else the caller reads etcd (upstream's
-            // fallback to a quorum read).
-            let wait = Duration::from_millis(250);
-            return Ok((current, self.cache.wait_for(current, wait).await));
+            // `current` only if that revision changed one of its keys. When
+            // it did not (a write outside the prefix, in a shared etcd), a
+            // write to a marker key under the prefix makes a revision past
+            // `current` that the watch does deliver, with every event
+            // before it. If even that fails, the caller reads etcd
+            // (upstream's fallback to a quorum read).
+            if self
+                .cache
+                .wait_for(current, Duration::from_millis(20))
+                .await
+            {
+                return Ok((current, true));
+            }
+            let marker = format!("{}/ironkube.io/progress", self.prefix).into_bytes();
+            let r = self
+                .client
+                .put(PutRequest {
+                    key: marker,
+                    ..Default::default()
+                })
+                .await;
+            let at = header_rev(&self.seen(r)?.header).max(current);
+            return Ok((current, self.cache.wait_for(at, FRESH_WAIT).await));
         }
         // A progress request makes etcd tell the watch its revision once
         // every event up to it was sent.
@@ -619,6 +637,11 @@ impl Storage for EtcdStore {
         Ok(resp.kvs.first().map(|kv| self.kv(key, kv)))
     }
 
+    async fn get_recent(&self, key: &str) -> Result<Option<KeyValue>> {
+        self.check_open()?;
+        self.cache.get(key)
+    }
+
     async fn list(&self, prefix: &str, opts: &ListOptions) -> Result<ListResult> {
         self.check_open()?;
         if opts.revision == 0 && opts.any_recent {
@@ -638,7 +661,12 @@ impl Storage for EtcdStore {
             self.cache.wait_for(opts.revision, FRESH_WAIT).await;
         }
         match self.cache.list(prefix, opts) {
-            Err(StorageError::Expired { .. }) => self.list_etcd(prefix, opts).await,
+            // Older than the window, or a revision of etcd the cache has
+            // not reached (only writes outside the prefix made it): etcd
+            // answers, or says it is compacted or in the future.
+            Err(StorageError::Expired { .. } | StorageError::TooLarge { .. }) => {
+                self.list_etcd(prefix, opts).await
+            }
             r => r,
         }
     }
