@@ -577,3 +577,43 @@ async fn etcd_shared_with_foreign_writes() {
     assert_eq!(second.items.len(), 1);
     s.close().await;
 }
+
+/// etcd only: `--etcd-cafile/--etcd-certfile/--etcd-keyfile` against an etcd
+/// that serves TLS and requires client certificates; without the client
+/// certificate the store cannot open.
+#[tokio::test]
+async fn etcd_over_tls_with_client_certificates() {
+    let etcd = TestEtcd::start_tls();
+    let tls = etcd.tls().expect("tls files").clone();
+    let cfg = EtcdConfig {
+        servers: vec![etcd.client_url.clone()],
+        ca_file: Some(tls.ca.clone()),
+        cert_file: Some(tls.client_cert.clone()),
+        key_file: Some(tls.client_key.clone()),
+        ..EtcdConfig::default()
+    };
+    let s = EtcdStore::open(cfg.clone(), Config::default(), Duration::from_secs(20))
+        .await
+        .expect("etcd store over TLS");
+    s.create("/registry/t/a", b("1")).await.unwrap();
+    assert_eq!(
+        s.list("/registry/t/", &ListOptions::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    assert!(s.check().await.is_ok());
+    s.close().await;
+    let anonymous = EtcdConfig {
+        cert_file: None,
+        key_file: None,
+        ..cfg
+    };
+    assert!(
+        EtcdStore::open(anonymous, Config::default(), Duration::from_secs(1))
+            .await
+            .is_err()
+    );
+}

@@ -270,7 +270,7 @@ impl EtcdStore {
             // (upstream's fallback to a quorum read).
             if self
                 .cache
-                .wait_for(current, Duration::from_millis(20))
+                .wait_for(current, Duration::from_millis(5))
                 .await
             {
                 return Ok((current, true));

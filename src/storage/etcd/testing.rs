@@ -18,6 +18,19 @@ pub struct TestEtcd {
     child: Option<Child>,
     /// The cluster's directory, removed with the member holding it.
     root: Option<PathBuf>,
+    /// Serving certificate, key and client CA: clients must use TLS and
+    /// present a certificate the CA signed.
+    tls: Option<Tls>,
+}
+
+/// PEM files of a TLS-serving etcd and of a client it accepts.
+#[derive(Clone)]
+pub struct Tls {
+    pub ca: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
 }
 
 /// The etcd binary: `$IRONKUBE_ETCD`, else `/usr/bin/etcd`.
@@ -25,6 +38,39 @@ pub fn etcd_binary() -> PathBuf {
     std::env::var_os("IRONKUBE_ETCD")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/etcd"))
+}
+
+/// A CA, a serving certificate for 127.0.0.1 and a client certificate.
+fn make_tls(dir: &std::path::Path) -> Result<Tls, rcgen::Error> {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
+    let ca_key = KeyPair::generate()?;
+    let mut ca = CertificateParams::new(Vec::<String>::new())?;
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca.self_signed(&ca_key)?;
+    let issuer = Issuer::new(ca, &ca_key);
+    let mut server = CertificateParams::new(vec!["localhost".to_string()])?;
+    server
+        .subject_alt_names
+        .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
+    let server_key = KeyPair::generate()?;
+    let server_cert = server.signed_by(&server_key, &issuer)?;
+    let client = CertificateParams::new(vec!["ironkube".to_string()])?;
+    let client_key = KeyPair::generate()?;
+    let client_cert = client.signed_by(&client_key, &issuer)?;
+    let tls = Tls {
+        ca: dir.join("ca.crt"),
+        server_cert: dir.join("server.crt"),
+        server_key: dir.join("server.key"),
+        client_cert: dir.join("client.crt"),
+        client_key: dir.join("client.key"),
+    };
+    let write = |p: &PathBuf, s: String| std::fs::write(p, s).expect("write test certificate");
+    write(&tls.ca, ca_cert.pem());
+    write(&tls.server_cert, server_cert.pem());
+    write(&tls.server_key, server_key.serialize_pem());
+    write(&tls.client_cert, client_cert.pem());
+    write(&tls.client_key, client_key.serialize_pem());
+    Ok(tls)
 }
 
 fn free_port() -> u16 {
@@ -35,6 +81,39 @@ fn free_port() -> u16 {
 }
 
 impl TestEtcd {
+    /// A single-member etcd serving clients over TLS only, requiring client
+    /// certificates (files in its directory: see [`Tls`]).
+    pub fn start_tls() -> TestEtcd {
+        let tmp = std::env::temp_dir().join(format!(
+            "ironkube-etcd-tls-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&tmp).expect("etcd test directory");
+        let tls = make_tls(&tmp).expect("test certificates");
+        let client = free_port();
+        let peer = free_port();
+        let mut m = TestEtcd {
+            name: "tls".into(),
+            client_url: format!("https://127.0.0.1:{client}"),
+            peer_url: format!("http://127.0.0.1:{peer}"),
+            dir: tmp.join("member"),
+            cluster: format!("tls=http://127.0.0.1:{peer}"),
+            state: "new",
+            child: None,
+            root: Some(tmp),
+            tls: Some(tls),
+        };
+        m.spawn();
+        m.wait_ready();
+        m.state = "existing";
+        m
+    }
+
+    pub fn tls(&self) -> Option<&Tls> {
+        self.tls.as_ref()
+    }
+
     /// A single-member etcd, started and answering.
     pub fn start() -> TestEtcd {
         let mut c = TestEtcd::cluster(1);
@@ -68,6 +147,7 @@ impl TestEtcd {
                 state: "new",
                 child: None,
                 root: None,
+                tls: None,
             })
             .collect();
         for m in &mut out {
@@ -106,6 +186,15 @@ impl TestEtcd {
             .arg("--initial-cluster-token")
             .arg("ironkube-test")
             .stdin(Stdio::null());
+        if let Some(t) = &self.tls {
+            cmd.arg("--cert-file")
+                .arg(&t.server_cert)
+                .arg("--key-file")
+                .arg(&t.server_key)
+                .arg("--trusted-ca-file")
+                .arg(&t.ca)
+                .arg("--client-cert-auth");
+        }
         match log {
             Some(f) => {
                 let f2 = f.try_clone().ok();
@@ -132,6 +221,7 @@ impl TestEtcd {
     fn wait_ready(&self) {
         let addr = self
             .client_url
+            .trim_start_matches("https://")
             .trim_start_matches("http://")
             .parse::<std::net::SocketAddr>()
             .expect("loopback address");
