@@ -353,6 +353,9 @@ pub async fn bootstrap(store: &Store) -> Result<()> {
         {
             Ok(_) => {}
             Err(e) if e.code == 409 => {}
+            // Another replica starting at the same moment made it (and
+            // holds its address): nothing to do.
+            Err(_) if store.get(&svc, Some("default"), "kubernetes").await.is_ok() => {}
             Err(e) => bail!("cannot create the kubernetes service: {}", e.message),
         }
     }

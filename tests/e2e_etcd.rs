@@ -59,8 +59,13 @@ fn names(s: &Server, args: &[&str]) -> Vec<String> {
 #[test]
 fn replicas_share_one_cluster_and_a_new_leader_takes_over() {
     let etcd = TestEtcd::cluster(3);
-    let a = replica(&etcd, &LEASE);
-    let b = replica(&etcd, &LEASE);
+    // Started at the same moment: both bootstrap the same system objects
+    // (namespaces, the `kubernetes` service and its address, RBAC policy).
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| replica(&etcd, &LEASE));
+        let b = scope.spawn(|| replica(&etcd, &LEASE));
+        (a.join().expect("replica a"), b.join().expect("replica b"))
+    });
 
     // A write through one replica is seen by a watch on the other, at the
     // same resourceVersion.

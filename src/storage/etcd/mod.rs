@@ -268,11 +268,7 @@ impl EtcdStore {
             // `current` that the watch does deliver, with every event
             // before it. If even that fails, the caller reads etcd
             // (upstream's fallback to a quorum read).
-            if self
-                .cache
-                .wait_for(current, Duration::from_millis(5))
-                .await
-            {
+            if self.cache.wait_for(current, Duration::from_millis(5)).await {
                 return Ok((current, true));
             }
             let marker = format!("{}/ironkube.io/progress", self.prefix).into_bytes();
