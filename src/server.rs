@@ -499,6 +499,7 @@ pub struct Running {
     controllers: Vec<tokio::task::JoinHandle<()>>,
     /// Leader-election campaigns: told to stop, they release their Leases.
     electors: Vec<tokio::task::JoinHandle<()>>,
+    electors_stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Running {
@@ -508,7 +509,7 @@ impl Running {
         for c in &self.controllers {
             c.abort();
         }
-        let _ = self.shutdown_tx.send(true);
+        let _ = self.electors_stop.send(true);
         for e in self.electors {
             let abort = e.abort_handle();
             if tokio::time::timeout(Duration::from_secs(2), e)
@@ -518,6 +519,7 @@ impl Running {
                 abort.abort();
             }
         }
+        let _ = self.shutdown_tx.send(true);
         let _ = self.task.await;
     }
 }
@@ -687,6 +689,9 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
     // and memory storage belong to one process, which simply runs them.
     let elect = cfg.leader_election.enabled && cfg.storage == StorageKind::Etcd;
     let mut electors = Vec::new();
+    // Campaigns end (and release their Leases) before the server stops
+    // serving, so the release still reaches storage.
+    let (electors_stop, electors_rx) = tokio::sync::watch::channel(false);
     let mut controllers = Vec::new();
     if cfg.controllers && elect {
         use crate::controllers::leader::{Elector, Leading, identity};
@@ -709,7 +714,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
                     crate::controllers::start(r1.clone(), c1.clone(), false)
                 })
             },
-            shutdown_rx.clone(),
+            electors_rx.clone(),
         )));
         let r2 = router.clone();
         let sched = Elector::new(
@@ -729,7 +734,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
                     crate::controllers::start_scheduler(r2.clone())
                 })
             },
-            shutdown_rx.clone(),
+            electors_rx.clone(),
         )));
     } else if cfg.controllers {
         controllers = crate::controllers::start(router.clone(), controller_config, true);
@@ -761,6 +766,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
         task,
         controllers,
         electors,
+        electors_stop,
     })
 }
 

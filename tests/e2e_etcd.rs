@@ -348,3 +348,40 @@ fn etcd_member_loss_and_quorum_loss() {
         curl(&s, "GET", "/readyz", None).0 == 200
     });
 }
+
+/// A leader that stops gracefully (SIGTERM) releases its Leases, so the
+/// other replica leads after a retry period, not a whole lease duration.
+#[test]
+fn a_leader_stopping_gracefully_hands_over_at_once() {
+    let etcd = vec![TestEtcd::start()];
+    let long = [
+        "--leader-elect-lease-duration",
+        "60s",
+        "--leader-elect-renew-deadline",
+        "40s",
+        "--leader-elect-retry-period",
+        "1s",
+    ];
+    let a = replica(&etcd, &long);
+    a.wait_until("a leads", || {
+        holder(&a, "kube-controller-manager").ends_with(&identity_suffix(&a))
+    });
+    let b = replica(&etcd, &long);
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &a.child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(term.success());
+    let stopped = Instant::now();
+    b.wait_until("b leads", || {
+        holder(&b, "kube-controller-manager").ends_with(&identity_suffix(&b))
+            && holder(&b, "kube-scheduler").ends_with(&identity_suffix(&b))
+    });
+    let took = stopped.elapsed();
+    eprintln!("handed over {took:?} after SIGTERM");
+    assert!(
+        took < Duration::from_secs(30),
+        "took {took:?}: the 60 s lease was not released"
+    );
+    drop(a);
+}

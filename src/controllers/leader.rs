@@ -166,8 +166,13 @@ impl Elector {
     /// Gives the lease up so another replica need not wait it out
     /// (client-go's `ReleaseOnCancel`).
     async fn release(&mut self) {
-        let Ok(Some(mut lease)) = self.api.get_opt(&self.name).await else {
-            return;
+        let mut lease = match self.api.get_opt(&self.name).await {
+            Ok(Some(l)) => l,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(lease = %self.name, error = %e, "cannot release the lease");
+                return;
+            }
         };
         let spec = lease.spec.get_or_insert_with(Default::default);
         if spec.holder_identity.as_deref() != Some(self.identity.as_str()) {
@@ -176,10 +181,14 @@ impl Elector {
         spec.holder_identity = None;
         spec.lease_duration_seconds = Some(1);
         spec.renew_time = Some(now());
-        let _ = self
+        match self
             .api
             .replace(&self.name, &PostParams::default(), &lease)
-            .await;
+            .await
+        {
+            Ok(_) => tracing::info!(lease = %self.name, "lease released"),
+            Err(e) => tracing::warn!(lease = %self.name, error = %e, "cannot release the lease"),
+        }
     }
 
     async fn attempt(&mut self) -> Option<Outcome> {
