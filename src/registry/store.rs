@@ -782,10 +782,26 @@ impl Store {
             phase: Option<String>,
         }
         let gr = nsres.group_resource();
-        let kv = match self.storage.get(&nsres.storage_key(None, ns)).await {
-            Ok(Some(kv)) => kv,
-            Ok(None) => return Err(ApiError::not_found(&gr, ns)),
-            Err(e) => return Err(storage_error(&gr, ns, e)),
+        // From the cache first, as upstream's NamespaceLifecycle admission
+        // reads its informer; a namespace the cache does not have (yet: made
+        // through another replica a moment ago) is looked up live before
+        // the create is refused.
+        let key = nsres.storage_key(None, ns);
+        let cached = self
+            .storage
+            .get_recent(&key)
+            .await
+            .map_err(|e| storage_error(&gr, ns, e))?;
+        let found = match cached {
+            Some(kv) => Some(kv),
+            None => self
+                .storage
+                .get(&key)
+                .await
+                .map_err(|e| storage_error(&gr, ns, e))?,
+        };
+        let Some(kv) = found else {
+            return Err(ApiError::not_found(&gr, ns));
         };
         let probe: Probe = serde_json::from_slice(&kv.value)
             .map_err(|e| ApiError::internal(format!("corrupt object {}: {e}", kv.key)))?;
