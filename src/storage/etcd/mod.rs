@@ -368,6 +368,21 @@ fn registry_key(prefix: &str, etcd_key: &[u8]) -> Result<String> {
     }
 }
 
+/// The comparison a write makes on its key: its `mod_revision` equals the
+/// precondition's, or (none) the key exists at all.
+fn mod_revision_compare(key: &[u8], pre: Precondition) -> Compare {
+    let (result, revision) = match pre {
+        Precondition::ModRevision(m) => (compare::CompareResult::Equal, m as i64),
+        Precondition::None => (compare::CompareResult::Greater, 0),
+    };
+    Compare {
+        result: result as i32,
+        target: compare::CompareTarget::Mod as i32,
+        key: key.to_vec(),
+        target_union: Some(compare::TargetUnion::ModRevision(revision)),
+    }
+}
+
 /// Everything under `prefix/`, page by page at one revision.
 async fn load(client: &Client, prefix: &str) -> Result<(Vec<KeyValue>, Revision)> {
     let start = format!("{prefix}/").into_bytes();
@@ -670,12 +685,8 @@ impl Storage for EtcdStore {
     async fn create(&self, key: &str, value: Bytes) -> Result<KeyValue> {
         self.check_open()?;
         let k = self.etcd_key(key)?;
-        let cmp = Compare {
-            result: compare::CompareResult::Equal as i32,
-            target: compare::CompareTarget::Mod as i32,
-            key: k.clone(),
-            target_union: Some(compare::TargetUnion::ModRevision(0)),
-        };
+        // Absent keys compare as `mod_revision` 0.
+        let cmp = mod_revision_compare(&k, Precondition::ModRevision(0));
         let put = RequestOp {
             request: Some(request_op::Request::RequestPut(PutRequest {
                 key: k.clone(),
@@ -700,20 +711,7 @@ impl Storage for EtcdStore {
     async fn update(&self, key: &str, pre: Precondition, value: Bytes) -> Result<KeyValue> {
         self.check_open()?;
         let k = self.etcd_key(key)?;
-        let cmp = match pre {
-            Precondition::ModRevision(m) => Compare {
-                result: compare::CompareResult::Equal as i32,
-                target: compare::CompareTarget::Mod as i32,
-                key: k.clone(),
-                target_union: Some(compare::TargetUnion::ModRevision(m as i64)),
-            },
-            Precondition::None => Compare {
-                result: compare::CompareResult::Greater as i32,
-                target: compare::CompareTarget::Mod as i32,
-                key: k.clone(),
-                target_union: Some(compare::TargetUnion::ModRevision(0)),
-            },
-        };
+        let cmp = mod_revision_compare(&k, pre);
         let put = RequestOp {
             request: Some(request_op::Request::RequestPut(PutRequest {
                 key: k.clone(),
@@ -745,20 +743,7 @@ impl Storage for EtcdStore {
     async fn delete(&self, key: &str, pre: Precondition) -> Result<(KeyValue, Revision)> {
         self.check_open()?;
         let k = self.etcd_key(key)?;
-        let cmp = match pre {
-            Precondition::ModRevision(m) => Compare {
-                result: compare::CompareResult::Equal as i32,
-                target: compare::CompareTarget::Mod as i32,
-                key: k.clone(),
-                target_union: Some(compare::TargetUnion::ModRevision(m as i64)),
-            },
-            Precondition::None => Compare {
-                result: compare::CompareResult::Greater as i32,
-                target: compare::CompareTarget::Mod as i32,
-                key: k.clone(),
-                target_union: Some(compare::TargetUnion::ModRevision(0)),
-            },
-        };
+        let cmp = mod_revision_compare(&k, pre);
         let del = RequestOp {
             request: Some(request_op::Request::RequestDeleteRange(
                 DeleteRangeRequest {
