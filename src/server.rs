@@ -694,48 +694,33 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
     let (electors_stop, electors_rx) = tokio::sync::watch::channel(false);
     let mut controllers = Vec::new();
     if cfg.controllers && elect {
-        use crate::controllers::leader::{Elector, Leading, identity};
-        let id = identity(&cfg.data_dir);
-        let (r1, c1) = (router.clone(), controller_config.clone());
-        let kcm = Elector::new(
-            crate::controllers::in_process_client_as(
+        use crate::controllers::{identity, in_process_client_as, leader};
+        let id = leader::identity(&cfg.data_dir);
+        let (r1, c1, r2) = (router.clone(), controller_config.clone(), router.clone());
+        electors.push(leader::campaign(
+            in_process_client_as(
                 router.clone(),
-                crate::controllers::identity::controller_manager(),
+                identity::controller_manager(),
                 "kube-controller-manager/leader-election",
             ),
-            "kube-system",
             "kube-controller-manager",
             &id,
             cfg.leader_election,
-        );
-        electors.push(tokio::spawn(kcm.run(
-            move || {
-                Leading::start("controllers", || {
-                    crate::controllers::start(r1.clone(), c1.clone(), false)
-                })
-            },
+            move || crate::controllers::start(r1.clone(), c1.clone(), false),
             electors_rx.clone(),
-        )));
-        let r2 = router.clone();
-        let sched = Elector::new(
-            crate::controllers::in_process_client_as(
+        ));
+        electors.push(leader::campaign(
+            in_process_client_as(
                 router.clone(),
-                crate::controllers::identity::scheduler(),
+                identity::scheduler(),
                 "kube-scheduler/leader-election",
             ),
-            "kube-system",
             "kube-scheduler",
             &id,
             cfg.leader_election,
-        );
-        electors.push(tokio::spawn(sched.run(
-            move || {
-                Leading::start("scheduler", || {
-                    crate::controllers::start_scheduler(r2.clone())
-                })
-            },
+            move || crate::controllers::start_scheduler(r2.clone()),
             electors_rx.clone(),
-        )));
+        ));
     } else if cfg.controllers {
         controllers = crate::controllers::start(router.clone(), controller_config, true);
     }

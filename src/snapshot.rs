@@ -149,17 +149,16 @@ pub fn restore(file: &Path, data_dir: &Path) -> Result<()> {
             data_dir.display()
         );
     }
-    // Check it loads before installing it.
-    let (items, revision) = {
+    // Check it loads before installing a copy of it.
+    let (n, revision) = {
         let mut log = RedbLog::open(file).map_err(|e| anyhow!("{}: {e}", file.display()))?;
-        log.load().map_err(|e| anyhow!("{}: {e}", file.display()))?
+        let (items, revision) = log.load().map_err(|e| anyhow!("{}: {e}", file.display()))?;
+        (items.len(), revision)
     };
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let tmp: PathBuf = data_dir.join("ironkube.redb.restoring");
-    let _ = std::fs::remove_file(&tmp);
-    let n = items.len();
-    write_store(&tmp, items, revision)?;
+    std::fs::copy(file, &tmp).with_context(|| format!("cannot copy {}", file.display()))?;
     std::fs::rename(&tmp, &store)?;
     println!(
         "Restored {n} keys at revision {revision} into {}",

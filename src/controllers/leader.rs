@@ -250,6 +250,24 @@ impl Elector {
     }
 }
 
+/// Campaigns for the `kube-system/<lease>` Lease on a task of its own and,
+/// while leading, runs what `start` starts on a runtime of its own.
+pub fn campaign<F>(
+    client: kube::Client,
+    lease: &str,
+    identity: &str,
+    cfg: Config,
+    start: F,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> JoinHandle<()>
+where
+    F: Fn() -> Vec<JoinHandle<()>> + Send + 'static,
+{
+    let elector = Elector::new(client, "kube-system", lease, identity, cfg);
+    let name = lease.to_string();
+    tokio::spawn(elector.run(move || Leading::start(&name, &start), stop))
+}
+
 /// Resolves once `stop` is true (or its sender is gone).
 async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;

@@ -129,9 +129,7 @@ impl Client {
     {
         let mut grpc = grpc(channel);
         let call = async {
-            grpc.ready()
-                .await
-                .map_err(|e| Status::unavailable(format!("connect: {e}")))?;
+            ready(&mut grpc).await?;
             let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
             grpc.unary(Request::new(req), PathAndQuery::from_static(path), codec)
                 .await
@@ -214,9 +212,7 @@ impl Client {
             }
             let mut grpc = grpc(ch);
             let open = async {
-                grpc.ready()
-                    .await
-                    .map_err(|e| Status::unavailable(format!("connect: {e}")))?;
+                ready(&mut grpc).await?;
                 let codec = tonic_prost::ProstCodec::<WatchRequest, WatchResponse>::default();
                 let reqs = tokio_stream_from(rx);
                 grpc.streaming(
@@ -244,9 +240,7 @@ impl Client {
     pub async fn snapshot(&self) -> Result<tonic::Streaming<SnapshotResponse>, Status> {
         let (_, ch) = self.channel(0);
         let mut grpc = grpc(ch);
-        grpc.ready()
-            .await
-            .map_err(|e| Status::unavailable(format!("connect: {e}")))?;
+        ready(&mut grpc).await?;
         let codec = tonic_prost::ProstCodec::<SnapshotRequest, SnapshotResponse>::default();
         grpc.server_streaming(
             Request::new(SnapshotRequest {}),
@@ -264,6 +258,14 @@ fn grpc(ch: Channel) -> tonic::client::Grpc<Channel> {
     tonic::client::Grpc::new(ch)
         .max_decoding_message_size(i32::MAX as usize)
         .max_encoding_message_size(i32::MAX as usize)
+}
+
+/// Waits for a connection; failing to make one is `Unavailable` with
+/// "connect" in its message (see [`never_sent`]).
+async fn ready(grpc: &mut tonic::client::Grpc<Channel>) -> Result<(), Status> {
+    grpc.ready()
+        .await
+        .map_err(|e| Status::unavailable(format!("connect: {e}")))
 }
 
 fn tokio_stream_from(

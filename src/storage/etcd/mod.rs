@@ -60,8 +60,6 @@ pub struct EtcdStore {
     cache: WatchCache,
     /// Where to send progress requests on the live watch.
     progress: Arc<Mutex<Option<mpsc::Sender<WatchRequest>>>>,
-    /// Whether the last contact with etcd succeeded (for `/readyz`).
-    reachable: Arc<AtomicBool>,
     /// Whether etcd's progress notifications can be trusted (see
     /// [`progress_is_reliable`]).
     progress_ok: bool,
@@ -149,7 +147,6 @@ impl EtcdStore {
             prefix: prefix.clone(),
             cache: cache.clone(),
             progress: Arc::default(),
-            reachable: Arc::new(AtomicBool::new(true)),
             progress_ok,
             stop,
             closed: AtomicBool::new(false),
@@ -160,7 +157,6 @@ impl EtcdStore {
             prefix,
             cache,
             progress: store.progress.clone(),
-            reachable: store.reachable.clone(),
             progress_ok,
         };
         tokio::spawn(reflector.run(at, stop_rx.clone()));
@@ -190,35 +186,11 @@ impl EtcdStore {
         }
     }
 
-    fn kv(&self, key: &str, kv: &proto::KeyValue) -> KeyValue {
-        KeyValue {
-            key: key.to_string(),
-            value: kv.value.clone(),
-            create_revision: rev(kv.create_revision),
-            mod_revision: rev(kv.mod_revision),
-        }
-    }
-
     fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             Err(StorageError::Closed)
         } else {
             Ok(())
-        }
-    }
-
-    fn seen<T>(&self, r: std::result::Result<T, Status>) -> Result<T> {
-        match r {
-            Ok(v) => {
-                self.reachable.store(true, Ordering::Relaxed);
-                Ok(v)
-            }
-            Err(s) => {
-                if matches!(s.code(), Code::Unavailable | Code::DeadlineExceeded) {
-                    self.reachable.store(false, Ordering::Relaxed);
-                }
-                Err(from_status(s))
-            }
         }
     }
 
@@ -235,7 +207,7 @@ impl EtcdStore {
             }],
         };
         let r = self.client.txn(req).await;
-        self.seen(r)
+        r.map_err(from_status)
     }
 
     /// After a write at `r`: the cache has it before the write is answered.
@@ -256,7 +228,7 @@ impl EtcdStore {
                 ..Default::default()
             })
             .await;
-        let current = header_rev(&self.seen(r)?.header);
+        let current = header_rev(&r.map_err(from_status)?.header);
         if self.cache.revision() >= current {
             return Ok((current, true));
         }
@@ -279,7 +251,7 @@ impl EtcdStore {
                     ..Default::default()
                 })
                 .await;
-            let at = header_rev(&self.seen(r)?.header).max(current);
+            let at = header_rev(&r.map_err(from_status)?.header).max(current);
             return Ok((current, self.cache.wait_for(at, FRESH_WAIT).await));
         }
         // A progress request makes etcd tell the watch its revision once
@@ -332,7 +304,7 @@ impl EtcdStore {
                     current: self.cache.revision(),
                 });
             }
-            r => self.seen(r)?,
+            r => r.map_err(from_status)?,
         };
         let at = if opts.revision > 0 {
             opts.revision
@@ -342,7 +314,7 @@ impl EtcdStore {
         let mut items = Vec::with_capacity(resp.kvs.len());
         for kv in &resp.kvs {
             let key = self.registry_key(&kv.key)?;
-            items.push(self.kv(&key, kv));
+            items.push(to_kv(&key, kv));
         }
         let remaining = (resp.count.max(0) as u64).saturating_sub(items.len() as u64);
         Ok(ListResult {
@@ -354,6 +326,16 @@ impl EtcdStore {
 
     fn registry_key(&self, etcd_key: &[u8]) -> Result<String> {
         registry_key(&self.prefix, etcd_key)
+    }
+}
+
+/// A key's etcd record as the registry's (`key` already mapped back).
+fn to_kv(key: &str, kv: &proto::KeyValue) -> KeyValue {
+    KeyValue {
+        key: key.to_string(),
+        value: kv.value.clone(),
+        create_revision: rev(kv.create_revision),
+        mod_revision: rev(kv.mod_revision),
     }
 }
 
@@ -409,12 +391,7 @@ async fn load(client: &Client, prefix: &str) -> Result<(Vec<KeyValue>, Revision)
             let Ok(k) = registry_key(prefix, &kv.key) else {
                 continue;
             };
-            items.push(KeyValue {
-                key: k,
-                value: kv.value.clone(),
-                create_revision: rev(kv.create_revision),
-                mod_revision: rev(kv.mod_revision),
-            });
+            items.push(to_kv(&k, kv));
         }
         match resp.kvs.last() {
             Some(last) if resp.more => {
@@ -505,7 +482,6 @@ struct Reflector {
     prefix: String,
     cache: WatchCache,
     progress: Arc<Mutex<Option<mpsc::Sender<WatchRequest>>>>,
-    reachable: Arc<AtomicBool>,
     progress_ok: bool,
 }
 
@@ -532,7 +508,6 @@ impl Reflector {
             let (tx, mut stream) = match opened {
                 Ok(v) => v,
                 Err(e) => {
-                    self.reachable.store(false, Ordering::Relaxed);
                     tracing::warn!(error = %e.message(), "etcd watch: cannot open; retrying");
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {},
@@ -562,7 +537,6 @@ impl Reflector {
                         break;
                     }
                 };
-                self.reachable.store(true, Ordering::Relaxed);
                 backoff = Duration::from_millis(100);
                 if resp.compact_revision > 0 {
                     tracing::info!(
@@ -644,8 +618,8 @@ impl Storage for EtcdStore {
                 ..Default::default()
             })
             .await;
-        let resp = self.seen(r)?;
-        Ok(resp.kvs.first().map(|kv| self.kv(key, kv)))
+        let resp = r.map_err(from_status)?;
+        Ok(resp.kvs.first().map(|kv| to_kv(key, kv)))
     }
 
     async fn get_recent(&self, key: &str) -> Result<Option<KeyValue>> {
@@ -766,7 +740,7 @@ impl Storage for EtcdStore {
             return Err(StorageError::NotFound(key.to_string()));
         };
         self.settle(r).await;
-        Ok((self.kv(key, &prev), r))
+        Ok((to_kv(key, &prev), r))
     }
 
     fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream> {
@@ -815,18 +789,9 @@ impl EtcdStore {
         )
         .await;
         match r {
-            Ok(Ok(_)) => {
-                self.reachable.store(true, Ordering::Relaxed);
-                Ok(())
-            }
-            Ok(Err(s)) => {
-                self.reachable.store(false, Ordering::Relaxed);
-                Err(format!("error getting data from etcd: {}", s.message()))
-            }
-            Err(_) => {
-                self.reachable.store(false, Ordering::Relaxed);
-                Err("error getting data from etcd: context deadline exceeded".into())
-            }
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(s)) => Err(format!("error getting data from etcd: {}", s.message())),
+            Err(_) => Err("error getting data from etcd: context deadline exceeded".into()),
         }
     }
 }
@@ -841,7 +806,7 @@ impl EtcdStore {
         match current {
             Some(kv) => StorageError::Conflict {
                 key: key.to_string(),
-                current: Box::new(self.kv(key, &kv)),
+                current: Box::new(to_kv(key, &kv)),
             },
             None => StorageError::NotFound(key.to_string()),
         }
