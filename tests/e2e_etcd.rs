@@ -218,11 +218,7 @@ fn replicas_share_one_cluster_and_a_new_leader_takes_over() {
     });
     let takeover = killed.elapsed();
     eprintln!("controller-manager lease taken over after {takeover:?}");
-    // Bounded loosely: the measured figure goes to docs/PERFORMANCE.md.
-    assert!(
-        takeover < Duration::from_secs(20),
-        "takeover took {takeover:?}"
-    );
+    // The figure goes to docs/PERFORMANCE.md; no test asserts on time.
     survivor.wait_until("the scheduler lease too", || {
         holder(&survivor, "kube-scheduler").ends_with(&identity_suffix(&survivor))
     });
@@ -302,10 +298,7 @@ fn etcd_member_loss_and_quorum_loss() {
         status["message"],
         "Timeout: request did not complete within requested timeout - context deadline exceeded"
     );
-    assert!(
-        took < Duration::from_secs(30),
-        "the write hung for {took:?}"
-    );
+    // (curl gives up after 30 s: a write that hung would not be a 504.)
     let (code, body, _) = curl(
         &s,
         "GET",
@@ -366,22 +359,29 @@ fn a_leader_stopping_gracefully_hands_over_at_once() {
     a.wait_until("a leads", || {
         holder(&a, "kube-controller-manager").ends_with(&identity_suffix(&a))
     });
+    a.wait_until("a leads the scheduler too", || {
+        holder(&a, "kube-scheduler").ends_with(&identity_suffix(&a))
+    });
     let b = replica(&etcd, &long);
+    let mut a = a;
     let term = std::process::Command::new("kill")
         .args(["-TERM", &a.child.id().to_string()])
         .status()
         .expect("kill -TERM");
     assert!(term.success());
-    let stopped = Instant::now();
+    let _ = a.child.wait();
+    // Released, not left to expire: once a has exited, neither 60 s Lease
+    // names it (each is free, or b has it already).
+    for lease in ["kube-controller-manager", "kube-scheduler"] {
+        assert!(
+            !holder(&b, lease).ends_with(&identity_suffix(&a)),
+            "{lease} still names the stopped replica"
+        );
+    }
+    let exited = Instant::now();
     b.wait_until("b leads", || {
         holder(&b, "kube-controller-manager").ends_with(&identity_suffix(&b))
             && holder(&b, "kube-scheduler").ends_with(&identity_suffix(&b))
     });
-    let took = stopped.elapsed();
-    eprintln!("handed over {took:?} after SIGTERM");
-    assert!(
-        took < Duration::from_secs(30),
-        "took {took:?}: the 60 s lease was not released"
-    );
-    drop(a);
+    eprintln!("b led {:?} after a exited", exited.elapsed());
 }
