@@ -128,8 +128,8 @@ pub fn taken_error(t: &Taken) -> Vec<FieldError> {
 /// IPAddress object, a node port as a small record of ironkube's.
 pub fn reservation(t: &Taken, owner: (&str, &str)) -> (String, bytes::Bytes) {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let parent =
-        json!({"group": "", "resource": "services", "namespace": owner.0, "name": owner.1});
+    // Upstream leaves the empty (core) group out of the parent reference.
+    let parent = json!({"resource": "services", "namespace": owner.0, "name": owner.1});
     let (key, v) = match t {
         Taken::Ip(ip) => (
             format!("/registry/ipaddresses/{ip}"),
