@@ -345,7 +345,10 @@ fn etcd_member_loss_and_quorum_loss() {
             "{n} missing: {all:?}"
         );
     }
-    assert!(!all.contains(&"configmap/no-quorum".to_string()));
+    // The write that timed out is not asserted either way: as against
+    // upstream, a 504 means the outcome is unknown. The lone member may
+    // still have led when the proposal reached it, and then the entry sits
+    // in its log and commits once quorum is back.
     s.wait_until("/readyz recovers", || {
         curl(&s, "GET", "/readyz", None).0 == 200
     });
