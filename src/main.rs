@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use ironkube::apiserver::filters::Limits;
-use ironkube::controllers::nodelifecycle_logic::LifecycleConfig;
+use ironkube::controllers::nodelifecycle::logic::LifecycleConfig;
+use ironkube::controllers::nodesim::logic::parse_go_duration;
 use ironkube::controllers::nodesim::{NodesConfig, SimConfig};
-use ironkube::controllers::nodesim_logic::parse_go_duration;
 use ironkube::server::{self, ConnLimits, ServeConfig, StorageKind};
 
 fn duration(s: &str) -> Result<chrono::TimeDelta, String> {
@@ -267,7 +267,7 @@ fn main() -> ExitCode {
                 compaction_interval: etcd_compaction_interval.to_std().unwrap_or_default(),
                 ..Default::default()
             },
-            leader_election: ironkube::controllers::leader::Config {
+            leader_election: ironkube::controllers::shared::leader::Config {
                 enabled: leader_elect,
                 lease_duration: leader_elect_lease_duration,
                 renew_deadline: leader_elect_renew_deadline,

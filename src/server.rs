@@ -46,7 +46,7 @@ pub struct ServeConfig {
     /// Where etcd is, for `--storage etcd`.
     pub etcd: crate::storage::etcd::EtcdConfig,
     /// Leader election of the controllers, scheduler and simulated nodes.
-    pub leader_election: crate::controllers::leader::Config,
+    pub leader_election: crate::controllers::shared::leader::Config,
     pub token_auth_file: Option<PathBuf>,
     /// PEM bundle of the CAs client certificates are verified against
     /// (`--client-ca-file`); none: client certificates are not requested.
@@ -694,7 +694,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
     let (electors_stop, electors_rx) = tokio::sync::watch::channel(false);
     let mut controllers = Vec::new();
     if cfg.controllers && elect {
-        use crate::controllers::{identity, in_process_client_as, leader};
+        use crate::controllers::{identity, in_process_client_as, shared::leader};
         let id = leader::identity(&cfg.data_dir);
         let (r1, c1, r2) = (router.clone(), controller_config.clone(), router.clone());
         electors.push(leader::campaign(

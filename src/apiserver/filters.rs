@@ -282,7 +282,7 @@ fn parse_signed_duration(s: &str) -> Result<Option<Duration>, String> {
         Some(b) => (true, b),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
-    if let Some(d) = crate::controllers::nodesim_logic::parse_go_duration(body)
+    if let Some(d) = crate::controllers::nodesim::logic::parse_go_duration(body)
         && !body.starts_with(['+', '-'])
         && body.trim() == body
     {

@@ -5,42 +5,42 @@
 //! `kube` crate's runtime with a `kube::Client` whose transport is the
 //! in-process router ([`in_process_client`]): every read and write is a real
 //! Kubernetes API request (authenticated, validated, admitted, watched), just
-//! without a socket. The pure decisions live in `*_logic.rs` files with unit
-//! tests; the files named after a controller hold only its I/O loop.
+//! without a socket.
 //!
-//! Reads come from shared informers (`informer.rs`: one watch per kind, an
-//! indexed cache, add/update/delete notifications), as kube-controller-manager
-//! reads from its informer caches; `expectations.rs` and the scheduler's
-//! assumed pods keep controllers from acting on a cache that has not yet seen
-//! their own writes; `workqueue.rs` is client-go's work queue.
+//! The shape is upstream's `pkg/controller`: what every controller shares is
+//! in [`shared`] (informers and the slim cached pod, the work queue,
+//! expectations, the event recorder, discovery, leader election); each
+//! controller is a folder whose `mod.rs` is its I/O loop and whose other
+//! files hold its pure decisions with their unit tests (`logic.rs`, or split
+//! by concern as the Deployment controller's `sync`, `rolling`, `recreate`,
+//! `progress` and `util`).
+//!
+//! Reads come from shared informers (`shared::informer`: one watch per kind,
+//! an indexed cache, add/update/delete notifications), as
+//! kube-controller-manager reads from its informer caches;
+//! `shared::expectations` and the scheduler's assumed pods keep controllers
+//! from acting on a cache that has not yet seen their own writes;
+//! `shared::workqueue` is client-go's work queue.
 
 use std::sync::Arc;
 
 use http::HeaderValue;
 use tokio::task::JoinHandle;
 
-pub mod cached_pod;
+pub mod shared;
+
 pub mod clusterroleaggregation;
 pub mod deployment;
-pub mod deployment_logic;
-pub mod discovery;
-pub mod events;
-pub mod expectations;
 pub mod gc;
-pub mod informer;
-pub mod leader;
 pub mod namespace;
 pub mod nodelifecycle;
-pub mod nodelifecycle_logic;
 pub mod nodesim;
-pub mod nodesim_logic;
 pub mod replicaset;
-pub mod replicaset_logic;
 pub mod scheduler;
-pub mod scheduler_logic;
 pub mod serviceaccount;
 pub mod tokens;
-pub mod workqueue;
+
+use shared::informer;
 
 /// What `serve` configures the controllers with.
 #[derive(Debug, Clone)]

@@ -20,12 +20,19 @@ use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::{Resource, ResourceExt};
 
-use super::cached_pod::Pod;
-use super::deployment_logic as logic;
-use super::events::{Kind, Recorder};
-use super::informer::{Change, Informers, Key, key_of};
-use super::replicaset::AbortOnDrop;
-use super::workqueue::{Queue, run_workers};
+use crate::controllers::shared::cached_pod::Pod;
+pub mod progress;
+pub mod recreate;
+pub mod rolling;
+pub mod sync;
+#[cfg(test)]
+mod testing;
+pub mod util;
+
+use crate::controllers::shared::AbortOnDrop;
+use crate::controllers::shared::events::{Kind, Recorder};
+use crate::controllers::shared::informer::{Change, Informers, Key, key_of};
+use crate::controllers::shared::workqueue::{Queue, run_workers};
 
 /// Upstream's `ConcurrentDeploymentSyncs` default.
 const WORKERS: usize = 5;
@@ -104,7 +111,8 @@ pub async fn run(client: kube::Client, informers: Arc<Informers>) {
             let Change::Deleted(pod) = change.as_ref() else {
                 continue;
             };
-            let Some(r) = super::replicaset_logic::controller_ref(&pod.metadata) else {
+            let Some(r) = crate::controllers::replicaset::logic::controller_ref(&pod.metadata)
+            else {
                 continue;
             };
             let ns = pod.metadata.namespace.clone().unwrap_or_default();
@@ -141,7 +149,7 @@ pub async fn run(client: kube::Client, informers: Arc<Informers>) {
                 Ok(again) => again,
                 Err(e) => {
                     tracing::debug!(error = %e, deployment = %key.1, "deployment controller retry");
-                    Some(super::RETRY)
+                    Some(crate::controllers::RETRY)
                 }
             }
         }
@@ -184,37 +192,37 @@ async fn reconcile(ctx: &Ctx, key: &Key) -> Result<Option<Duration>, kube::Error
             }
         }
     }
-    let observed = logic::Observed {
+    let observed = sync::Observed {
         deployment: d,
         replica_sets: owned.iter().map(|r| r.as_ref()).collect(),
         pods_by_rs_uid: &pods_by_rs,
     };
-    let actions = logic::plan(&observed, chrono::Utc::now());
+    let actions = sync::plan(&observed, chrono::Utc::now());
     let mut requeue: Option<Duration> = None;
     for action in actions {
         match action {
-            logic::Action::CreateReplicaSet(rs) => {
+            sync::Action::CreateReplicaSet(rs) => {
                 match rs_api.create(&PostParams::default(), &rs).await {
                     Ok(_) => {}
                     Err(kube::Error::Api(s)) if s.code == 409 => {
                         let existing = rs_api.get(&rs.name_any()).await?;
-                        if let Some(status) = logic::on_create_already_exists(d, &existing) {
+                        if let Some(status) = sync::on_create_already_exists(d, &existing) {
                             write_status(&d_api, d, status).await?;
                         }
                         return Ok(Some(Duration::from_millis(100)));
                     }
                     Err(e) => {
-                        for a in logic::on_create_failed(
+                        for a in sync::on_create_failed(
                             d,
                             &rs.name_any(),
                             &e.to_string(),
                             chrono::Utc::now(),
                         ) {
                             match a {
-                                logic::Action::UpdateDeploymentStatus(s) => {
+                                sync::Action::UpdateDeploymentStatus(s) => {
                                     write_status(&d_api, d, s).await?
                                 }
-                                logic::Action::Event {
+                                sync::Action::Event {
                                     type_,
                                     reason,
                                     message,
@@ -226,7 +234,7 @@ async fn reconcile(ctx: &Ctx, key: &Key) -> Result<Option<Duration>, kube::Error
                     }
                 }
             }
-            logic::Action::UpdateReplicaSet {
+            sync::Action::UpdateReplicaSet {
                 name: rs_name,
                 replicas,
                 min_ready_seconds,
@@ -252,14 +260,14 @@ async fn reconcile(ctx: &Ctx, key: &Key) -> Result<Option<Duration>, kube::Error
                     Err(e) => return Err(e),
                 }
             }
-            logic::Action::DeleteReplicaSet { name: rs_name } => {
+            sync::Action::DeleteReplicaSet { name: rs_name } => {
                 match rs_api.delete(&rs_name, &DeleteParams::background()).await {
                     Ok(_) => {}
                     Err(kube::Error::Api(s)) if s.code == 404 => {}
                     Err(e) => return Err(e),
                 }
             }
-            logic::Action::UpdateDeploymentAnnotations(want) => {
+            sync::Action::UpdateDeploymentAnnotations(want) => {
                 if d.metadata.annotations.as_ref().cloned().unwrap_or_default() != want {
                     // An update, as upstream's controller writes (its role
                     // may update deployments, not patch them); a conflict
@@ -276,7 +284,7 @@ async fn reconcile(ctx: &Ctx, key: &Key) -> Result<Option<Duration>, kube::Error
                     }
                 }
             }
-            logic::Action::UpdateDeploymentStatus(status) => {
+            sync::Action::UpdateDeploymentStatus(status) => {
                 if d.status.as_ref() != Some(&status) {
                     match write_status(&d_api, d, status).await {
                         Ok(()) => {}
@@ -287,21 +295,21 @@ async fn reconcile(ctx: &Ctx, key: &Key) -> Result<Option<Duration>, kube::Error
                     }
                 }
             }
-            logic::Action::Event {
+            sync::Action::Event {
                 type_,
                 reason,
                 message,
             } => event(ctx, d, &type_, &reason, &message).await,
-            logic::Action::RequeueAfter(after) => {
+            sync::Action::RequeueAfter(after) => {
                 requeue = Some(if after.is_zero() {
                     Duration::from_millis(200)
                 } else {
                     after
                 });
             }
-            logic::Action::Fail(msg) => {
+            sync::Action::Fail(msg) => {
                 tracing::debug!(deployment = %name, error = %msg, "deployment sync failed");
-                requeue = Some(super::RETRY);
+                requeue = Some(crate::controllers::RETRY);
             }
         }
     }
@@ -310,7 +318,7 @@ async fn reconcile(ctx: &Ctx, key: &Key) -> Result<Option<Duration>, kube::Error
     let complete = d
         .status
         .as_ref()
-        .is_some_and(|s| logic::deployment_complete(d, s));
+        .is_some_and(|s| util::deployment_complete(d, s));
     if requeue.is_none() && !complete {
         requeue = Some(Duration::from_secs(1));
     }

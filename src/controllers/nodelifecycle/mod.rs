@@ -15,9 +15,9 @@ use kube::ResourceExt;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
-use super::informer::Informers;
-use super::nodelifecycle_logic as logic;
-use super::nodesim_logic::NODE_LEASE_NAMESPACE;
+use crate::controllers::shared::informer::Informers;
+pub mod logic;
+use crate::controllers::nodesim::logic::NODE_LEASE_NAMESPACE;
 
 /// `client` writes as the node controller; `reads` lists the node leases
 /// as kube-controller-manager's shared informers do (the node controller's

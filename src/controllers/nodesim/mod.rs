@@ -23,11 +23,11 @@ use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use serde_json::json;
 
-use super::Kubelets;
-use super::cached_pod::Pod;
-use super::informer::{Cache, Informers};
-use super::nodesim_logic as logic;
-pub use super::nodesim_logic::SimConfig;
+use crate::controllers::Kubelets;
+use crate::controllers::shared::cached_pod::Pod;
+use crate::controllers::shared::informer::{Cache, Informers};
+pub mod logic;
+pub use crate::controllers::nodesim::logic::SimConfig;
 
 /// How many nodes, and how they behave.
 #[derive(Debug, Clone)]
@@ -35,7 +35,7 @@ pub struct NodesConfig {
     pub count: usize,
     pub sim: SimConfig,
     /// The node lifecycle controller's grace periods (every node).
-    pub lifecycle: super::nodelifecycle_logic::LifecycleConfig,
+    pub lifecycle: crate::controllers::nodelifecycle::logic::LifecycleConfig,
 }
 
 /// How many pod writes are in flight at once.
@@ -133,7 +133,7 @@ pub async fn run(kubelets: Kubelets, cfg: NodesConfig, informers: Arc<Informers>
     }
     while let Err(e) = register(&kubelets, &cfg).await {
         tracing::debug!(error = %e, "registering nodes");
-        tokio::time::sleep(super::RETRY).await;
+        tokio::time::sleep(crate::controllers::RETRY).await;
     }
     // Only that something changed matters: each tick reads the caches.
     let mut node_changes = informers.nodes.subscribe_map(|_| ());

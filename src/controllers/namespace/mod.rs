@@ -20,7 +20,7 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use tokio::sync::Mutex;
 
-use super::discovery::{DiscoveredResource, Discovery, DiscoveryClient};
+use crate::controllers::shared::discovery::{DiscoveredResource, Discovery, DiscoveryClient};
 
 struct Ctx {
     client: kube::Client,
@@ -43,7 +43,7 @@ pub async fn run(client: kube::Client) {
 
 fn error_policy(_ns: Arc<Namespace>, err: &Error, _ctx: Arc<Ctx>) -> Action {
     tracing::debug!(error = %err, "namespace controller retry");
-    Action::requeue(super::RETRY)
+    Action::requeue(crate::controllers::RETRY)
 }
 
 /// The namespaced resources whose content a namespace deletion removes:
@@ -61,7 +61,7 @@ fn namespaced_resources(discovery: &Discovery) -> Vec<Arc<DiscoveredResource>> {
 #[derive(Debug)]
 enum Error {
     Api(kube::Error),
-    Discovery(super::discovery::DiscoveryError),
+    Discovery(crate::controllers::shared::discovery::DiscoveryError),
 }
 
 impl From<kube::Error> for Error {

@@ -42,7 +42,8 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::discovery::{DiscoveredResource, Discovery, DiscoveryClient, Gvr};
+use crate::controllers::shared::AbortOnDrop;
+use crate::controllers::shared::discovery::{DiscoveredResource, Discovery, DiscoveryClient, Gvr};
 
 const FOREGROUND: &str = "foregroundDeletion";
 const ORPHAN: &str = "orphan";
@@ -166,7 +167,7 @@ impl Monitors {
                         // A vanished resource fails here until the next
                         // discovery re-check stops this monitor.
                         tracing::debug!(error = %e, resource = %r.gvr(), "gc watcher error");
-                        tokio::time::sleep(super::RETRY).await;
+                        tokio::time::sleep(crate::controllers::RETRY).await;
                         Ok(())
                     }
                 };
@@ -388,14 +389,6 @@ pub async fn run(client: kube::Client) {
                 }
             }
         }
-    }
-}
-
-struct AbortOnDrop(JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 

@@ -21,7 +21,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
-use super::cached_pod::{Container, Pod};
+use crate::controllers::shared::cached_pod::{Container, Pod};
 
 /// The scheduler name pods get by default (`spec.schedulerName` defaulting).
 pub const DEFAULT_SCHEDULER_NAME: &str = "default-scheduler";

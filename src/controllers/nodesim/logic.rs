@@ -49,7 +49,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, OwnerReference, Time};
 use k8s_openapi::jiff::Timestamp;
 
-use super::cached_pod::{self as cached, Container, Pod, PodSpec};
+use crate::controllers::shared::cached_pod::{self as cached, Container, Pod, PodSpec};
 
 /// Pod annotation: containers exit after this Go duration.
 pub const ANNOTATION_EXIT_AFTER: &str = "sim.ironkube.io/exit-after";

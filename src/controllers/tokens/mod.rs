@@ -66,7 +66,7 @@ pub async fn run(client: kube::Client, key: Arc<SigningKey>, ca_cert_pem: String
 
 fn error_policy(_s: Arc<Secret>, err: &kube::Error, _ctx: Arc<Ctx>) -> Action {
     tracing::debug!(error = %err, "tokens controller retry");
-    Action::requeue(super::RETRY)
+    Action::requeue(crate::controllers::RETRY)
 }
 
 async fn reconcile(secret: Arc<Secret>, ctx: Arc<Ctx>) -> Result<Action, kube::Error> {
@@ -139,7 +139,7 @@ async fn reconcile(secret: Arc<Secret>, ctx: Arc<Ctx>) -> Result<Action, kube::E
     {
         Ok(_) => Ok(Action::await_change()),
         Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => {
-            Ok(Action::requeue(super::RETRY))
+            Ok(Action::requeue(crate::controllers::RETRY))
         }
         Err(e) => Err(e),
     }

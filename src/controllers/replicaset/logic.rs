@@ -25,7 +25,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 };
 use serde_json::{Value, json};
 
-use super::cached_pod::Pod;
+use crate::controllers::shared::cached_pod::Pod;
 
 /// Upstream `BurstReplicas`: the most pods one sync creates or deletes.
 pub const BURST_REPLICAS: usize = 500;
@@ -169,7 +169,7 @@ pub fn filter_active_pods<P: Borrow<Pod>>(pods: &[P]) -> Vec<usize> {
 }
 
 /// The first condition of type `Ready` (upstream `GetPodReadyCondition`).
-fn pod_ready_condition(pod: &Pod) -> Option<&super::cached_pod::PodCondition> {
+fn pod_ready_condition(pod: &Pod) -> Option<&crate::controllers::shared::cached_pod::PodCondition> {
     pod.status
         .as_ref()?
         .conditions
@@ -859,8 +859,10 @@ pub fn min_ready_requeue_after(
 
 #[cfg(test)]
 mod tests {
-    use super::super::cached_pod::{ContainerStatus, PodCondition, PodSpec, PodStatus};
     use super::*;
+    use crate::controllers::shared::cached_pod::{
+        ContainerStatus, PodCondition, PodSpec, PodStatus,
+    };
     use chrono::TimeZone;
     use k8s_openapi::api::apps::v1::ReplicaSetSpec;
     use k8s_openapi::api::core::v1::{Container, PodTemplateSpec};

@@ -12,7 +12,7 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 
-use super::Config;
+use crate::controllers::Config;
 
 const ROOT_CA: &str = "kube-root-ca.crt";
 const ROOT_CA_DESCRIPTION: &str = "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.";
@@ -60,7 +60,7 @@ pub async fn run(clients: Clients, config: Arc<Config>) {
 
 fn error_policy(_ns: Arc<Namespace>, err: &kube::Error, _ctx: Arc<Ctx>) -> Action {
     tracing::debug!(error = %err, "serviceaccount controller retry");
-    Action::requeue(super::RETRY)
+    Action::requeue(crate::controllers::RETRY)
 }
 
 /// Creating into a namespace that is going away is refused; that is fine.

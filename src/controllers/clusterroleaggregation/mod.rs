@@ -25,9 +25,10 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use serde_json::{Map, Value, json};
 
-use super::informer::Informer;
-use super::workqueue::{Queue, run_workers};
 use crate::apimachinery::labels::{self, Selector};
+use crate::controllers::shared::AbortOnDrop;
+use crate::controllers::shared::informer::Informer;
+use crate::controllers::shared::workqueue::{Queue, run_workers};
 
 /// The field manager of the controller's applies (upstream's).
 pub const FIELD_MANAGER: &str = "clusterrole-aggregation-controller";
@@ -165,17 +166,6 @@ struct Ctx {
     failures: Mutex<HashMap<String, u32>>,
 }
 
-/// Aborts the controller's helper tasks when its own task is aborted.
-struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        for t in &self.0 {
-            t.abort();
-        }
-    }
-}
-
 pub async fn run(client: kube::Client) {
     let api: Api<ClusterRole> = Api::all(client);
     let (roles, informer_task) = Informer::start(api.clone(), watcher::Config::default());
@@ -190,7 +180,7 @@ pub async fn run(client: kube::Client) {
             enqueue_aggregating(&inf, &q);
         }
     });
-    let _tasks = AbortOnDrop(vec![informer_task, handler]);
+    let _tasks = [AbortOnDrop(informer_task), AbortOnDrop(handler)];
     roles.wait_synced().await;
     let ctx = Arc::new(Ctx {
         api,

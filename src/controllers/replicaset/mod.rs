@@ -27,12 +27,13 @@ use k8s_openapi::api::apps::v1::ReplicaSet;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::{Resource, ResourceExt};
 
-use super::cached_pod::Pod;
-use super::events::{Kind as EventType, Recorder};
-use super::expectations::Expectations;
-use super::informer::{Change, Informers, Key, key_of};
-use super::replicaset_logic as logic;
-use super::workqueue::{Queue, run_workers};
+use crate::controllers::shared::AbortOnDrop;
+use crate::controllers::shared::cached_pod::Pod;
+use crate::controllers::shared::events::{Kind as EventType, Recorder};
+use crate::controllers::shared::expectations::Expectations;
+use crate::controllers::shared::informer::{Change, Informers, Key, key_of};
+pub mod logic;
+use crate::controllers::shared::workqueue::{Queue, run_workers};
 
 const RESYNC: Duration = Duration::from_secs(30);
 /// Upstream's `ConcurrentRSSyncs` default.
@@ -113,20 +114,12 @@ pub async fn run(client: kube::Client, informers: Arc<Informers>) {
                 Ok(again) => again,
                 Err(e) => {
                     tracing::debug!(error = %e, rs = %key_string(&key), "replicaset controller retry");
-                    Some(super::RETRY)
+                    Some(crate::controllers::RETRY)
                 }
             }
         }
     })
     .await;
-}
-
-pub(crate) struct AbortOnDrop(pub(crate) tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// Upstream `resolveControllerRef`: the cached ReplicaSet a pod's controller
@@ -324,7 +317,7 @@ async fn sync(ctx: &Ctx, key: &Key) -> Result<Option<Duration>, kube::Error> {
         }
     }
     if manage_error.is_some() {
-        return Ok(Some(super::RETRY));
+        return Ok(Some(crate::controllers::RETRY));
     }
     Ok(logic::min_ready_requeue_after(&rs, &status, false))
 }

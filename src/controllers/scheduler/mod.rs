@@ -22,16 +22,16 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
-use super::cached_pod::Pod;
-use super::events::{Kind, Recorder};
-use super::informer::{Change, Informer};
+use crate::controllers::shared::cached_pod::Pod;
+use crate::controllers::shared::events::{Kind, Recorder};
+use crate::controllers::shared::informer::{Change, Informer};
 
 /// What the scheduler watches: pods and nodes.
 pub struct Informers {
     pub pods: Arc<Informer<Pod>>,
     pub nodes: Arc<Informer<Node>>,
 }
-use super::scheduler_logic as logic;
+pub mod logic;
 
 /// How many bindings are in flight at once.
 const BIND_CONCURRENCY: usize = 64;

@@ -131,19 +131,8 @@ where
             }
         }));
     }
-    let _aborter = AbortOnDrop(tasks);
+    let _aborter: Vec<super::AbortOnDrop> = tasks.into_iter().map(super::AbortOnDrop).collect();
     std::future::pending::<()>().await;
-}
-
-/// Aborts the worker tasks when the controller's task is aborted.
-struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        for t in &self.0 {
-            t.abort();
-        }
-    }
 }
 
 #[cfg(test)]

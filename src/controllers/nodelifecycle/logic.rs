@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeDelta, Utc};
 use k8s_openapi::api::core::v1::{Node, NodeCondition, NodeStatus, Taint};
 
-use super::nodesim_logic::{TAINT_NOT_READY, TAINT_UNREACHABLE, from_time, to_time};
+use crate::controllers::nodesim::logic::{TAINT_NOT_READY, TAINT_UNREACHABLE, from_time, to_time};
 
 /// Upstream's defaults (`kube-controller-manager --help`, v1.36).
 pub const DEFAULT_MONITOR_GRACE: TimeDelta = TimeDelta::seconds(50);
@@ -149,7 +149,7 @@ pub fn overdue_status(
     }
     // The same write the simulated kubelet's NotReady path uses; nothing
     // to write when every condition already says Unknown.
-    let status = super::nodesim_logic::not_ready_status(node, now);
+    let status = crate::controllers::nodesim::logic::not_ready_status(node, now);
     (node.status.as_ref().and_then(|s| s.conditions.as_ref()) != status.conditions.as_ref())
         .then_some(status)
 }
