@@ -32,6 +32,7 @@ pub mod shared;
 pub mod clusterroleaggregation;
 pub mod deployment;
 pub mod gc;
+pub mod job;
 pub mod namespace;
 pub mod nodelifecycle;
 pub mod nodesim;
@@ -39,6 +40,7 @@ pub mod replicaset;
 pub mod scheduler;
 pub mod serviceaccount;
 pub mod tokens;
+pub mod ttlafterfinished;
 
 use shared::informer;
 
@@ -185,6 +187,11 @@ pub fn start(router: axum::Router, config: Config, with_scheduler: bool) -> Vec<
             as_controller("deployment-controller"),
             informers.clone(),
         )),
+        tokio::spawn(job::run(as_controller("job-controller"), informers.clone())),
+        tokio::spawn(ttlafterfinished::run(
+            as_controller("ttl-after-finished-controller"),
+            informers.clone(),
+        )),
         tokio::spawn(nodelifecycle::run(
             as_controller("node-controller"),
             root.clone(),
@@ -241,15 +248,17 @@ pub fn start_scheduler(router: axum::Router) -> Vec<JoinHandle<()>> {
 }
 
 /// The controllers that act as a `kube-system` service account.
-const CONTROLLER_ACCOUNTS: [&str; 8] = [
+const CONTROLLER_ACCOUNTS: [&str; 10] = [
     "clusterrole-aggregation-controller",
     "deployment-controller",
     "generic-garbage-collector",
+    "job-controller",
     "namespace-controller",
     "node-controller",
     "replicaset-controller",
     "root-ca-cert-publisher",
     "service-account-controller",
+    "ttl-after-finished-controller",
 ];
 
 /// Creates each controller's service account in `kube-system`, as

@@ -407,6 +407,7 @@ pub struct Informers {
     pub nodes: Arc<Informer<k8s_openapi::api::core::v1::Node>>,
     pub replica_sets: Arc<Informer<k8s_openapi::api::apps::v1::ReplicaSet>>,
     pub deployments: Arc<Informer<k8s_openapi::api::apps::v1::Deployment>>,
+    pub jobs: Arc<Informer<k8s_openapi::api::batch::v1::Job>>,
 }
 
 impl Informers {
@@ -417,13 +418,15 @@ impl Informers {
         let (nodes, t2) = Informer::start(Api::all(client.clone()), wc());
         let (replica_sets, t3) = Informer::start(Api::all(client.clone()), wc());
         let (deployments, t4) = Informer::start(Api::all(client.clone()), wc());
+        let (jobs, t5) = Informer::start(Api::all(client.clone()), wc());
         let informers = Arc::new(Informers {
             pods,
             nodes,
             replica_sets,
             deployments,
+            jobs,
         });
-        (informers, vec![t1, t2, t3, t4])
+        (informers, vec![t1, t2, t3, t4, t5])
     }
 }
 
