@@ -7,6 +7,7 @@ pub mod cached_pod;
 pub mod discovery;
 pub mod events;
 pub mod expectations;
+pub mod history;
 pub mod informer;
 pub mod leader;
 pub mod workqueue;

@@ -1,0 +1,165 @@
+//! ControllerRevisions, as upstream's `pkg/controller/history`: the
+//! snapshots of a StatefulSet's or DaemonSet's pod template that give
+//! `kubectl rollout history/undo` something to show and restore. Pure.
+//!
+//! A revision's `data` is the patch that restores the template
+//! (`{"spec":{"template":{...,"$patch":"replace"}}}`, upstream `getPatch`);
+//! its name is `<owner>-<hash>` where the hash is FNV-32a over that data
+//! (and the collision count), passed through `SafeEncodeString`, and it
+//! carries the same hash as the `controller-revision-hash` label.
+
+use k8s_openapi::api::apps::v1::ControllerRevision;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
+use serde_json::{Value, json};
+
+use crate::controllers::deployment::util::safe_encode_string;
+
+/// The label naming a pod's (and a revision's) revision hash.
+pub const CONTROLLER_REVISION_HASH_LABEL: &str = "controller-revision-hash";
+
+fn fnv32a(hash: u32, bytes: &[u8]) -> u32 {
+    bytes
+        .iter()
+        .fold(hash, |h, b| (h ^ u32::from(*b)).wrapping_mul(0x0100_0193))
+}
+
+/// Upstream `HashControllerRevision`.
+pub fn hash(data: &Value, collision_count: Option<i32>) -> String {
+    let bytes = serde_json::to_vec(data).unwrap_or_default();
+    let mut h = fnv32a(0x811c_9dc5, &bytes);
+    if let Some(c) = collision_count
+        && c != 0
+    {
+        h = fnv32a(h, &c.to_le_bytes());
+    }
+    safe_encode_string(&h.to_string())
+}
+
+/// The revision data of a pod template (`getPatch`): the template with
+/// `$patch: replace`, under `spec.template`.
+pub fn template_patch(template: &Value) -> Value {
+    let mut t = template.clone();
+    if let Some(m) = t.as_object_mut() {
+        m.insert("$patch".into(), json!("replace"));
+    }
+    json!({"spec": {"template": t}})
+}
+
+/// Upstream `NewControllerRevision`.
+pub fn new_revision(
+    parent_name: &str,
+    namespace: Option<&str>,
+    owner: OwnerReference,
+    template_labels: Option<&std::collections::BTreeMap<String, String>>,
+    data: Value,
+    revision: i64,
+    collision_count: Option<i32>,
+) -> ControllerRevision {
+    let h = hash(&data, collision_count);
+    let mut labels = template_labels.cloned().unwrap_or_default();
+    labels.insert(CONTROLLER_REVISION_HASH_LABEL.into(), h.clone());
+    ControllerRevision {
+        metadata: ObjectMeta {
+            name: Some(revision_name(parent_name, &h)),
+            namespace: namespace.map(str::to_string),
+            labels: Some(labels),
+            owner_references: Some(vec![owner]),
+            ..Default::default()
+        },
+        data: Some(RawExtension(data)),
+        revision,
+    }
+}
+
+/// Upstream `ControllerRevisionName`: `<prefix>-<hash>`, the prefix cut
+/// to 223 characters.
+pub fn revision_name(prefix: &str, hash: &str) -> String {
+    let cut: String = prefix.chars().take(223).collect();
+    format!("{cut}-{hash}")
+}
+
+/// The hash a revision carries (its label; else the name's suffix).
+pub fn revision_hash(rev: &ControllerRevision) -> String {
+    rev.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(CONTROLLER_REVISION_HASH_LABEL))
+        .cloned()
+        .unwrap_or_else(|| {
+            let name = rev.metadata.name.as_deref().unwrap_or_default();
+            name.rsplit('-').next().unwrap_or_default().to_string()
+        })
+}
+
+/// Upstream `EqualRevision`: same data.
+pub fn equal_revision(a: &ControllerRevision, b: &ControllerRevision) -> bool {
+    match (&a.data, &b.data) {
+        (Some(x), Some(y)) => x.0 == y.0,
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// Upstream `SortControllerRevisions`: by revision, then creation, then name.
+pub fn sort_revisions(revs: &mut [&ControllerRevision]) {
+    revs.sort_by(|a, b| {
+        a.revision
+            .cmp(&b.revision)
+            .then_with(|| {
+                let t = |r: &ControllerRevision| r.metadata.creation_timestamp.as_ref().map(|t| t.0);
+                t(a).cmp(&t(b))
+            })
+            .then_with(|| a.metadata.name.cmp(&b.metadata.name))
+    });
+}
+
+/// Upstream `nextRevision`: one more than the highest.
+pub fn next_revision(revs: &[&ControllerRevision]) -> i64 {
+    revs.iter().map(|r| r.revision).max().unwrap_or(0) + 1
+}
+
+/// The template a revision restores, if its data is a template patch.
+pub fn template_of(rev: &ControllerRevision) -> Option<Value> {
+    let mut t = rev.data.as_ref()?.0.get("spec")?.get("template")?.clone();
+    if let Some(m) = t.as_object_mut() {
+        m.remove("$patch");
+    }
+    Some(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner() -> OwnerReference {
+        OwnerReference {
+            api_version: "apps/v1".into(),
+            kind: "StatefulSet".into(),
+            name: "web".into(),
+            uid: "u".into(),
+            controller: Some(true),
+            block_owner_deletion: Some(true),
+        }
+    }
+
+    #[test]
+    fn revisions_are_named_by_their_data() {
+        let t = json!({"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}});
+        let data = template_patch(&t);
+        assert_eq!(data["spec"]["template"]["$patch"], "replace");
+        let r1 = new_revision("web", Some("ns"), owner(), None, data.clone(), 1, None);
+        let r2 = new_revision("web", Some("ns"), owner(), None, data.clone(), 2, None);
+        assert_eq!(r1.metadata.name, r2.metadata.name);
+        assert!(equal_revision(&r1, &r2));
+        let h = revision_hash(&r1);
+        assert_eq!(r1.metadata.name.as_deref(), Some(format!("web-{h}").as_str()));
+        assert!(h.chars().all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c)));
+        // A collision count changes the name; a new template does too.
+        let r3 = new_revision("web", Some("ns"), owner(), None, data, 1, Some(1));
+        assert_ne!(r1.metadata.name, r3.metadata.name);
+        assert_eq!(template_of(&r1), Some(t));
+        assert_eq!(next_revision(&[&r1, &r2]), 3);
+        assert_eq!(next_revision(&[]), 1);
+    }
+}
