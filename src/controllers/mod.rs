@@ -30,6 +30,7 @@ use tokio::task::JoinHandle;
 pub mod shared;
 
 pub mod clusterroleaggregation;
+pub mod daemonset;
 pub mod deployment;
 pub mod gc;
 pub mod job;
@@ -188,6 +189,10 @@ pub fn start(router: axum::Router, config: Config, with_scheduler: bool) -> Vec<
             informers.clone(),
         )),
         tokio::spawn(job::run(as_controller("job-controller"), informers.clone())),
+        tokio::spawn(daemonset::run(
+            as_controller("daemon-set-controller"),
+            informers.clone(),
+        )),
         tokio::spawn(ttlafterfinished::run(
             as_controller("ttl-after-finished-controller"),
             informers.clone(),
@@ -248,8 +253,9 @@ pub fn start_scheduler(router: axum::Router) -> Vec<JoinHandle<()>> {
 }
 
 /// The controllers that act as a `kube-system` service account.
-const CONTROLLER_ACCOUNTS: [&str; 10] = [
+const CONTROLLER_ACCOUNTS: [&str; 11] = [
     "clusterrole-aggregation-controller",
+    "daemon-set-controller",
     "deployment-controller",
     "generic-garbage-collector",
     "job-controller",

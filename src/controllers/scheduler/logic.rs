@@ -637,7 +637,7 @@ fn tolerates(t: &Toleration, taint: &Taint) -> bool {
     }
 }
 
-fn tolerated_by_any(tolerations: &[Toleration], taint: &Taint) -> bool {
+pub(crate) fn tolerated_by_any(tolerations: &[Toleration], taint: &Taint) -> bool {
     tolerations.iter().any(|t| tolerates(t, taint))
 }
 
@@ -758,7 +758,7 @@ fn term_matches(term: &NodeSelectorTerm, node: &Node) -> bool {
 
 /// `nodeaffinity.GetRequiredNodeAffinity(pod).Match(node)`: spec.nodeSelector and required
 /// node affinity terms (ORed).
-fn required_affinity_matches(pod: &Pod, node: &Node) -> bool {
+pub(crate) fn required_affinity_matches(pod: &Pod, node: &Node) -> bool {
     let Some(spec) = pod.spec.as_ref() else {
         return true;
     };

@@ -107,7 +107,8 @@ pub fn sort_revisions(revs: &mut [&ControllerRevision]) {
         a.revision
             .cmp(&b.revision)
             .then_with(|| {
-                let t = |r: &ControllerRevision| r.metadata.creation_timestamp.as_ref().map(|t| t.0);
+                let t =
+                    |r: &ControllerRevision| r.metadata.creation_timestamp.as_ref().map(|t| t.0);
                 t(a).cmp(&t(b))
             })
             .then_with(|| a.metadata.name.cmp(&b.metadata.name))
@@ -153,7 +154,10 @@ mod tests {
         assert_eq!(r1.metadata.name, r2.metadata.name);
         assert!(equal_revision(&r1, &r2));
         let h = revision_hash(&r1);
-        assert_eq!(r1.metadata.name.as_deref(), Some(format!("web-{h}").as_str()));
+        assert_eq!(
+            r1.metadata.name.as_deref(),
+            Some(format!("web-{h}").as_str())
+        );
         assert!(h.chars().all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c)));
         // A collision count changes the name; a new template does too.
         let r3 = new_revision("web", Some("ns"), owner(), None, data, 1, Some(1));

@@ -408,6 +408,9 @@ pub struct Informers {
     pub replica_sets: Arc<Informer<k8s_openapi::api::apps::v1::ReplicaSet>>,
     pub deployments: Arc<Informer<k8s_openapi::api::apps::v1::Deployment>>,
     pub jobs: Arc<Informer<k8s_openapi::api::batch::v1::Job>>,
+    pub cron_jobs: Arc<Informer<k8s_openapi::api::batch::v1::CronJob>>,
+    pub daemon_sets: Arc<Informer<k8s_openapi::api::apps::v1::DaemonSet>>,
+    pub controller_revisions: Arc<Informer<k8s_openapi::api::apps::v1::ControllerRevision>>,
 }
 
 impl Informers {
@@ -419,14 +422,20 @@ impl Informers {
         let (replica_sets, t3) = Informer::start(Api::all(client.clone()), wc());
         let (deployments, t4) = Informer::start(Api::all(client.clone()), wc());
         let (jobs, t5) = Informer::start(Api::all(client.clone()), wc());
+        let (cron_jobs, t6) = Informer::start(Api::all(client.clone()), wc());
+        let (daemon_sets, t7) = Informer::start(Api::all(client.clone()), wc());
+        let (controller_revisions, t8) = Informer::start(Api::all(client.clone()), wc());
         let informers = Arc::new(Informers {
             pods,
             nodes,
             replica_sets,
             deployments,
             jobs,
+            cron_jobs,
+            daemon_sets,
+            controller_revisions,
         });
-        (informers, vec![t1, t2, t3, t4, t5])
+        (informers, vec![t1, t2, t3, t4, t5, t6, t7, t8])
     }
 }
 
