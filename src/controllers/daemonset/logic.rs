@@ -198,7 +198,7 @@ pub fn plan(ds: &DaemonSet, nodes: &[NodeView], hash: &str, now: DateTime<Utc>) 
         .unwrap_or(0);
     let generation = ds.metadata.generation;
     for n in nodes {
-        let live: Vec<&Pod> = n.pods.iter().copied().collect();
+        let live: Vec<&Pod> = n.pods.to_vec();
         if n.should_run {
             if live.is_empty() {
                 plan.create_on.push(n.name.clone());
