@@ -8,6 +8,11 @@
 //! A non-empty result becomes a 422 `Invalid` status (see
 //! `crate::apimachinery::validation::invalid_status`).
 
+pub mod autoscaling;
+pub mod batch;
+pub mod policy;
+pub mod workloads;
+
 use crate::apimachinery::validation::{
     FIELD_IMMUTABLE_ERROR_MSG, FieldError, IS_NEGATIVE_ERROR_MSG, NameRule, SelectorKind, arr_of,
     child, go_repr, go_string_map_repr, go_string_slice_repr, inclusive_range_error, index, int_of,
