@@ -413,6 +413,12 @@ impl Quantity {
     }
 }
 
+/// A quantity as upstream's `Quantity.String()` prints it (`None` when it
+/// does not parse); for Table cells.
+pub(crate) fn canonical_quantity(v: &Value) -> Option<String> {
+    quantity_of(v).map(|q| q.canonical())
+}
+
 fn quantity_of(v: &Value) -> Option<Quantity> {
     match v {
         Value::String(s) => Quantity::parse(s),
