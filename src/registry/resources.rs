@@ -59,6 +59,9 @@ pub struct ResourceInfo {
     pub strategy: fn() -> Arc<dyn Kind>,
     /// What serves its verbs: the store, or a create handler of its own.
     pub handler: ResourceHandler,
+    /// Built-in admission plugins that read other objects
+    /// (`registry::admission`).
+    pub admission: &'static [super::admission::Admission],
 }
 
 impl std::fmt::Debug for ResourceInfo {
@@ -105,6 +108,7 @@ macro_rules! resource {
             stored_as: None,
             strategy: $strategy,
             handler: $crate::registry::handler::ResourceHandler::Store,
+            admission: &[],
         }
     };
 }
