@@ -145,19 +145,21 @@ fn bits(min: u32, max: u32) -> u64 {
 }
 
 fn parse_descriptor(d: &str, location: Option<String>) -> Result<Schedule, String> {
+    // robfig/cron's descriptors set the star bit on every field they fill
+    // with `all(...)`, so a descriptor's day fields combine with AND.
+    let all_dom = bits(1, 31);
+    let all_months = bits(1, 12);
+    let all_dow = bits(0, 6);
     let fields = |minute: u64, hour: u64, dom: u64, month: u64, dow: u64| Schedule::Fields {
         minute,
         hour,
         dom,
         month,
         dow,
-        dom_star: false,
-        dow_star: false,
+        dom_star: dom == all_dom,
+        dow_star: dow == all_dow,
         location: location.clone(),
     };
-    let all_dom = bits(1, 31);
-    let all_months = bits(1, 12);
-    let all_dow = bits(0, 6);
     match d {
         "@yearly" | "@annually" => return Ok(fields(1, 1, 1 << 1, 1 << 1, all_dow)),
         "@monthly" => return Ok(fields(1, 1, 1 << 1, all_months, all_dow)),

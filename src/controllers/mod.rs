@@ -30,6 +30,7 @@ use tokio::task::JoinHandle;
 pub mod shared;
 
 pub mod clusterroleaggregation;
+pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod gc;
@@ -189,6 +190,10 @@ pub fn start(router: axum::Router, config: Config, with_scheduler: bool) -> Vec<
             informers.clone(),
         )),
         tokio::spawn(job::run(as_controller("job-controller"), informers.clone())),
+        tokio::spawn(cronjob::run(
+            as_controller("cronjob-controller"),
+            informers.clone(),
+        )),
         tokio::spawn(daemonset::run(
             as_controller("daemon-set-controller"),
             informers.clone(),
@@ -253,8 +258,9 @@ pub fn start_scheduler(router: axum::Router) -> Vec<JoinHandle<()>> {
 }
 
 /// The controllers that act as a `kube-system` service account.
-const CONTROLLER_ACCOUNTS: [&str; 11] = [
+const CONTROLLER_ACCOUNTS: [&str; 12] = [
     "clusterrole-aggregation-controller",
+    "cronjob-controller",
     "daemon-set-controller",
     "deployment-controller",
     "generic-garbage-collector",
