@@ -421,6 +421,16 @@ fn canonicalize(obj: &mut Value) {
         reorder(m, TOP_ORDER, &["status"]);
         if let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut) {
             reorder(meta, META_ORDER, &[]);
+            // ObjectMeta's maps and lists are `omitempty`: upstream never
+            // stores or returns them empty (e.g. `finalizers` after a patch
+            // removed the last one).
+            meta.retain(|k, v| match k.as_str() {
+                "labels" | "annotations" => v.as_object().is_none_or(|o| !o.is_empty()),
+                "ownerReferences" | "finalizers" | "managedFields" => {
+                    v.as_array().is_none_or(|a| !a.is_empty())
+                }
+                _ => true,
+            });
         }
     }
 }

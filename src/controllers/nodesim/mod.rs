@@ -203,7 +203,10 @@ impl Sim {
                     == Some(logic::SIM_NODE_LABEL.1)
             })
             .filter_map(|n| {
-                our_index(&n.name_any(), self.cfg.count).map(|i| (n.name_any(), (i, n.as_ref())))
+                // Any `node-<i>` with the simulation label is simulated, so
+                // a node added later (`kubectl apply` of a Node labelled
+                // `type: ironkube`) joins, as kwok adopts its nodes.
+                our_index(&n.name_any(), usize::MAX).map(|i| (n.name_any(), (i, n.as_ref())))
             })
             .collect();
         self.heartbeats(&by_name, now).await;
@@ -323,10 +326,36 @@ impl Sim {
     async fn heartbeats(&mut self, by_name: &HashMap<String, (usize, &Node)>, now: DateTime<Utc>) {
         let lease_due = now - self.last_lease >= logic::NODE_LEASE_RENEW_INTERVAL;
         let status_due = now - self.last_status >= logic::NODE_STATUS_REPORT_INTERVAL;
-        for (name, (_, node)) in by_name {
+        for (name, (idx, node)) in by_name {
             let client = self.kubelets.of(name);
             let nodes: Api<Node> = Api::all(client.clone());
             let stopped = logic::node_is_stopped(node);
+            let registered = node
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready"));
+            if !registered && !stopped {
+                // A node added by a user: the kubelet registers its labels,
+                // capacity, addresses and conditions, as at start.
+                let fresh = logic::node_object(name, *idx, &self.cfg.sim, now);
+                let _ = nodes
+                    .patch(
+                        name,
+                        &PatchParams::default(),
+                        &Patch::Merge(&json!({"metadata": {"labels": fresh.metadata.labels}})),
+                    )
+                    .await;
+                let _ = nodes
+                    .patch_status(
+                        name,
+                        &PatchParams::default(),
+                        &Patch::Merge(&json!({"status": fresh.status})),
+                    )
+                    .await;
+                let _ = renew_lease(&client, &fresh, now).await;
+                continue;
+            }
             let was = self.marked.get(name).copied().unwrap_or(false);
             if stopped && !was {
                 // What the node lifecycle controller does once the lease expires.
