@@ -446,3 +446,50 @@ fn service_account_tokens_authenticate() {
     assert_eq!(curl(&legacy), "401");
     assert_eq!(curl(&token), "401");
 }
+
+#[test]
+fn a_replication_controller_keeps_its_pods_and_scales() {
+    let s = Server::with_args(FAST);
+    let rc = "apiVersion: v1
+kind: ReplicationController
+metadata:
+  name: legacy
+spec:
+  replicas: 3
+  template:
+    metadata:
+      labels:
+        app: legacy
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.7.9
+";
+    s.ok_stdin(&["apply", "-f", "-"], rc);
+    s.wait_until("3 running pods", || running(&s, "app=legacy") == 3);
+    // Owned by the RC, as upstream's replication manager writes it.
+    assert_eq!(
+        s.jsonpath(
+            &["get", "pods", "-l", "app=legacy"],
+            "{.items[0].metadata.ownerReferences[0].apiVersion}/{.items[0].metadata.ownerReferences[0].kind}"
+        ),
+        "v1/ReplicationController"
+    );
+    s.wait_until("status counts 3 ready", || {
+        s.jsonpath(&["get", "rc", "legacy"], "{.status.readyReplicas}") == "3"
+    });
+    s.ok(&["scale", "rc", "legacy", "--replicas=1"]);
+    s.wait_until("1 running pod", || running(&s, "app=legacy") == 1);
+    let table = s.ok(&["get", "rc", "legacy"]);
+    assert!(
+        table.starts_with("NAME     DESIRED   CURRENT   READY   AGE"),
+        "{table}"
+    );
+    // A deleted pod is replaced.
+    let name = pod_names(&s, "app=legacy").pop().unwrap_or_default();
+    s.ok(&["delete", "pod", &name, "--wait=false"]);
+    s.wait_until("a replacement", || {
+        let names = pod_names(&s, "app=legacy");
+        names.len() == 1 && !names.contains(&name) && running(&s, "app=legacy") == 1
+    });
+}

@@ -184,6 +184,12 @@ pub fn start(router: axum::Router, config: Config, with_scheduler: bool) -> Vec<
         tokio::spawn(replicaset::run(
             as_controller("replicaset-controller"),
             informers.clone(),
+            replicaset::Flavor::ReplicaSet,
+        )),
+        tokio::spawn(replicaset::run(
+            as_controller("replication-controller"),
+            informers.clone(),
+            replicaset::Flavor::ReplicationController,
         )),
         tokio::spawn(deployment::run(
             as_controller("deployment-controller"),
@@ -258,7 +264,7 @@ pub fn start_scheduler(router: axum::Router) -> Vec<JoinHandle<()>> {
 }
 
 /// The controllers that act as a `kube-system` service account.
-const CONTROLLER_ACCOUNTS: [&str; 12] = [
+const CONTROLLER_ACCOUNTS: [&str; 13] = [
     "clusterrole-aggregation-controller",
     "cronjob-controller",
     "daemon-set-controller",
@@ -268,6 +274,7 @@ const CONTROLLER_ACCOUNTS: [&str; 12] = [
     "namespace-controller",
     "node-controller",
     "replicaset-controller",
+    "replication-controller",
     "root-ca-cert-publisher",
     "service-account-controller",
     "ttl-after-finished-controller",

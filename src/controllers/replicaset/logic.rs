@@ -538,6 +538,16 @@ pub fn rs_controller_ref(rs: &ReplicaSet) -> OwnerReference {
 /// suffix themselves); pass `""` for upstream behaviour. Callers should refuse to create the pod
 /// with [`NO_LABELS_ERROR`] when `metadata.labels` is `None`, as upstream `createPods` does.
 pub fn pod_from_template(rs: &ReplicaSet, name_suffix: &str) -> k8s_openapi::api::core::v1::Pod {
+    pod_from_template_owned(rs, name_suffix, rs_controller_ref(rs))
+}
+
+/// [`pod_from_template`] with the given controller reference (a
+/// ReplicationController's, when the controller runs for RCs).
+pub fn pod_from_template_owned(
+    rs: &ReplicaSet,
+    name_suffix: &str,
+    owner: OwnerReference,
+) -> k8s_openapi::api::core::v1::Pod {
     let template = rs.spec.as_ref().and_then(|s| s.template.as_ref());
     let tmeta = template.and_then(|t| t.metadata.as_ref());
     let non_empty_map = |m: Option<&BTreeMap<String, String>>| m.filter(|m| !m.is_empty()).cloned();
@@ -561,7 +571,7 @@ pub fn pod_from_template(rs: &ReplicaSet, name_suffix: &str) -> k8s_openapi::api
                 .and_then(|m| m.finalizers.as_ref())
                 .filter(|f| !f.is_empty())
                 .cloned(),
-            owner_references: Some(vec![rs_controller_ref(rs)]),
+            owner_references: Some(vec![owner]),
             ..ObjectMeta::default()
         },
         spec: template.and_then(|t| t.spec.clone()),
@@ -687,7 +697,11 @@ pub fn should_release(rs: &ReplicaSet, pod: &Pod) -> bool {
 /// Strategic merge patch upstream `AdoptPod` sends (`ownerRefControllerPatch`): the controller
 /// ownerReference plus the pod's UID as a precondition.
 pub fn adopt_patch(rs: &ReplicaSet, pod: &Pod) -> Value {
-    let r = rs_controller_ref(rs);
+    adopt_patch_owned(pod, rs_controller_ref(rs))
+}
+
+/// [`adopt_patch`] with the given controller reference.
+pub fn adopt_patch_owned(pod: &Pod, r: OwnerReference) -> Value {
     json!({
         "metadata": {
             "ownerReferences": [{

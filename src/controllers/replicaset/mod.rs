@@ -1,5 +1,5 @@
-//! The ReplicaSet controller's I/O loop (decisions in `replicaset_logic.rs`,
-//! expectations in `expectations.rs`).
+//! The ReplicaSet controller's I/O loop (decisions in `logic.rs`,
+//! expectations in `shared/expectations.rs`), which also runs for ReplicationControllers.
 //! Upstream: `pkg/controller/replicaset/replica_set.go`.
 //!
 //! Reads come from the shared informer caches (`informer.rs`): the
@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::{ObjectReference, ReplicationController};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::{Resource, ResourceExt};
 
@@ -39,7 +41,41 @@ const RESYNC: Duration = Duration::from_secs(30);
 /// Upstream's `ConcurrentRSSyncs` default.
 const WORKERS: usize = 5;
 
+/// Which kind the controller runs for. Upstream runs the ReplicationController
+/// manager as the ReplicaSet controller behind conversion adapters
+/// (`pkg/controller/replication/conversion.go`); so does ironkube: an RC is
+/// read as the equivalent ReplicaSet (its selector map as `matchLabels`),
+/// and only owner references, events and status writes name the RC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    ReplicaSet,
+    ReplicationController,
+}
+
+/// A ReplicationController read as a ReplicaSet.
+pub fn rc_as_rs(rc: &ReplicationController) -> ReplicaSet {
+    let spec = rc.spec.as_ref();
+    ReplicaSet {
+        metadata: rc.metadata.clone(),
+        spec: Some(k8s_openapi::api::apps::v1::ReplicaSetSpec {
+            replicas: spec.and_then(|s| s.replicas),
+            min_ready_seconds: spec.and_then(|s| s.min_ready_seconds),
+            selector: k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
+                match_labels: spec.and_then(|s| s.selector.clone()),
+                match_expressions: None,
+            },
+            template: spec.and_then(|s| s.template.clone()),
+        }),
+        status: rc
+            .status
+            .as_ref()
+            .and_then(|s| serde_json::to_value(s).ok())
+            .and_then(|v| serde_json::from_value(v).ok()),
+    }
+}
+
 struct Ctx {
+    flavor: Flavor,
     client: kube::Client,
     recorder: Recorder,
     informers: Arc<Informers>,
@@ -48,6 +84,104 @@ struct Ctx {
 }
 
 impl Ctx {
+    fn get(&self, ns: &str, name: &str) -> Option<Arc<ReplicaSet>> {
+        match self.flavor {
+            Flavor::ReplicaSet => self.informers.replica_sets.cache().get(ns, name),
+            Flavor::ReplicationController => self
+                .informers
+                .replication_controllers
+                .cache()
+                .get(ns, name)
+                .map(|rc| Arc::new(rc_as_rs(&rc))),
+        }
+    }
+
+    fn list_namespace(&self, ns: &str) -> Vec<Arc<ReplicaSet>> {
+        match self.flavor {
+            Flavor::ReplicaSet => self.informers.replica_sets.cache().list_namespace(ns),
+            Flavor::ReplicationController => self
+                .informers
+                .replication_controllers
+                .cache()
+                .list_namespace(ns)
+                .iter()
+                .map(|rc| Arc::new(rc_as_rs(rc)))
+                .collect(),
+        }
+    }
+
+    fn keys(&self) -> Vec<Key> {
+        match self.flavor {
+            Flavor::ReplicaSet => self
+                .informers
+                .replica_sets
+                .cache()
+                .list()
+                .iter()
+                .map(|r| key_of(&r.metadata))
+                .collect(),
+            Flavor::ReplicationController => self
+                .informers
+                .replication_controllers
+                .cache()
+                .list()
+                .iter()
+                .map(|r| key_of(&r.metadata))
+                .collect(),
+        }
+    }
+
+    fn owner_ref(&self, rs: &ReplicaSet) -> OwnerReference {
+        let mut r = logic::rs_controller_ref(rs);
+        if self.flavor == Flavor::ReplicationController {
+            r.api_version = "v1".into();
+            r.kind = "ReplicationController".into();
+        }
+        r
+    }
+
+    fn object_ref(&self, rs: &ReplicaSet) -> ObjectReference {
+        let mut r = rs.object_ref(&());
+        if self.flavor == Flavor::ReplicationController {
+            r.api_version = Some("v1".into());
+            r.kind = Some("ReplicationController".into());
+        }
+        r
+    }
+
+    /// Writes the status through the kind's `/status`.
+    async fn write_status(
+        &self,
+        rs: &ReplicaSet,
+        status: &k8s_openapi::api::apps::v1::ReplicaSetStatus,
+    ) -> Result<(), kube::Error> {
+        let ns = rs.metadata.namespace.as_deref().unwrap_or_default();
+        let name = rs.metadata.name.as_deref().unwrap_or_default();
+        match self.flavor {
+            Flavor::ReplicaSet => {
+                let api: Api<ReplicaSet> = Api::namespaced(self.client.clone(), ns);
+                let mut updated = rs.clone();
+                updated.status = Some(status.clone());
+                api.replace_status(name, &PostParams::default(), &updated)
+                    .await
+                    .map(|_| ())
+            }
+            Flavor::ReplicationController => {
+                let Some(rc) = self.informers.replication_controllers.cache().get(ns, name) else {
+                    return Ok(());
+                };
+                let api: Api<ReplicationController> = Api::namespaced(self.client.clone(), ns);
+                let mut updated = (*rc).clone();
+                updated.status = serde_json::to_value(status)
+                    .ok()
+                    .and_then(|v| serde_json::from_value(v).ok());
+                api.replace_status(name, &PostParams::default(), &updated)
+                    .await
+                    .map(|_| ())
+            }
+        }
+    }
+
     fn expectations(&self) -> std::sync::MutexGuard<'_, Expectations> {
         self.expectations.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -57,31 +191,65 @@ fn key_string((ns, name): &Key) -> String {
     format!("{ns}/{name}")
 }
 
-pub async fn run(client: kube::Client, informers: Arc<Informers>) {
-    let recorder = Recorder::new(client.clone(), "replicaset-controller");
+pub async fn run(client: kube::Client, informers: Arc<Informers>, flavor: Flavor) {
+    let component = match flavor {
+        Flavor::ReplicaSet => "replicaset-controller",
+        Flavor::ReplicationController => "replication-controller",
+    };
+    let recorder = Recorder::new(client.clone(), component);
     let queue: Arc<Queue<Key>> = Queue::new();
     let ctx = Arc::new(Ctx {
+        flavor,
         client,
         recorder,
         informers: informers.clone(),
         expectations: Mutex::new(Expectations::new()),
         queue: queue.clone(),
     });
-    let mut rs_changes = informers.replica_sets.subscribe();
+    // (key, deleted) of each change of the controller's kind.
+    let (owner_tx, mut owner_changes) = tokio::sync::mpsc::unbounded_channel::<(Key, bool)>();
+    let _owner_feed = match flavor {
+        Flavor::ReplicaSet => {
+            let mut rx = informers.replica_sets.subscribe();
+            AbortOnDrop(tokio::spawn(async move {
+                while let Some(change) = rx.recv().await {
+                    let (key, deleted) = match change.as_ref() {
+                        Change::Added(o) | Change::Updated { new: o, .. } => {
+                            (key_of(&o.metadata), false)
+                        }
+                        Change::Deleted(o) => (key_of(&o.metadata), true),
+                    };
+                    if owner_tx.send((key, deleted)).is_err() {
+                        return;
+                    }
+                }
+            }))
+        }
+        Flavor::ReplicationController => {
+            let mut rx = informers.replication_controllers.subscribe();
+            AbortOnDrop(tokio::spawn(async move {
+                while let Some(change) = rx.recv().await {
+                    let (key, deleted) = match change.as_ref() {
+                        Change::Added(o) | Change::Updated { new: o, .. } => {
+                            (key_of(&o.metadata), false)
+                        }
+                        Change::Deleted(o) => (key_of(&o.metadata), true),
+                    };
+                    if owner_tx.send((key, deleted)).is_err() {
+                        return;
+                    }
+                }
+            }))
+        }
+    };
     let mut pod_changes = informers.pods.subscribe();
     let c = ctx.clone();
     let _rs_handler = AbortOnDrop(tokio::spawn(async move {
-        while let Some(change) = rs_changes.recv().await {
-            match change.as_ref() {
-                Change::Added(rs) | Change::Updated { new: rs, .. } => {
-                    c.queue.add(key_of(&rs.metadata))
-                }
-                Change::Deleted(rs) => {
-                    let key = key_of(&rs.metadata);
-                    c.expectations().delete(&key_string(&key));
-                    c.queue.add(key);
-                }
+        while let Some((key, deleted)) = owner_changes.recv().await {
+            if deleted {
+                c.expectations().delete(&key_string(&key));
             }
+            c.queue.add(key);
         }
     }));
     let c = ctx.clone();
@@ -100,13 +268,16 @@ pub async fn run(client: kube::Client, informers: Arc<Informers>) {
     let _resync = AbortOnDrop(tokio::spawn(async move {
         loop {
             tokio::time::sleep(RESYNC).await;
-            for rs in c.informers.replica_sets.cache().list() {
-                c.queue.add(key_of(&rs.metadata));
+            for key in c.keys() {
+                c.queue.add(key);
             }
         }
     }));
     informers.pods.wait_synced().await;
-    informers.replica_sets.wait_synced().await;
+    match flavor {
+        Flavor::ReplicaSet => informers.replica_sets.wait_synced().await,
+        Flavor::ReplicationController => informers.replication_controllers.wait_synced().await,
+    }
     run_workers(queue, WORKERS, move |key| {
         let ctx = ctx.clone();
         async move {
@@ -126,18 +297,22 @@ pub async fn run(client: kube::Client, informers: Arc<Informers>) {
 /// reference names, if it is one and the uid matches.
 fn resolve_owner(ctx: &Ctx, pod: &Pod) -> Option<Key> {
     let r = logic::controller_ref(&pod.metadata)?;
-    if r.kind != "ReplicaSet" || !r.api_version.starts_with("apps/") {
+    let ours = match ctx.flavor {
+        Flavor::ReplicaSet => r.kind == "ReplicaSet" && r.api_version.starts_with("apps/"),
+        Flavor::ReplicationController => r.kind == "ReplicationController" && r.api_version == "v1",
+    };
+    if !ours {
         return None;
     }
     let ns = pod.metadata.namespace.clone().unwrap_or_default();
-    let rs = ctx.informers.replica_sets.cache().get(&ns, &r.name)?;
+    let rs = ctx.get(&ns, &r.name)?;
     (rs.metadata.uid.as_deref() == Some(r.uid.as_str())).then(|| (ns, r.name.clone()))
 }
 
 /// Queues every ReplicaSet of the pod's namespace that selects it (orphans).
 fn enqueue_selecting(ctx: &Ctx, pod: &Pod) {
     let ns = pod.metadata.namespace.clone().unwrap_or_default();
-    for rs in ctx.informers.replica_sets.cache().list_namespace(&ns) {
+    for rs in ctx.list_namespace(&ns) {
         if logic::rs_selects(&rs, pod) {
             ctx.queue.add(key_of(&rs.metadata));
         }
@@ -191,9 +366,6 @@ fn update_pod(ctx: &Ctx, old: &Pod, cur: &Pod) {
     if cur_ref.is_some() {
         if let Some(key) = resolve_owner(ctx, cur) {
             let min_ready = ctx
-                .informers
-                .replica_sets
-                .cache()
                 .get(&key.0, &key.1)
                 .and_then(|rs| rs.spec.as_ref().and_then(|s| s.min_ready_seconds))
                 .unwrap_or(0);
@@ -225,7 +397,7 @@ fn delete_pod(ctx: &Ctx, pod: &Pod) {
 
 async fn event(ctx: &Ctx, rs: &ReplicaSet, type_: EventType, reason: &str, note: String) {
     ctx.recorder
-        .publish(&rs.object_ref(&()), type_, reason, &note)
+        .publish(&ctx.object_ref(rs), type_, reason, &note)
         .await;
 }
 
@@ -233,13 +405,12 @@ async fn event(ctx: &Ctx, rs: &ReplicaSet, type_: EventType, reason: &str, note:
 async fn sync(ctx: &Ctx, key: &Key) -> Result<Option<Duration>, kube::Error> {
     let (ns, name) = key;
     let exp_key = key_string(key);
-    let Some(rs) = ctx.informers.replica_sets.cache().get(ns, name) else {
+    let Some(rs) = ctx.get(ns, name) else {
         ctx.expectations().delete(&exp_key);
         return Ok(None);
     };
     // Read before the pods: an add observed after this point is in the cache.
     let needs_sync = ctx.expectations().satisfied(&exp_key, Instant::now());
-    let rs_api: Api<ReplicaSet> = Api::namespaced(ctx.client.clone(), ns);
     let pods_api: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
     let now = Utc::now();
 
@@ -256,7 +427,7 @@ async fn sync(ctx: &Ctx, key: &Key) -> Result<Option<Duration>, kube::Error> {
             match logic::claim_decision(&rs, pod) {
                 logic::ClaimDecision::Owned => owned.push(pod.clone()),
                 logic::ClaimDecision::Adopt => {
-                    let patch = logic::adopt_patch(&rs, pod);
+                    let patch = logic::adopt_patch_owned(pod, ctx.owner_ref(&rs));
                     match pods_api
                         .patch(
                             &pod.name_any(),
@@ -301,12 +472,7 @@ async fn sync(ctx: &Ctx, key: &Key) -> Result<Option<Duration>, kube::Error> {
 
     let status = logic::calculate_status(&rs, &active, manage_error.as_deref(), now);
     if logic::needs_status_update(&rs, &status) {
-        let mut updated = (*rs).clone();
-        updated.status = Some(status.clone());
-        match rs_api
-            .replace_status(name, &PostParams::default(), &updated)
-            .await
-        {
+        match ctx.write_status(&rs, &status).await {
             Ok(_) => {}
             // The cache was behind; the newer version's event brings us back,
             // and a short requeue covers the case where it already came.
@@ -340,7 +506,7 @@ async fn manage(
             ctx.client.clone(),
             &rs.metadata.namespace.clone().unwrap_or_default(),
         );
-        let template = logic::pod_from_template(rs, "");
+        let template = logic::pod_from_template_owned(rs, "", ctx.owner_ref(rs));
         if template
             .metadata
             .labels
@@ -400,7 +566,7 @@ async fn manage(
     } else if deletes > 0 {
         let ns = rs.metadata.namespace.clone().unwrap_or_default();
         let victims: Vec<Arc<Pod>> = {
-            let all_rs = ctx.informers.replica_sets.cache().list_namespace(&ns);
+            let all_rs = ctx.list_namespace(&ns);
             let all_pods = ctx.informers.pods.cache().list_namespace(&ns);
             let related: Vec<Arc<Pod>> = logic::indirectly_related_pods(rs, &all_rs, &all_pods)
                 .into_iter()

@@ -411,6 +411,7 @@ pub struct Informers {
     pub cron_jobs: Arc<Informer<k8s_openapi::api::batch::v1::CronJob>>,
     pub daemon_sets: Arc<Informer<k8s_openapi::api::apps::v1::DaemonSet>>,
     pub controller_revisions: Arc<Informer<k8s_openapi::api::apps::v1::ControllerRevision>>,
+    pub replication_controllers: Arc<Informer<k8s_openapi::api::core::v1::ReplicationController>>,
 }
 
 impl Informers {
@@ -425,6 +426,7 @@ impl Informers {
         let (cron_jobs, t6) = Informer::start(Api::all(client.clone()), wc());
         let (daemon_sets, t7) = Informer::start(Api::all(client.clone()), wc());
         let (controller_revisions, t8) = Informer::start(Api::all(client.clone()), wc());
+        let (replication_controllers, t9) = Informer::start(Api::all(client.clone()), wc());
         let informers = Arc::new(Informers {
             pods,
             nodes,
@@ -434,8 +436,9 @@ impl Informers {
             cron_jobs,
             daemon_sets,
             controller_revisions,
+            replication_controllers,
         });
-        (informers, vec![t1, t2, t3, t4, t5, t6, t7, t8])
+        (informers, vec![t1, t2, t3, t4, t5, t6, t7, t8, t9])
     }
 }
 
