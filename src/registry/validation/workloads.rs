@@ -247,7 +247,7 @@ fn sts_rolling_update_repr(ru: &Value) -> String {
         None => "(*intstr.IntOrString)(nil)",
     };
     format!(
-        "&apps.RollingUpdateStatefulSetStrategy{{Partition:{partition}, MaxUnavailable:{max_unavailable}}}"
+        "apps.RollingUpdateStatefulSetStrategy{{Partition:{partition}, MaxUnavailable:{max_unavailable}}}"
     )
 }
 
@@ -304,11 +304,13 @@ fn validate_daemon_set_spec(spec: &Value, path: &str) -> Vec<FieldError> {
             &["Always"],
         ));
     }
-    if let Some(ads) = pod.get("activeDeadlineSeconds").filter(|v| !v.is_null()) {
-        errs.push(FieldError::invalid_repr(
+    if pod
+        .get("activeDeadlineSeconds")
+        .is_some_and(|v| !v.is_null())
+    {
+        errs.push(FieldError::forbidden(
             format!("{tpath}.spec.activeDeadlineSeconds"),
-            format!("{ads}"),
-            "activeDeadlineSeconds must be nil for daemonset",
+            "activeDeadlineSeconds in DaemonSet is not Supported",
         ));
     }
     errs.extend(validate_nonnegative(
