@@ -244,11 +244,12 @@ fn get_range(expr: &str, b: &Bounds) -> Result<(u64, bool), String> {
     if step == 0 {
         return Err(format!("step of range should be a positive number: {expr}"));
     }
+    // Bounds are at most 59 and the step any u32: count in u64.
     let mut bits = 0u64;
-    let mut i = start;
-    while i <= end {
+    let mut i = u64::from(start);
+    while i <= u64::from(end) {
         bits |= 1u64 << i;
-        i += step;
+        i += u64::from(step);
     }
     Ok((bits, star))
 }
@@ -462,6 +463,13 @@ mod tests {
             Ok(Schedule::Every(90_000_000_000))
         );
         assert_eq!(parse_go_duration("1.5h"), Ok(5_400_000_000_000));
+        // Huge steps and numbers are errors or single values, never overflows.
+        assert!(parse_standard("*/4294967295 * * * *").is_ok());
+        assert_eq!(
+            err("99999999999999999999 * * * *"),
+            "failed to parse int from 99999999999999999999: strconv.Atoi: parsing \"99999999999999999999\": value out of range"
+        );
+        assert!(parse_standard("0 0 */99999999999 * *").is_ok());
         assert_eq!(
             parse_go_duration("h"),
             Err("time: invalid duration \"h\"".to_string())

@@ -146,9 +146,21 @@ pub fn default_class_conflict(pc: &Value, classes: &[Value]) -> Option<String> {
     ))
 }
 
+/// Upstream's admission runs before a `generateName` is expanded, so its
+/// refusals name the prefix.
+fn admission_name(obj: &Value) -> &str {
+    let name = str_at(obj, "/metadata/name");
+    let prefix = str_at(obj, "/metadata/generateName");
+    if !prefix.is_empty() && name.len() == prefix.len() + 5 && name.starts_with(prefix) {
+        prefix
+    } else {
+        name
+    }
+}
+
 fn forbidden(res: &Resource, obj: &Value, msg: &str) -> ApiError {
     let gr: GroupResource = res.group_resource();
-    ApiError::forbidden_resource(&gr, str_at(obj, "/metadata/name"), msg)
+    ApiError::forbidden_resource(&gr, admission_name(obj), msg)
 }
 
 impl Admission {
@@ -245,6 +257,14 @@ mod tests {
         );
         let mut same = json!({"spec": {"priorityClassName": "high", "priority": 1000}});
         assert_eq!(priority_for_pod(&mut same, &classes), Ok(()));
+        // No class, no default class: a preemption policy of its own is refused.
+        let mut never = json!({"spec": {"preemptionPolicy": "Never"}});
+        assert_eq!(
+            priority_for_pod(&mut never, &classes),
+            Err("the string value of PreemptionPolicy (Never) must not be provided in pod spec; priority admission controller computed PreemptLowerPriority from the given PriorityClass name".to_string())
+        );
+        let named = json!({"metadata": {"name": "pg-abcde", "generateName": "pg-"}});
+        assert_eq!(admission_name(&named), "pg-");
     }
 
     #[test]

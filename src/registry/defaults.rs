@@ -1,6 +1,7 @@
 //! API defaulting of stored objects, reproducing what upstream kube-apiserver does while decoding a
 //! request body (the scheme's defaulting functions), plus the two defaulting admission steps every
-//! pod goes through on create (DefaultTolerationSeconds and Priority).
+//! pod goes through on create (DefaultTolerationSeconds here; Priority, which reads the
+//! PriorityClasses, is `registry::admission`).
 //!
 //! Specification (upstream kubernetes/kubernetes):
 //! - `pkg/apis/core/v1/defaults.go` and the generated `pkg/apis/core/v1/zz_generated.defaults.go`
@@ -138,25 +139,6 @@ pub fn add_default_tolerations(pod: &mut Value) {
             "tolerationSeconds": 300
         }));
     }
-}
-
-/// Priority admission (plugin/pkg/admission/priority) for a pod created without a
-/// `priorityClassName` while no PriorityClass is marked `globalDefault`: sets `priority: 0` and
-/// `preemptionPolicy: PreemptLowerPriority` (upstream's `getDefaultPriority` fallback), keeping
-/// values already present. Pods naming a PriorityClass are left alone: resolving the class (and
-/// a global default class) needs the store and is the caller's job. On update see [`admit_pod_update`].
-pub fn add_default_priority(pod: &mut Value) {
-    let Some(p) = pod.as_object_mut() else {
-        return;
-    };
-    let Some(spec) = ensure_obj(p, "spec") else {
-        return;
-    };
-    if !str_of(spec.get("priorityClassName")).is_empty() {
-        return;
-    }
-    default_ptr(spec, "priority", json!(0));
-    default_ptr(spec, "preemptionPolicy", json!("PreemptLowerPriority"));
 }
 
 /// The two pod admission steps on update (a PUT or a patch of the pod itself): DefaultTolerationSeconds
@@ -1162,11 +1144,13 @@ mod tests {
         let mut pod = parse(SEED_POD);
         apply_defaults("pods", &mut pod);
         add_default_tolerations(&mut pod);
-        add_default_priority(&mut pod);
+        // The Priority plugin with no PriorityClass stored.
+        let priority = crate::registry::admission::priority_for_pod;
+        assert_eq!(priority(&mut pod, &[]), Ok(()));
         let once = pod.clone();
         apply_defaults("pods", &mut pod);
         add_default_tolerations(&mut pod);
-        add_default_priority(&mut pod);
+        assert_eq!(priority(&mut pod, &[]), Ok(()));
         assert_json(&pod, &once);
         let expected = json!({
             "apiVersion": "v1",
@@ -1216,19 +1200,6 @@ mod tests {
         add_default_tolerations(&mut pod);
         let n = pod["spec"]["tolerations"].as_array().map_or(0, Vec::len);
         assert_eq!(n, 3);
-    }
-
-    #[test]
-    fn priority_left_alone_with_class_name() {
-        let mut pod = json!({"spec": {"priorityClassName": "high"}});
-        add_default_priority(&mut pod);
-        assert_json(&pod, &json!({"spec": {"priorityClassName": "high"}}));
-        let mut pod = json!({"spec": {"preemptionPolicy": "Never"}});
-        add_default_priority(&mut pod);
-        assert_json(
-            &pod,
-            &json!({"spec": {"preemptionPolicy": "Never", "priority": 0}}),
-        );
     }
 
     #[test]
@@ -1734,7 +1705,7 @@ mod tests {
                 let mut v = v;
                 apply_defaults(key, &mut v);
                 add_default_tolerations(&mut v);
-                add_default_priority(&mut v);
+                let _ = crate::registry::admission::priority_for_pod(&mut v, &[]);
             }
         }
     }

@@ -930,6 +930,23 @@ mod tests {
         assert_eq!(prefix("nodes"), "/registry/minions/");
         assert_eq!(prefix("services"), "/registry/services/specs/");
         assert_eq!(prefix("endpoints"), "/registry/services/endpoints/");
+        assert_eq!(prefix("replicationcontrollers"), "/registry/controllers/");
+        assert_eq!(prefix("batch/jobs"), "/registry/jobs/");
+        assert_eq!(
+            prefix("scheduling.k8s.io/priorityclasses"),
+            "/registry/priorityclasses/"
+        );
+        // Both served versions of an HPA read and write the same keys; the
+        // v2 one is the storage version.
+        let hpa = s.by_key("autoscaling/horizontalpodautoscalers").unwrap();
+        assert_eq!(hpa.version, "v2");
+        assert_eq!(
+            s.find("autoscaling", "v1", "horizontalpodautoscalers")
+                .unwrap()
+                .storage_prefix(),
+            "/registry/horizontalpodautoscalers/"
+        );
+        assert_eq!(s.versions("autoscaling"), ["v2", "v1"]);
         assert_eq!(prefix("pods"), "/registry/pods/");
         assert_eq!(prefix("apps/deployments"), "/registry/deployments/");
         assert_eq!(

@@ -58,14 +58,10 @@ pub fn validate_job_update(obj: &Value, old: &Value) -> Vec<FieldError> {
     let mut errs = validate_job(obj);
     errs.extend(core_object_meta_update(meta_of(obj), meta_of(old)));
     let (spec, old_spec) = (spec_of(obj), spec_of(old));
-    // ValidateJobSpecUpdate checks the selector against the template again.
-    errs.extend(selector_matches_template(spec, "spec"));
-    let elastic = str_of(spec, "completionMode") == "Indexed"
-        && int_of(spec, "completions") == int_of(spec, "parallelism")
-        && int_of(old_spec, "completions") == int_of(old_spec, "parallelism");
-    if !elastic {
-        errs.extend(immutable(spec, old_spec, "completions"));
-    }
+    // `ValidateJobSpecUpdate` runs `ValidateJobSpec` again: upstream reports
+    // the spec's errors twice on update.
+    errs.extend(validate_job_spec_with_selector(spec, "spec"));
+    errs.extend(validate_completions_update(spec, old_spec));
     if !semantic_eq(spec.get("selector"), old_spec.get("selector")) {
         errs.push(FieldError::invalid_repr(
             "spec.selector",
@@ -84,6 +80,28 @@ pub fn validate_job_update(obj: &Value, old: &Value) -> Vec<FieldError> {
         errs.extend(immutable(spec, old_spec, field));
     }
     errs
+}
+
+/// `validateCompletions`: immutable, except that an Indexed Job may change
+/// them in tandem with `parallelism` (elastic Indexed Jobs, GA).
+fn validate_completions_update(spec: &Value, old_spec: &Value) -> Vec<FieldError> {
+    if str_of(spec, "completionMode") != "Indexed" {
+        return immutable(spec, old_spec, "completions");
+    }
+    let new = int_of(spec, "completions");
+    if new == int_of(old_spec, "completions") {
+        return Vec::new();
+    }
+    match new {
+        // A missing value is reported by the spec's own validation.
+        None => Vec::new(),
+        Some(c) if Some(c) != int_of(spec, "parallelism") => vec![FieldError::invalid(
+            "spec.completions",
+            c,
+            "can only be modified in tandem with spec.parallelism",
+        )],
+        Some(_) => Vec::new(),
+    }
 }
 
 fn immutable(spec: &Value, old_spec: &Value, field: &str) -> Vec<FieldError> {
@@ -469,9 +487,10 @@ fn validate_job_template_spec(jt: &Value, path: &str) -> Vec<FieldError> {
         ));
     }
     if manual_selector(spec) {
+        // A set `*bool`: the error prints what it points to.
         errs.push(FieldError::not_supported(
             child(&spec_path, "manualSelector"),
-            super::go_repr("(*bool)(0xc000000000)"),
+            true,
             &["nil", "false"],
         ));
     }
@@ -684,6 +703,18 @@ mod tests {
 
     #[test]
     fn job_update_immutables() {
+        let indexed = job(json!({"completions": 2, "parallelism": 2, "completionMode": "Indexed"}));
+        let mut scaled = indexed.clone();
+        scaled["spec"]["completions"] = json!(4);
+        scaled["spec"]["parallelism"] = json!(4);
+        assert!(validate_job_update(&scaled, &indexed).is_empty());
+        scaled["spec"]["parallelism"] = json!(3);
+        assert_eq!(
+            msgs(&validate_job_update(&scaled, &indexed)),
+            [
+                "spec.completions: Invalid value: 4: can only be modified in tandem with spec.parallelism"
+            ]
+        );
         let old = job(json!({"completions": 1, "parallelism": 1, "completionMode": "NonIndexed"}));
         let mut new = old.clone();
         new["spec"]["parallelism"] = json!(5);
@@ -692,9 +723,10 @@ mod tests {
         new["spec"]["completionMode"] = json!("Indexed");
         new["spec"]["template"]["spec"]["containers"][0]["image"] = json!("other");
         let m = msgs(&validate_job_update(&new, &old));
+        // The new spec's mode decides (upstream's `validateCompletions`).
         assert_eq!(
             m[0],
-            "spec.completions: Invalid value: 3: field is immutable"
+            "spec.completions: Invalid value: 3: can only be modified in tandem with spec.parallelism"
         );
         assert!(m[1].starts_with("spec.template: Invalid value: "), "{m:?}");
         assert!(m[1].ends_with(": field is immutable"));

@@ -60,7 +60,18 @@ fn template_spec(spec: &Value) -> &Value {
 /// `ValidateStatefulSet` (create): names are DNS labels (they become pod
 /// hostnames).
 pub fn validate_stateful_set(obj: &Value) -> Vec<FieldError> {
-    let mut errs = core_object_meta(meta_of(obj), true, NameRule::Dns1123Label);
+    let meta = meta_of(obj);
+    let mut errs = core_object_meta(meta, true, NameRule::Dns1123Subdomain);
+    // `ValidateStatefulSetName`: a DNS subdomain without dots (pod
+    // hostnames are the name plus an ordinal).
+    let name = str_of(meta, "name");
+    if name.contains('.') {
+        errs.push(FieldError::invalid(
+            "metadata.name",
+            name,
+            "must not contain dots",
+        ));
+    }
     errs.extend(validate_stateful_set_spec(spec_of(obj), "spec"));
     errs
 }
@@ -236,7 +247,7 @@ fn sts_rolling_update_repr(ru: &Value) -> String {
         None => "(*intstr.IntOrString)(nil)",
     };
     format!(
-        "&apps.RollingUpdateStatefulSetStrategy{{Partition:{partition}, MaxUnavailable:{max_unavailable}}}"
+        "apps.RollingUpdateStatefulSetStrategy{{Partition:{partition}, MaxUnavailable:{max_unavailable}}}"
     )
 }
 
@@ -293,11 +304,13 @@ fn validate_daemon_set_spec(spec: &Value, path: &str) -> Vec<FieldError> {
             &["Always"],
         ));
     }
-    if let Some(ads) = pod.get("activeDeadlineSeconds").filter(|v| !v.is_null()) {
-        errs.push(FieldError::invalid_repr(
+    if pod
+        .get("activeDeadlineSeconds")
+        .is_some_and(|v| !v.is_null())
+    {
+        errs.push(FieldError::forbidden(
             format!("{tpath}.spec.activeDeadlineSeconds"),
-            format!("{ads}"),
-            "activeDeadlineSeconds must be nil for daemonset",
+            "activeDeadlineSeconds in DaemonSet is not Supported",
         ));
     }
     errs.extend(validate_nonnegative(
@@ -382,13 +395,13 @@ fn validate_daemon_set_strategy(strategy: &Value, path: &str) -> Vec<FieldError>
 /// `ValidateControllerRevision`.
 pub fn validate_controller_revision(obj: &Value) -> Vec<FieldError> {
     let mut errs = core_object_meta(meta_of(obj), true, NameRule::Dns1123Subdomain);
-    if obj.get("data").is_none_or(Value::is_null) {
-        errs.push(FieldError::required("data", "data is mandatory"));
-    }
     errs.extend(validate_nonnegative(
         int_of(obj, "revision").unwrap_or(0),
         "revision",
     ));
+    if obj.get("data").is_none_or(Value::is_null) {
+        errs.push(FieldError::required("data", "data is mandatory"));
+    }
     errs
 }
 
@@ -544,6 +557,24 @@ mod tests {
         assert_eq!(
             msgs(&validate_stateful_set_update(&new, &old)),
             [format!("spec: Forbidden: {STATEFULSET_SPEC_FORBIDDEN_MSG}")]
+        );
+    }
+
+    #[test]
+    fn stateful_set_names_have_no_dots_and_revisions_have_data() {
+        let mut dotted = sts(json!({}));
+        dotted["metadata"]["name"] = json!("a.b");
+        assert_eq!(
+            msgs(&validate_stateful_set(&dotted)),
+            ["metadata.name: Invalid value: \"a.b\": must not contain dots"]
+        );
+        let cr = json!({"metadata": {"name": "cr", "namespace": "d"}, "revision": -1});
+        assert_eq!(
+            msgs(&validate_controller_revision(&cr)),
+            [
+                "revision: Invalid value: -1: must be greater than or equal to 0",
+                "data: Required value: data is mandatory",
+            ]
         );
     }
 
