@@ -3,10 +3,14 @@
 //! `kubectl rollout history/undo` something to show and restore. Pure.
 //!
 //! A revision's `data` is the patch that restores the template
-//! (`{"spec":{"template":{...,"$patch":"replace"}}}`, upstream `getPatch`);
-//! its name is `<owner>-<hash>` where the hash is FNV-32a over that data
-//! (and the collision count), passed through `SafeEncodeString`, and it
-//! carries the same hash as the `controller-revision-hash` label.
+//! (`{"spec":{"template":{...,"$patch":"replace"}}}`, upstream `getPatch`,
+//! whose keys Go's `json.Marshal` of a map writes sorted: [`canonical`]);
+//! its name is `<owner>-<hash>` where the hash is upstream
+//! `HashControllerRevision`: FNV-1 32 (Go's `fnv.New32`) over that data,
+//! then the collision count in decimal, passed through `SafeEncodeString`.
+//! The revision carries the hash in the `controller.kubernetes.io/hash`
+//! label; the StatefulSet's pods carry the revision's *name* in
+//! `controller-revision-hash`.
 
 use k8s_openapi::api::apps::v1::ControllerRevision;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
@@ -15,35 +19,60 @@ use serde_json::{Value, json};
 
 use crate::controllers::deployment::util::safe_encode_string;
 
-/// The label naming a pod's (and a revision's) revision hash.
+/// The label of a pod naming the revision it was made from (upstream
+/// `apps.ControllerRevisionHashLabelKey`, the StatefulSet controller's
+/// `StatefulSetRevisionLabel`).
 pub const CONTROLLER_REVISION_HASH_LABEL: &str = "controller-revision-hash";
 
-fn fnv32a(hash: u32, bytes: &[u8]) -> u32 {
+/// The label of a revision holding its hash (upstream
+/// `history.ControllerRevisionHashLabel`).
+pub const REVISION_HASH_LABEL: &str = "controller.kubernetes.io/hash";
+
+/// Go's `fnv.New32` (FNV-1: multiply, then xor).
+fn fnv32(hash: u32, bytes: &[u8]) -> u32 {
     bytes
         .iter()
-        .fold(hash, |h, b| (h ^ u32::from(*b)).wrapping_mul(0x0100_0193))
+        .fold(hash, |h, b| h.wrapping_mul(0x0100_0193) ^ u32::from(*b))
 }
 
-/// Upstream `HashControllerRevision`.
+/// `value` with every object's keys sorted, as Go's `json.Marshal` writes a
+/// `map[string]interface{}` (this crate's `serde_json` keeps insertion order).
+pub fn canonical(value: &Value) -> Value {
+    match value {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), canonical(&m[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
+        v => v.clone(),
+    }
+}
+
+/// Upstream `HashControllerRevision` over `data` (written compact with
+/// sorted keys), with the collision count when given (the StatefulSet
+/// controller always gives one, `0` included).
 pub fn hash(data: &Value, collision_count: Option<i32>) -> String {
-    let bytes = serde_json::to_vec(data).unwrap_or_default();
-    let mut h = fnv32a(0x811c_9dc5, &bytes);
-    if let Some(c) = collision_count
-        && c != 0
-    {
-        h = fnv32a(h, &c.to_le_bytes());
+    let bytes = serde_json::to_vec(&canonical(data)).unwrap_or_default();
+    let mut h = fnv32(0x811c_9dc5, &bytes);
+    if let Some(c) = collision_count {
+        h = fnv32(h, c.to_string().as_bytes());
     }
     safe_encode_string(&h.to_string())
 }
 
 /// The revision data of a pod template (`getPatch`): the template with
-/// `$patch: replace`, under `spec.template`.
+/// `$patch: replace`, under `spec.template`, keys sorted.
 pub fn template_patch(template: &Value) -> Value {
     let mut t = template.clone();
     if let Some(m) = t.as_object_mut() {
         m.insert("$patch".into(), json!("replace"));
     }
-    json!({"spec": {"template": t}})
+    canonical(&json!({"spec": {"template": t}}))
 }
 
 /// Upstream `NewControllerRevision`.
@@ -58,7 +87,7 @@ pub fn new_revision(
 ) -> ControllerRevision {
     let h = hash(&data, collision_count);
     let mut labels = template_labels.cloned().unwrap_or_default();
-    labels.insert(CONTROLLER_REVISION_HASH_LABEL.into(), h.clone());
+    labels.insert(REVISION_HASH_LABEL.into(), h.clone());
     ControllerRevision {
         metadata: ObjectMeta {
             name: Some(revision_name(parent_name, &h)),
@@ -84,7 +113,7 @@ pub fn revision_hash(rev: &ControllerRevision) -> String {
     rev.metadata
         .labels
         .as_ref()
-        .and_then(|l| l.get(CONTROLLER_REVISION_HASH_LABEL))
+        .and_then(|l| l.get(REVISION_HASH_LABEL))
         .cloned()
         .unwrap_or_else(|| {
             let name = rev.metadata.name.as_deref().unwrap_or_default();
@@ -92,7 +121,8 @@ pub fn revision_hash(rev: &ControllerRevision) -> String {
         })
 }
 
-/// Upstream `EqualRevision`: same data.
+/// Upstream `EqualRevision`: same data (compared as JSON values, so key
+/// order does not matter).
 pub fn equal_revision(a: &ControllerRevision, b: &ControllerRevision) -> bool {
     match (&a.data, &b.data) {
         (Some(x), Some(y)) => x.0 == y.0,
@@ -107,7 +137,8 @@ pub fn sort_revisions(revs: &mut [&ControllerRevision]) {
         a.revision
             .cmp(&b.revision)
             .then_with(|| {
-                let t = |r: &ControllerRevision| r.metadata.creation_timestamp.as_ref().map(|t| t.0);
+                let t =
+                    |r: &ControllerRevision| r.metadata.creation_timestamp.as_ref().map(|t| t.0);
                 t(a).cmp(&t(b))
             })
             .then_with(|| a.metadata.name.cmp(&b.metadata.name))
@@ -144,6 +175,34 @@ mod tests {
     }
 
     #[test]
+    fn hashes_as_go_fnv_new32_with_a_decimal_probe() {
+        // FNV-1 32 test vectors: "" and "a".
+        assert_eq!(fnv32(0x811c_9dc5, b""), 0x811c_9dc5);
+        assert_eq!(fnv32(0x811c_9dc5, b"a"), 0x050c_5d7e);
+        // The probe is written as decimal text, 0 included.
+        let d = json!({"b": 1, "a": 2});
+        let expect = |tail: &[u8]| {
+            let h = fnv32(fnv32(0x811c_9dc5, br#"{"a":2,"b":1}"#), tail);
+            safe_encode_string(&h.to_string())
+        };
+        assert_eq!(hash(&d, None), expect(b""));
+        assert_eq!(hash(&d, Some(0)), expect(b"0"));
+        assert_eq!(hash(&d, Some(12)), expect(b"12"));
+        assert_ne!(hash(&d, None), hash(&d, Some(0)));
+    }
+
+    #[test]
+    fn template_patches_have_sorted_keys() {
+        let t = json!({"spec": {"containers": []}, "metadata": {"labels": {"z": "1", "a": "2"}}});
+        let p = template_patch(&t);
+        let text = serde_json::to_string(&p).unwrap_or_default();
+        assert_eq!(
+            text,
+            r#"{"spec":{"template":{"$patch":"replace","metadata":{"labels":{"a":"2","z":"1"}},"spec":{"containers":[]}}}}"#
+        );
+    }
+
+    #[test]
     fn revisions_are_named_by_their_data() {
         let t = json!({"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}});
         let data = template_patch(&t);
@@ -153,7 +212,10 @@ mod tests {
         assert_eq!(r1.metadata.name, r2.metadata.name);
         assert!(equal_revision(&r1, &r2));
         let h = revision_hash(&r1);
-        assert_eq!(r1.metadata.name.as_deref(), Some(format!("web-{h}").as_str()));
+        assert_eq!(
+            r1.metadata.name.as_deref(),
+            Some(format!("web-{h}").as_str())
+        );
         assert!(h.chars().all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c)));
         // A collision count changes the name; a new template does too.
         let r3 = new_revision("web", Some("ns"), owner(), None, data, 1, Some(1));
