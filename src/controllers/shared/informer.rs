@@ -408,6 +408,8 @@ pub struct Informers {
     pub replica_sets: Arc<Informer<k8s_openapi::api::apps::v1::ReplicaSet>>,
     pub deployments: Arc<Informer<k8s_openapi::api::apps::v1::Deployment>>,
     pub jobs: Arc<Informer<k8s_openapi::api::batch::v1::Job>>,
+    pub stateful_sets: Arc<Informer<k8s_openapi::api::apps::v1::StatefulSet>>,
+    pub controller_revisions: Arc<Informer<k8s_openapi::api::apps::v1::ControllerRevision>>,
 }
 
 impl Informers {
@@ -419,14 +421,18 @@ impl Informers {
         let (replica_sets, t3) = Informer::start(Api::all(client.clone()), wc());
         let (deployments, t4) = Informer::start(Api::all(client.clone()), wc());
         let (jobs, t5) = Informer::start(Api::all(client.clone()), wc());
+        let (stateful_sets, t6) = Informer::start(Api::all(client.clone()), wc());
+        let (controller_revisions, t7) = Informer::start(Api::all(client.clone()), wc());
         let informers = Arc::new(Informers {
             pods,
             nodes,
             replica_sets,
             deployments,
             jobs,
+            stateful_sets,
+            controller_revisions,
         });
-        (informers, vec![t1, t2, t3, t4, t5])
+        (informers, vec![t1, t2, t3, t4, t5, t6, t7])
     }
 }
 
