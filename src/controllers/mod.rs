@@ -39,6 +39,7 @@ pub mod nodesim;
 pub mod replicaset;
 pub mod scheduler;
 pub mod serviceaccount;
+pub mod statefulset;
 pub mod tokens;
 pub mod ttlafterfinished;
 
@@ -188,6 +189,10 @@ pub fn start(router: axum::Router, config: Config, with_scheduler: bool) -> Vec<
             informers.clone(),
         )),
         tokio::spawn(job::run(as_controller("job-controller"), informers.clone())),
+        tokio::spawn(statefulset::run(
+            as_controller("statefulset-controller"),
+            informers.clone(),
+        )),
         tokio::spawn(ttlafterfinished::run(
             as_controller("ttl-after-finished-controller"),
             informers.clone(),
@@ -248,7 +253,7 @@ pub fn start_scheduler(router: axum::Router) -> Vec<JoinHandle<()>> {
 }
 
 /// The controllers that act as a `kube-system` service account.
-const CONTROLLER_ACCOUNTS: [&str; 10] = [
+const CONTROLLER_ACCOUNTS: [&str; 11] = [
     "clusterrole-aggregation-controller",
     "deployment-controller",
     "generic-garbage-collector",
@@ -258,6 +263,7 @@ const CONTROLLER_ACCOUNTS: [&str; 10] = [
     "replicaset-controller",
     "root-ca-cert-publisher",
     "service-account-controller",
+    "statefulset-controller",
     "ttl-after-finished-controller",
 ];
 
