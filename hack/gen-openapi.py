@@ -62,10 +62,15 @@ GROUP_VERSIONS = [
     ("apiextensions.k8s.io", "v1", "apis/apiextensions.k8s.io/v1", "ApiextensionsV1", "apiextensions_v1"),
     ("authentication.k8s.io", "v1", "apis/authentication.k8s.io/v1", "AuthenticationV1", "authentication_v1"),
     ("authorization.k8s.io", "v1", "apis/authorization.k8s.io/v1", "AuthorizationV1", "authorization_v1"),
+    ("autoscaling", "v1", "apis/autoscaling/v1", "AutoscalingV1", "autoscaling_v1"),
+    ("autoscaling", "v2", "apis/autoscaling/v2", "AutoscalingV2", "autoscaling_v2"),
+    ("batch", "v1", "apis/batch/v1", "BatchV1", "batch_v1"),
     ("coordination.k8s.io", "v1", "apis/coordination.k8s.io/v1", "CoordinationV1", "coordination_v1"),
     ("events.k8s.io", "v1", "apis/events.k8s.io/v1", "EventsV1", "events_v1"),
+    ("policy", "v1", "apis/policy/v1", "PolicyV1", "policy_v1"),
     ("rbac.authorization.k8s.io", "v1", "apis/rbac.authorization.k8s.io/v1",
      "RbacAuthorizationV1", "rbacAuthorization_v1"),
+    ("scheduling.k8s.io", "v1", "apis/scheduling.k8s.io/v1", "SchedulingV1", "scheduling_v1"),
 ]
 
 # Resources: (group, version, plural, kind, definition, namespaced, verbs, subresources)
@@ -112,6 +117,31 @@ RESOURCES = [
      [status_sub("io.k8s.api.apps.v1.Deployment", ("apps", "v1", "Deployment")), SCALE]),
     ("apps", "v1", "replicasets", "ReplicaSet", "io.k8s.api.apps.v1.ReplicaSet", True, ALL,
      [status_sub("io.k8s.api.apps.v1.ReplicaSet", ("apps", "v1", "ReplicaSet")), SCALE]),
+    ("", "v1", "replicationcontrollers", "ReplicationController", core("ReplicationController"), True,
+     ALL, [status_sub(core("ReplicationController"), ("", "v1", "ReplicationController")), SCALE]),
+    ("apps", "v1", "statefulsets", "StatefulSet", "io.k8s.api.apps.v1.StatefulSet", True, ALL,
+     [status_sub("io.k8s.api.apps.v1.StatefulSet", ("apps", "v1", "StatefulSet")), SCALE]),
+    ("apps", "v1", "daemonsets", "DaemonSet", "io.k8s.api.apps.v1.DaemonSet", True, ALL,
+     [status_sub("io.k8s.api.apps.v1.DaemonSet", ("apps", "v1", "DaemonSet"))]),
+    ("apps", "v1", "controllerrevisions", "ControllerRevision", "io.k8s.api.apps.v1.ControllerRevision",
+     True, ALL, []),
+    ("batch", "v1", "jobs", "Job", "io.k8s.api.batch.v1.Job", True, ALL,
+     [status_sub("io.k8s.api.batch.v1.Job", ("batch", "v1", "Job"))]),
+    ("batch", "v1", "cronjobs", "CronJob", "io.k8s.api.batch.v1.CronJob", True, ALL,
+     [status_sub("io.k8s.api.batch.v1.CronJob", ("batch", "v1", "CronJob"))]),
+    ("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget",
+     "io.k8s.api.policy.v1.PodDisruptionBudget", True, ALL,
+     [status_sub("io.k8s.api.policy.v1.PodDisruptionBudget", ("policy", "v1", "PodDisruptionBudget"))]),
+    ("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass",
+     "io.k8s.api.scheduling.v1.PriorityClass", False, ALL, []),
+    ("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler",
+     "io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler", True, ALL,
+     [status_sub("io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler",
+                 ("autoscaling", "v2", "HorizontalPodAutoscaler"))]),
+    ("autoscaling", "v1", "horizontalpodautoscalers", "HorizontalPodAutoscaler",
+     "io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler", True, ALL,
+     [status_sub("io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler",
+                 ("autoscaling", "v1", "HorizontalPodAutoscaler"))]),
     ("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
      CRD, False, ALL, [status_sub(CRD, ("apiextensions.k8s.io", "v1", "CustomResourceDefinition"))]),
     ("coordination.k8s.io", "v1", "leases", "Lease", "io.k8s.api.coordination.v1.Lease", True, ALL, []),
@@ -144,7 +174,7 @@ META_EXTRA = [META + n for n in ("WatchEvent", "Status", "DeleteOptions", "APIRe
 # Only in the Swagger 2.0 document (it is the union of everything).
 V2_EXTRA = [META + n for n in ("APIGroupList", "APIGroup", "APIVersions")]
 
-SERVED_GVS = {(g, v) for (g, v, *_rest) in GROUP_VERSIONS} | {("autoscaling", "v1")}
+SERVED_GVS = {(g, v) for (g, v, *_rest) in GROUP_VERSIONS}
 
 JSON_TYPES = ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"]
 PATCH_TYPES = ["application/apply-patch+yaml", "application/json-patch+json",

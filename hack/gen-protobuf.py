@@ -80,6 +80,16 @@ ROOTS = [
     ("v1", "Binding", "api.core.v1"),
     ("apps/v1", "Deployment", "api.apps.v1"),
     ("apps/v1", "ReplicaSet", "api.apps.v1"),
+    ("apps/v1", "StatefulSet", "api.apps.v1"),
+    ("apps/v1", "DaemonSet", "api.apps.v1"),
+    ("apps/v1", "ControllerRevision", "api.apps.v1"),
+    ("v1", "ReplicationController", "api.core.v1"),
+    ("batch/v1", "Job", "api.batch.v1"),
+    ("batch/v1", "CronJob", "api.batch.v1"),
+    ("policy/v1", "PodDisruptionBudget", "api.policy.v1"),
+    ("scheduling.k8s.io/v1", "PriorityClass", "api.scheduling.v1"),
+    ("autoscaling/v1", "HorizontalPodAutoscaler", "api.autoscaling.v1"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler", "api.autoscaling.v2"),
     ("autoscaling/v1", "Scale", "api.autoscaling.v1"),
     ("coordination.k8s.io/v1", "Lease", "api.coordination.v1"),
     ("events.k8s.io/v1", "Event", "api.events.v1"),
@@ -126,6 +136,34 @@ POINTERS = {
     "io.k8s.api.apps.v1.ReplicaSetSpec": ["replicas"],
     "io.k8s.api.apps.v1.ReplicaSetStatus": ["terminatingReplicas"],
     "io.k8s.api.authentication.v1.TokenRequestSpec": ["expirationSeconds"],
+    "io.k8s.api.apps.v1.StatefulSetSpec": ["replicas", "revisionHistoryLimit"],
+    "io.k8s.api.apps.v1.StatefulSetStatus": ["collisionCount"],
+    "io.k8s.api.apps.v1.RollingUpdateStatefulSetStrategy": ["partition"],
+    "io.k8s.api.apps.v1.DaemonSetSpec": ["revisionHistoryLimit"],
+    "io.k8s.api.apps.v1.DaemonSetStatus": ["collisionCount"],
+    "io.k8s.api.core.v1.ReplicationControllerSpec": ["replicas"],
+    "io.k8s.api.batch.v1.JobSpec": [
+        "parallelism", "completions", "activeDeadlineSeconds", "backoffLimit",
+        "backoffLimitPerIndex", "maxFailedIndexes", "manualSelector",
+        "ttlSecondsAfterFinished", "completionMode", "suspend", "podReplacementPolicy",
+        "managedBy"],
+    "io.k8s.api.batch.v1.JobStatus": ["ready", "failedIndexes", "terminating"],
+    "io.k8s.api.batch.v1.PodFailurePolicyOnExitCodesRequirement": ["containerName"],
+    "io.k8s.api.batch.v1.SuccessPolicyRule": ["succeededIndexes", "succeededCount"],
+    "io.k8s.api.batch.v1.CronJobSpec": [
+        "timeZone", "startingDeadlineSeconds", "suspend", "successfulJobsHistoryLimit",
+        "failedJobsHistoryLimit"],
+    "io.k8s.api.policy.v1.PodDisruptionBudgetSpec": ["unhealthyPodEvictionPolicy"],
+    "io.k8s.api.scheduling.v1.PriorityClass": ["preemptionPolicy"],
+    "io.k8s.api.autoscaling.v1.HorizontalPodAutoscalerSpec": [
+        "minReplicas", "targetCPUUtilizationPercentage"],
+    "io.k8s.api.autoscaling.v1.HorizontalPodAutoscalerStatus": [
+        "observedGeneration", "currentCPUUtilizationPercentage"],
+    "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerSpec": ["minReplicas"],
+    "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerStatus": ["observedGeneration"],
+    "io.k8s.api.autoscaling.v2.HPAScalingRules": ["stabilizationWindowSeconds", "selectPolicy"],
+    "io.k8s.api.autoscaling.v2.MetricTarget": ["averageUtilization"],
+    "io.k8s.api.autoscaling.v2.MetricValueStatus": ["averageUtilization"],
     "io.k8s.api.coordination.v1.LeaseSpec": [
         "holderIdentity", "leaseDurationSeconds", "leaseTransitions",
         "strategy", "preferredHolder"],
@@ -241,6 +279,8 @@ EXTRA_VALUE = ".ExtraValue"
 NO_OMITEMPTY = {
     "io.k8s.api.core.v1.Event": ["reportingComponent", "reportingInstance"],
     "io.k8s.api.authentication.v1.TokenRequestSpec": ["boundObjectRef"],
+    "io.k8s.api.apps.v1.StatefulSetStatus": ["availableReplicas"],
+    "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerStatus": ["currentMetrics"],
 }
 
 SCALARS = {"string", "bool", "int32", "int64", "double", "bytes"}

@@ -362,6 +362,33 @@ pub async fn bootstrap(store: &Store) -> Result<()> {
     Ok(())
 }
 
+/// The system PriorityClasses, created if missing at start, as upstream's
+/// `scheduling/bootstrap-system-priority-classes` post-start hook
+/// (`pkg/registry/scheduling/rest/storage_scheduling.go`) does; they cannot
+/// be deleted afterwards (`registry::admission`).
+pub async fn bootstrap_priority_classes(store: &Store) -> Result<()> {
+    use crate::registry::validation::policy::SYSTEM_PRIORITY_CLASSES;
+    let Some(pc) = store.registry().by_key("scheduling.k8s.io/priorityclasses") else {
+        return Ok(());
+    };
+    for (name, value, description) in SYSTEM_PRIORITY_CLASSES {
+        if store.get(&pc, None, name).await.is_ok() {
+            continue;
+        }
+        let obj = json!({
+            "apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+            "metadata": {"name": name}, "value": value, "description": description,
+        });
+        match store.create(&pc, None, obj, &WriteOptions::default()).await {
+            Ok(_) => {}
+            // Another replica starting at the same moment made it.
+            Err(e) if e.code == 409 => {}
+            Err(e) => bail!("cannot create PriorityClass {name}: {}", e.message),
+        }
+    }
+    Ok(())
+}
+
 /// Re-creates the system namespaces (and the `kubernetes` service) if they
 /// vanish, once a minute, as upstream's system namespaces controller
 /// (`pkg/controlplane/controller/systemnamespaces`, 1 minute interval).
@@ -393,6 +420,7 @@ pub async fn memory_state_with(admin_token: &str, config: MvccConfig) -> Result<
     let openapi = Arc::new(OpenApi::load().map_err(|e| anyhow!("openapi data: {e}"))?);
     let store = Store::new(storage, openapi.clone());
     bootstrap(&store).await?;
+    bootstrap_priority_classes(&store).await?;
     crate::auth::bootstrap_policy::ensure(&store).await?;
     let mut authn = auth::Authenticator::new();
     authn.add(
@@ -618,6 +646,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
     let openapi = Arc::new(OpenApi::load().map_err(|e| anyhow!("openapi data: {e}"))?);
     let store = Store::new(storage.clone(), openapi.clone());
     bootstrap(&store).await?;
+    bootstrap_priority_classes(&store).await?;
     // Upstream's bootstrap RBAC policy, reconciled at start only (as its
     // `rbac/bootstrap-roles` post-start hook), not by `keep_system_objects`.
     crate::auth::bootstrap_policy::ensure(&store).await?;

@@ -1525,3 +1525,613 @@ async fn huge_grace_periods_on_bound_pods_are_answered_as_upstream() {
         200
     );
 }
+
+// ---------------------------------------------------------------------------
+// Workload kinds, PriorityClasses, HorizontalPodAutoscalers
+
+const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
+
+async fn table(st: &Arc<AppState>, uri: &str) -> Value {
+    let r = call(st, Method::GET, uri, None, Vec::new(), &[("accept", TABLE)]).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    r.json()
+}
+
+fn column_names(t: &Value) -> Vec<String> {
+    t["columnDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn pod_template(labels: Value, restart: &str) -> Value {
+    json!({"metadata": {"labels": labels},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}], "restartPolicy": restart}})
+}
+
+fn causes(r: &Resp) -> Vec<(String, String)> {
+    r.json()["details"]["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["field"].as_str().unwrap().to_string(),
+                c["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn workload_kinds_are_created_read_and_printed_as_upstream() {
+    let st = state().await;
+    let ns = "/namespaces/default";
+    // (collection, object, Table columns, the row's cells after the name)
+    let cases = [
+        (
+            format!("/apis/batch/v1{ns}/jobs"),
+            json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+                "spec": {"template": pod_template(json!(null), "Never")}}),
+            vec![
+                "Name",
+                "Status",
+                "Completions",
+                "Duration",
+                "Age",
+                "Containers",
+                "Images",
+                "Selector",
+            ],
+            json!(["Running", "0/1", ""]),
+        ),
+        (
+            format!("/apis/batch/v1{ns}/cronjobs"),
+            json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
+                "spec": {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": pod_template(json!(null), "OnFailure")}}}}),
+            vec![
+                "Name",
+                "Schedule",
+                "Timezone",
+                "Suspend",
+                "Active",
+                "Last Schedule",
+                "Age",
+                "Containers",
+                "Images",
+                "Selector",
+            ],
+            json!(["*/5 * * * *", "<none>", "False", 0, "<none>"]),
+        ),
+        (
+            format!("/apis/apps/v1{ns}/statefulsets"),
+            json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "web"},
+                "spec": {"serviceName": "web", "selector": {"matchLabels": {"app": "web"}}, "template": pod_template(json!({"app": "web"}), "Always")}}),
+            vec!["Name", "Ready", "Age", "Containers", "Images"],
+            json!(["0/1"]),
+        ),
+        (
+            format!("/apis/apps/v1{ns}/daemonsets"),
+            json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "ds"},
+                "spec": {"selector": {"matchLabels": {"app": "ds"}}, "template": pod_template(json!({"app": "ds"}), "Always")}}),
+            vec![
+                "Name",
+                "Desired",
+                "Current",
+                "Ready",
+                "Up-to-date",
+                "Available",
+                "Node Selector",
+                "Age",
+                "Containers",
+                "Images",
+                "Selector",
+            ],
+            json!([0, 0, 0, 0, 0, "<none>"]),
+        ),
+        (
+            format!("/apis/apps/v1{ns}/controllerrevisions"),
+            json!({"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": {"name": "cr"}, "data": {"a": 1}, "revision": 3}),
+            vec!["Name", "Controller", "Revision", "Age"],
+            json!(["<none>", 3]),
+        ),
+        (
+            format!("/api/v1{ns}/replicationcontrollers"),
+            json!({"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "rc"},
+                "spec": {"template": pod_template(json!({"app": "rc"}), "Always")}}),
+            vec![
+                "Name",
+                "Desired",
+                "Current",
+                "Ready",
+                "Age",
+                "Containers",
+                "Images",
+                "Selector",
+            ],
+            json!([1, 0, 0]),
+        ),
+        (
+            format!("/apis/policy/v1{ns}/poddisruptionbudgets"),
+            json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "pdb"},
+                "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "web"}}}}),
+            vec![
+                "Name",
+                "Min Available",
+                "Max Unavailable",
+                "Allowed Disruptions",
+                "Age",
+            ],
+            json!(["2", "N/A", 0]),
+        ),
+        (
+            "/apis/scheduling.k8s.io/v1/priorityclasses".to_string(),
+            json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "high"}, "value": 1000}),
+            vec!["Name", "Value", "Global-Default", "Age", "PreemptionPolicy"],
+            json!([1000, false]),
+        ),
+        (
+            format!("/apis/autoscaling/v2{ns}/horizontalpodautoscalers"),
+            json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h"},
+                "spec": {"maxReplicas": 3, "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "d"}}}),
+            vec![
+                "Name",
+                "Reference",
+                "Targets",
+                "MinPods",
+                "MaxPods",
+                "Replicas",
+                "Age",
+            ],
+            json!(["Deployment/d", "cpu: <unknown>/80%", "1", 3, 0]),
+        ),
+    ];
+    for (base, obj, columns, cells) in cases {
+        let name = obj["metadata"]["name"].as_str().unwrap().to_string();
+        let r = post(&st, &base, &obj).await;
+        assert_eq!(
+            r.status,
+            201,
+            "{base}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let created = r.json();
+        let r = get(&st, &format!("{base}/{name}")).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json(), created, "{base}");
+        let t = table(&st, &format!("{base}/{name}")).await;
+        assert_eq!(column_names(&t), columns, "{base}");
+        let row = t["rows"][0]["cells"].as_array().unwrap().clone();
+        assert_eq!(row[0], json!(name), "{base}");
+        let want = cells.as_array().unwrap();
+        assert_eq!(&row[1..=want.len()], want.as_slice(), "{base}");
+    }
+    // What the strategies fill in, as upstream does.
+    let job = get(&st, &format!("/apis/batch/v1{ns}/jobs/j")).await.json();
+    let uid = job["metadata"]["uid"].as_str().unwrap();
+    assert_eq!(
+        job["spec"]["selector"],
+        json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}})
+    );
+    let labels = json!({"batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": "j",
+        "controller-uid": uid, "job-name": "j"});
+    assert_eq!(job["spec"]["template"]["metadata"]["labels"], labels);
+    assert_eq!(job["metadata"]["labels"], labels);
+    for (field, value) in [
+        ("backoffLimit", json!(6)),
+        ("completions", json!(1)),
+        ("parallelism", json!(1)),
+        ("completionMode", json!("NonIndexed")),
+        ("suspend", json!(false)),
+        ("manualSelector", json!(false)),
+        ("podReplacementPolicy", json!("TerminatingOrFailed")),
+    ] {
+        assert_eq!(job["spec"][field], value, "{field}");
+    }
+    assert_eq!(job["metadata"]["generation"], 1);
+    let r = get(
+        &st,
+        "/apis/batch/v1/jobs?fieldSelector=status.successful%3D0",
+    )
+    .await;
+    assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
+    let cj = get(&st, &format!("/apis/batch/v1{ns}/cronjobs/c"))
+        .await
+        .json();
+    assert_eq!(cj["spec"]["concurrencyPolicy"], "Allow");
+    assert_eq!(cj["spec"]["successfulJobsHistoryLimit"], 3);
+    assert_eq!(cj["spec"]["failedJobsHistoryLimit"], 1);
+    let ds = get(&st, &format!("/apis/apps/v1{ns}/daemonsets/ds"))
+        .await
+        .json();
+    assert_eq!(
+        ds["metadata"]["annotations"]["deprecated.daemonset.template.generation"],
+        "1"
+    );
+    assert_eq!(
+        ds["spec"]["updateStrategy"],
+        json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}})
+    );
+    let rc = get(&st, &format!("/api/v1{ns}/replicationcontrollers/rc"))
+        .await
+        .json();
+    assert_eq!(rc["spec"]["selector"], json!({"app": "rc"}));
+    assert_eq!(rc["metadata"]["labels"], json!({"app": "rc"}));
+    assert_eq!(rc["status"], json!({"replicas": 0}));
+    // RCs live where upstream keeps them.
+    let kv = st
+        .store
+        .storage()
+        .get("/registry/controllers/default/rc")
+        .await
+        .unwrap();
+    assert!(kv.is_some());
+    // A DaemonSet's template change moves its template generation.
+    let r = call(
+        &st,
+        Method::PATCH,
+        &format!("/apis/apps/v1{ns}/daemonsets/ds"),
+        Some("application/merge-patch+json"),
+        r#"{"spec":{"template":{"spec":{"containers":[{"name":"c","image":"nginx"}]}}}}"#,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let ds = r.json();
+    assert_eq!(ds["metadata"]["generation"], 2);
+    assert_eq!(
+        ds["metadata"]["annotations"]["deprecated.daemonset.template.generation"],
+        "2"
+    );
+}
+
+#[tokio::test]
+async fn invalid_workloads_get_upstreams_422() {
+    let st = state().await;
+    let jobs = "/apis/batch/v1/namespaces/default/jobs";
+    let r = post(
+        &st,
+        jobs,
+        &json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "b"},
+            "spec": {"completionMode": "Indexed", "parallelism": 2, "template": pod_template(json!(null), "Never")}}),
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        r.message(),
+        "Job.batch \"b\" is invalid: spec.completions: Required value: when completion mode is Indexed"
+    );
+    assert_eq!(
+        causes(&r),
+        [(
+            "spec.completions".to_string(),
+            "Required value: when completion mode is Indexed".to_string()
+        )]
+    );
+
+    let r = post(
+        &st,
+        "/apis/batch/v1/namespaces/default/cronjobs",
+        &json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
+            "spec": {"schedule": "61 * * * *", "jobTemplate": {"spec": {"template": pod_template(json!(null), "Never")}}}}),
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        causes(&r),
+        [(
+            "spec.schedule".to_string(),
+            "Invalid value: \"61 * * * *\": end of range (61) above maximum (59): 61".to_string()
+        )]
+    );
+
+    let r = post(
+        &st,
+        "/apis/apps/v1/namespaces/default/statefulsets",
+        &json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "s"},
+            "spec": {"selector": {"matchLabels": {"app": "x"}}, "template": pod_template(json!({"app": "y"}), "Always")}}),
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        causes(&r),
+        [(
+            "spec.template.metadata.labels".to_string(),
+            "Invalid value: map[string]string{\"app\":\"y\"}: `selector` does not match template `labels`".to_string()
+        )]
+    );
+
+    // A Job's template cannot change once it runs.
+    let r = post(
+        &st,
+        jobs,
+        &json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "ok"},
+            "spec": {"template": pod_template(json!(null), "Never")}}),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let r = call(
+        &st,
+        Method::PATCH,
+        &format!("{jobs}/ok"),
+        Some("application/merge-patch+json"),
+        r#"{"spec":{"template":{"spec":{"containers":[{"name":"c","image":"nginx"}]}}}}"#,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    let c = causes(&r);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].0, "spec.template");
+    assert!(c[0].1.ends_with(": field is immutable"), "{}", c[0].1);
+    // Parallelism may change.
+    let r = call(
+        &st,
+        Method::PATCH,
+        &format!("{jobs}/ok"),
+        Some("application/merge-patch+json"),
+        r#"{"spec":{"parallelism":3}}"#,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["metadata"]["generation"], 2);
+}
+
+#[tokio::test]
+async fn replication_controllers_scale_like_replica_sets() {
+    let st = state().await;
+    let base = "/api/v1/namespaces/default/replicationcontrollers";
+    let rc = json!({"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "rc"},
+        "spec": {"replicas": 2, "template": pod_template(json!({"app": "rc", "tier": "a"}), "Always")}});
+    assert_eq!(post(&st, base, &rc).await.status, 201);
+    let r = get(&st, &format!("{base}/rc/scale")).await;
+    assert_eq!(r.status, 200);
+    let s = r.json();
+    assert_eq!(s["kind"], "Scale");
+    assert_eq!(s["apiVersion"], "autoscaling/v1");
+    assert_eq!(s["spec"]["replicas"], 2);
+    assert_eq!(
+        s["status"],
+        json!({"replicas": 0, "selector": "app=rc,tier=a"})
+    );
+    let r = call(
+        &st,
+        Method::PATCH,
+        &format!("{base}/rc/scale"),
+        Some("application/merge-patch+json"),
+        r#"{"spec":{"replicas":5}}"#,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["spec"]["replicas"], 5);
+    let rc = get(&st, &format!("{base}/rc")).await.json();
+    assert_eq!(rc["spec"]["replicas"], 5);
+    assert_eq!(rc["metadata"]["generation"], 2);
+    let r = get(
+        &st,
+        "/api/v1/replicationcontrollers?fieldSelector=status.replicas%3D0",
+    )
+    .await;
+    assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn priority_classes_start_with_the_system_ones() {
+    let st = state().await;
+    let base = "/apis/scheduling.k8s.io/v1/priorityclasses";
+    let pc = get(&st, &format!("{base}/system-node-critical"))
+        .await
+        .json();
+    assert_eq!(pc["value"], 2_000_001_000);
+    assert_eq!(pc["preemptionPolicy"], "PreemptLowerPriority");
+    assert_eq!(
+        pc["description"],
+        "Used for system critical pods that must not be moved from their current node."
+    );
+    let pc = get(&st, &format!("{base}/system-cluster-critical"))
+        .await
+        .json();
+    assert_eq!(pc["value"], 2_000_000_000);
+
+    let r = post(
+        &st,
+        base,
+        &json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "system-foo"}, "value": 10}),
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        r.message(),
+        "PriorityClass.scheduling.k8s.io \"system-foo\" is invalid: metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: system-foo is not a known system priority class"
+    );
+    let r = call(
+        &st,
+        Method::DELETE,
+        &format!("{base}/system-node-critical"),
+        None,
+        Vec::new(),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.message(),
+        "priorityclasses.scheduling.k8s.io \"system-node-critical\" is forbidden: this is a system priority class and cannot be deleted"
+    );
+    // One global default.
+    let class = |name: &str, value: i64| {
+        json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": name},
+            "value": value, "globalDefault": true})
+    };
+    assert_eq!(post(&st, base, &class("def1", 5)).await.status, 201);
+    let r = post(&st, base, &class("def2", 6)).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.message(),
+        "priorityclasses.scheduling.k8s.io \"def2\" is forbidden: PriorityClass def1 is already marked as default. Only one default can exist"
+    );
+    // Value is immutable.
+    let r = call(
+        &st,
+        Method::PATCH,
+        &format!("{base}/def1"),
+        Some("application/merge-patch+json"),
+        r#"{"value":7}"#,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        causes(&r),
+        [(
+            "value".to_string(),
+            "Forbidden: may not be changed in an update.".to_string()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn pods_get_the_priority_of_their_class() {
+    let st = state().await;
+    let pods = "/api/v1/namespaces/default/pods";
+    let mut p = pod("critical");
+    p["spec"]["priorityClassName"] = json!("system-node-critical");
+    let r = post(&st, pods, &p).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["spec"]["priority"], 2_000_001_000);
+    assert_eq!(r.json()["spec"]["preemptionPolicy"], "PreemptLowerPriority");
+
+    let mut p = pod("nope");
+    p["spec"]["priorityClassName"] = json!("nope");
+    let r = post(&st, pods, &p).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.message(),
+        "pods \"nope\" is forbidden: no PriorityClass with name nope was found"
+    );
+
+    let mut p = pod("liar");
+    p["spec"]["priorityClassName"] = json!("system-cluster-critical");
+    p["spec"]["priority"] = json!(7);
+    let r = post(&st, pods, &p).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.message(),
+        "pods \"liar\" is forbidden: the integer value of priority (7) must not be provided in pod spec; priority admission controller computed 2000000000 from the given PriorityClass name"
+    );
+
+    // No class: priority 0, until a class is the global default.
+    let r = post(&st, pods, &pod("plain")).await;
+    assert_eq!(r.json()["spec"]["priority"], 0);
+    assert!(r.json()["spec"].get("priorityClassName").is_none());
+    let pc = json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "dflt"},
+        "value": 100, "globalDefault": true, "preemptionPolicy": "Never"});
+    assert_eq!(
+        post(&st, "/apis/scheduling.k8s.io/v1/priorityclasses", &pc)
+            .await
+            .status,
+        201
+    );
+    let r = post(&st, pods, &pod("defaulted")).await;
+    assert_eq!(r.status, 201);
+    let spec = &r.json()["spec"];
+    assert_eq!(spec["priorityClassName"], "dflt");
+    assert_eq!(spec["priority"], 100);
+    assert_eq!(spec["preemptionPolicy"], "Never");
+}
+
+#[tokio::test]
+async fn horizontal_pod_autoscalers_are_served_as_v2_and_v1() {
+    let st = state().await;
+    let v1 = "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers";
+    let v2 = "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers";
+    // What `kubectl autoscale deployment d --min=2 --max=6 --cpu-percent=50` sends.
+    let hpa = json!({"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "d"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "d"},
+            "minReplicas": 2, "maxReplicas": 6, "targetCPUUtilizationPercentage": 50}});
+    let r = post(&st, v1, &hpa).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let created = r.json();
+    assert_eq!(created["apiVersion"], "autoscaling/v1");
+    assert_eq!(created["spec"]["targetCPUUtilizationPercentage"], 50);
+    assert_eq!(
+        created["status"],
+        json!({"currentReplicas": 0, "desiredReplicas": 0})
+    );
+    let as_v2 = get(&st, &format!("{v2}/d")).await.json();
+    assert_eq!(as_v2["apiVersion"], "autoscaling/v2");
+    assert_eq!(
+        as_v2["spec"]["metrics"],
+        json!([{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}])
+    );
+    assert_eq!(
+        as_v2["status"],
+        json!({"desiredReplicas": 0, "currentMetrics": null})
+    );
+    // The same object through both versions.
+    let listed = get(&st, v1).await.json();
+    assert_eq!(listed["kind"], "HorizontalPodAutoscalerList");
+    assert_eq!(listed["apiVersion"], "autoscaling/v1");
+    assert_eq!(
+        listed["items"][0]["spec"]["targetCPUUtilizationPercentage"],
+        50
+    );
+    // A v2-only metric survives an update through v1.
+    let r = call(
+        &st,
+        Method::PATCH,
+        &format!("{v2}/d"),
+        Some("application/merge-patch+json"),
+        r#"{"spec":{"metrics":[{"type":"Pods","pods":{"metric":{"name":"qps"},"target":{"type":"AverageValue","averageValue":"10"}}},{"type":"Resource","resource":{"name":"cpu","target":{"type":"Utilization","averageUtilization":50}}}]}}"#,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let r = call(
+        &st,
+        Method::PATCH,
+        &format!("{v1}/d"),
+        Some("application/merge-patch+json"),
+        r#"{"spec":{"maxReplicas":8,"targetCPUUtilizationPercentage":60}}"#,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let as_v2 = get(&st, &format!("{v2}/d")).await.json();
+    assert_eq!(as_v2["spec"]["maxReplicas"], 8);
+    assert_eq!(
+        as_v2["spec"]["metrics"],
+        json!([{"type": "Pods", "pods": {"metric": {"name": "qps"}, "target": {"type": "AverageValue", "averageValue": "10"}}},
+            {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 60}}}])
+    );
+    assert!(as_v2["metadata"].get("annotations").is_none());
+    let t = table(&st, v1).await;
+    assert_eq!(t["rows"][0]["cells"][2], "<unknown>/10, cpu: <unknown>/60%");
+    // v1 errors name the v2 (internal) fields, as upstream's.
+    let r = post(
+        &st,
+        v1,
+        &json!({"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "bad"},
+            "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "d"}, "maxReplicas": 2, "minReplicas": 5,
+                "targetCPUUtilizationPercentage": 0}}),
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        causes(&r),
+        [
+            (
+                "spec.maxReplicas".to_string(),
+                "Invalid value: 2: must be greater than or equal to `minReplicas`".to_string()
+            ),
+            (
+                "spec.metrics[0].resource.target.averageUtilization".to_string(),
+                "Invalid value: 0: must be greater than 0".to_string()
+            ),
+        ]
+    );
+}

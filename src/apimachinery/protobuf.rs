@@ -1536,6 +1536,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(schema.kinds.len(), 28);
+        assert_eq!(schema.kinds.len(), 38);
     }
 }

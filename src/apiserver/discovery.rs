@@ -245,15 +245,21 @@ mod tests {
         assert_eq!(
             names,
             [
+                "controllerrevisions",
+                "daemonsets",
+                "daemonsets/status",
                 "deployments",
                 "deployments/scale",
                 "deployments/status",
                 "replicasets",
                 "replicasets/scale",
-                "replicasets/status"
+                "replicasets/status",
+                "statefulsets",
+                "statefulsets/scale",
+                "statefulsets/status"
             ]
         );
-        assert_eq!(l["resources"][1]["group"], "autoscaling");
+        assert_eq!(l["resources"][4]["group"], "autoscaling");
     }
 
     #[test]

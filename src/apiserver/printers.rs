@@ -15,6 +15,9 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
+mod workloads;
+pub use workloads::*;
+
 // ---------------------------------------------------------------------------------------------
 // Column descriptions (the `SwaggerDoc()` strings upstream references).
 // ---------------------------------------------------------------------------------------------

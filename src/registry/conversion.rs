@@ -3,6 +3,8 @@
 //! place), converted on the way in and out. Field mapping from upstream
 //! `pkg/apis/events/v1/conversion.go`.
 
+pub mod autoscaling;
+
 use serde_json::{Map, Value};
 
 use super::served::Resource;

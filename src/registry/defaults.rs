@@ -1,6 +1,7 @@
 //! API defaulting of stored objects, reproducing what upstream kube-apiserver does while decoding a
 //! request body (the scheme's defaulting functions), plus the two defaulting admission steps every
-//! pod goes through on create (DefaultTolerationSeconds and Priority).
+//! pod goes through on create (DefaultTolerationSeconds here; Priority, which reads the
+//! PriorityClasses, is `registry::admission`).
 //!
 //! Specification (upstream kubernetes/kubernetes):
 //! - `pkg/apis/core/v1/defaults.go` and the generated `pkg/apis/core/v1/zz_generated.defaults.go`
@@ -138,25 +139,6 @@ pub fn add_default_tolerations(pod: &mut Value) {
             "tolerationSeconds": 300
         }));
     }
-}
-
-/// Priority admission (plugin/pkg/admission/priority) for a pod created without a
-/// `priorityClassName` while no PriorityClass is marked `globalDefault`: sets `priority: 0` and
-/// `preemptionPolicy: PreemptLowerPriority` (upstream's `getDefaultPriority` fallback), keeping
-/// values already present. Pods naming a PriorityClass are left alone: resolving the class (and
-/// a global default class) needs the store and is the caller's job. On update see [`admit_pod_update`].
-pub fn add_default_priority(pod: &mut Value) {
-    let Some(p) = pod.as_object_mut() else {
-        return;
-    };
-    let Some(spec) = ensure_obj(p, "spec") else {
-        return;
-    };
-    if !str_of(spec.get("priorityClassName")).is_empty() {
-        return;
-    }
-    default_ptr(spec, "priority", json!(0));
-    default_ptr(spec, "preemptionPolicy", json!("PreemptLowerPriority"));
 }
 
 /// The two pod admission steps on update (a PUT or a patch of the pod itself): DefaultTolerationSeconds
@@ -938,6 +920,149 @@ pub fn default_stateful_set(ss: &mut Obj) {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// batch/v1 (`pkg/apis/batch/v1/defaults.go`).
+
+/// SetDefaults_Job: counts (an unset pair means one pod), backoff limit (the
+/// highest int32 with a per-index limit), completion mode, suspend, pod
+/// replacement, manualSelector, pod failure policy patterns; labels from the
+/// template's when the Job has none; the pod template.
+pub fn default_job(job: &mut Obj) {
+    let template_labels = job
+        .get("spec")
+        .and_then(|s| s.get("template"))
+        .and_then(|t| t.get("metadata"))
+        .and_then(|m| m.get("labels"))
+        .filter(|l| l.as_object().is_some_and(|l| !l.is_empty()))
+        .cloned();
+    if let Some(labels) = template_labels
+        && let Some(meta) = ensure_obj(job, "metadata")
+        && meta
+            .get("labels")
+            .and_then(Value::as_object)
+            .is_none_or(Map::is_empty)
+    {
+        meta.insert("labels".into(), labels);
+    }
+    let Some(spec) = ensure_obj(job, "spec") else {
+        return;
+    };
+    if is_unset(spec.get("completions")) && is_unset(spec.get("parallelism")) {
+        spec.insert("completions".into(), json!(1));
+        spec.insert("parallelism".into(), json!(1));
+    }
+    default_ptr(spec, "parallelism", json!(1));
+    let per_index = !is_unset(spec.get("backoffLimitPerIndex"));
+    default_ptr(
+        spec,
+        "backoffLimit",
+        json!(if per_index { i64::from(i32::MAX) } else { 6 }),
+    );
+    default_ptr(spec, "completionMode", json!("NonIndexed"));
+    default_ptr(spec, "suspend", json!(false));
+    let has_failure_policy = !is_unset(spec.get("podFailurePolicy"));
+    if let Some(policy) = child(spec, "podFailurePolicy") {
+        for rule in objs_mut(policy, "rules") {
+            for pattern in objs_mut(rule, "onPodConditions") {
+                default_str(pattern, "status", "True");
+            }
+        }
+    }
+    default_ptr(
+        spec,
+        "podReplacementPolicy",
+        json!(if has_failure_policy {
+            "Failed"
+        } else {
+            "TerminatingOrFailed"
+        }),
+    );
+    default_ptr(spec, "manualSelector", json!(false));
+    spec_template(spec);
+}
+
+/// SetDefaults_CronJob: concurrency Allow, not suspended, history limits 3
+/// and 1; the job template's pod template (its JobSpec is not defaulted).
+pub fn default_cron_job(cj: &mut Obj) {
+    let Some(spec) = ensure_obj(cj, "spec") else {
+        return;
+    };
+    default_str(spec, "concurrencyPolicy", "Allow");
+    default_ptr(spec, "suspend", json!(false));
+    default_ptr(spec, "successfulJobsHistoryLimit", json!(3));
+    default_ptr(spec, "failedJobsHistoryLimit", json!(1));
+    if let Some(jt) = ensure_obj(spec, "jobTemplate") {
+        template_metadata(jt);
+        if let Some(js) = ensure_obj(jt, "spec") {
+            spec_template(js);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// scheduling.k8s.io/v1, autoscaling.
+
+/// SetDefaults_PriorityClass.
+pub fn default_priority_class(pc: &mut Obj) {
+    default_ptr(pc, "preemptionPolicy", json!("PreemptLowerPriority"));
+}
+
+/// autoscaling/v1 SetDefaults_HorizontalPodAutoscaler: `minReplicas` 1.
+pub fn default_hpa_v1(hpa: &mut Obj) {
+    if let Some(spec) = ensure_obj(hpa, "spec") {
+        default_ptr(spec, "minReplicas", json!(1));
+    }
+}
+
+/// The scale-up and scale-down rules an HPA's `behavior` is completed with
+/// (`pkg/apis/autoscaling/v2/defaults.go`).
+fn default_scaling_rules(rules: &mut Obj, up: bool) {
+    if up {
+        default_ptr(rules, "stabilizationWindowSeconds", json!(0));
+    }
+    default_ptr(rules, "selectPolicy", json!("Max"));
+    if is_unset(rules.get("policies")) {
+        let policies = if up {
+            json!([
+                {"type": "Pods", "value": 4, "periodSeconds": 15},
+                {"type": "Percent", "value": 100, "periodSeconds": 15}
+            ])
+        } else {
+            json!([{"type": "Percent", "value": 100, "periodSeconds": 15}])
+        };
+        rules.insert("policies".into(), policies);
+    }
+}
+
+/// autoscaling/v2 SetDefaults_HorizontalPodAutoscaler: `minReplicas` 1, a
+/// cpu utilization target of 80% when no metric is given, and a given
+/// `behavior` completed with the default rules.
+pub fn default_hpa_v2(hpa: &mut Obj) {
+    let Some(spec) = ensure_obj(hpa, "spec") else {
+        return;
+    };
+    default_ptr(spec, "minReplicas", json!(1));
+    if spec
+        .get("metrics")
+        .and_then(Value::as_array)
+        .is_none_or(Vec::is_empty)
+    {
+        spec.insert(
+            "metrics".into(),
+            json!([{"type": "Resource", "resource": {"name": "cpu",
+                "target": {"type": "Utilization", "averageUtilization": 80}}}]),
+        );
+    }
+    if let Some(b) = child(spec, "behavior") {
+        if let Some(up) = ensure_obj(b, "scaleUp") {
+            default_scaling_rules(up, true);
+        }
+        if let Some(down) = ensure_obj(b, "scaleDown") {
+            default_scaling_rules(down, false);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1019,11 +1144,13 @@ mod tests {
         let mut pod = parse(SEED_POD);
         apply_defaults("pods", &mut pod);
         add_default_tolerations(&mut pod);
-        add_default_priority(&mut pod);
+        // The Priority plugin with no PriorityClass stored.
+        let priority = crate::registry::admission::priority_for_pod;
+        assert_eq!(priority(&mut pod, &[]), Ok(()));
         let once = pod.clone();
         apply_defaults("pods", &mut pod);
         add_default_tolerations(&mut pod);
-        add_default_priority(&mut pod);
+        assert_eq!(priority(&mut pod, &[]), Ok(()));
         assert_json(&pod, &once);
         let expected = json!({
             "apiVersion": "v1",
@@ -1073,19 +1200,6 @@ mod tests {
         add_default_tolerations(&mut pod);
         let n = pod["spec"]["tolerations"].as_array().map_or(0, Vec::len);
         assert_eq!(n, 3);
-    }
-
-    #[test]
-    fn priority_left_alone_with_class_name() {
-        let mut pod = json!({"spec": {"priorityClassName": "high"}});
-        add_default_priority(&mut pod);
-        assert_json(&pod, &json!({"spec": {"priorityClassName": "high"}}));
-        let mut pod = json!({"spec": {"preemptionPolicy": "Never"}});
-        add_default_priority(&mut pod);
-        assert_json(
-            &pod,
-            &json!({"spec": {"preemptionPolicy": "Never", "priority": 0}}),
-        );
     }
 
     #[test]
@@ -1591,7 +1705,7 @@ mod tests {
                 let mut v = v;
                 apply_defaults(key, &mut v);
                 add_default_tolerations(&mut v);
-                add_default_priority(&mut v);
+                let _ = crate::registry::admission::priority_for_pod(&mut v, &[]);
             }
         }
     }

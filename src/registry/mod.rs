@@ -2,6 +2,7 @@
 //! implements every verb over the storage trait, and the per-kind rules
 //! (defaults, strategy, validation) it consults.
 
+pub mod admission;
 pub mod allocator;
 pub mod conversion;
 pub mod defaults;

@@ -59,6 +59,9 @@ pub struct ResourceInfo {
     pub strategy: fn() -> Arc<dyn Kind>,
     /// What serves its verbs: the store, or a create handler of its own.
     pub handler: ResourceHandler,
+    /// Built-in admission plugins that read other objects
+    /// (`registry::admission`).
+    pub admission: &'static [super::admission::Admission],
 }
 
 impl std::fmt::Debug for ResourceInfo {
@@ -105,6 +108,7 @@ macro_rules! resource {
             stored_as: None,
             strategy: $strategy,
             handler: $crate::registry::handler::ResourceHandler::Store,
+            admission: &[],
         }
     };
 }
@@ -202,10 +206,22 @@ mod tests {
             ("apps/deployments", "8aSe+NMegvE="),
             ("apps/replicasets", "P1RzHs8/mWQ="),
             ("coordination.k8s.io/leases", "gqkMMb/YqFM="),
+            ("replicationcontrollers", "Jond2If31h0="),
+            ("apps/statefulsets", "H+vl74LkKdo="),
+            ("apps/daemonsets", "dd7pWHUlMKQ="),
+            ("apps/controllerrevisions", "85nkx63pcBU="),
+            ("batch/jobs", "mudhfqk/qZY="),
+            ("batch/cronjobs", "sd5LIXh4Fjs="),
+            ("policy/poddisruptionbudgets", "EVWiDmWqyJw="),
+            ("scheduling.k8s.io/priorityclasses", "1QwjyaZjj3Y="),
+            // Both served versions name the stored one (autoscaling/v2).
+            ("autoscaling/horizontalpodautoscalers", "qwQve8ut294="),
         ] {
             let r = by_key(key).unwrap();
             assert_eq!(r.storage_version_hash().as_deref(), Some(want), "{key}");
         }
+        let v1 = find("autoscaling", "v1", "horizontalpodautoscalers").unwrap();
+        assert_eq!(v1.storage_version_hash().as_deref(), Some("qwQve8ut294="));
         // Reviews are never stored: upstream lists no hash for them.
         for key in [
             "authentication.k8s.io/tokenreviews",

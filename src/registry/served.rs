@@ -77,6 +77,9 @@ pub struct Resource {
     /// What serves its own verbs: the store (every resource added at run
     /// time), or a built-in create handler (reviews).
     pub handler: ResourceHandler,
+    /// Built-in admission plugins reading other objects (none for
+    /// resources added at run time).
+    pub admission: &'static [super::admission::Admission],
     // Derived once, so requests do not format them.
     key: String,
     api_version: String,
@@ -166,6 +169,7 @@ impl Resource {
             strategy: s.strategy,
             custom: s.custom,
             handler: ResourceHandler::Store,
+            admission: &[],
             key,
             api_version,
             storage_prefix,
@@ -197,7 +201,11 @@ impl Resource {
                     .iter()
                     .map(|s| SubresourceInfo::new(s.handler, (info.group, info.version, info.kind)))
                     .collect(),
-                storage_version: true,
+                // A version stored as another version of its own group
+                // (autoscaling/v1 HPAs are stored as v2) is not the
+                // storage version; one stored as another group's kind
+                // (events.k8s.io Events) is its group's only version.
+                storage_version: info.stored_as.is_none_or(|(g, _, _)| g != info.group),
                 storage_gvk,
                 stored: info.handler.stored(),
                 strategy: (info.strategy)(),
@@ -205,6 +213,7 @@ impl Resource {
             },
         );
         r.handler = info.handler;
+        r.admission = info.admission;
         r
     }
 
@@ -287,6 +296,7 @@ pub fn etcd_resource_path(group: &str, plural: &str, custom: bool) -> String {
     match (group, plural) {
         ("", "nodes") => "minions".into(),
         ("", "services") => "services/specs".into(),
+        ("", "replicationcontrollers") => "controllers".into(),
         ("", "endpoints") => "services/endpoints".into(),
         ("networking.k8s.io", "ingresses") => "ingress".into(),
         ("apiextensions.k8s.io", _) | ("apiregistration.k8s.io", _) => {
@@ -920,6 +930,23 @@ mod tests {
         assert_eq!(prefix("nodes"), "/registry/minions/");
         assert_eq!(prefix("services"), "/registry/services/specs/");
         assert_eq!(prefix("endpoints"), "/registry/services/endpoints/");
+        assert_eq!(prefix("replicationcontrollers"), "/registry/controllers/");
+        assert_eq!(prefix("batch/jobs"), "/registry/jobs/");
+        assert_eq!(
+            prefix("scheduling.k8s.io/priorityclasses"),
+            "/registry/priorityclasses/"
+        );
+        // Both served versions of an HPA read and write the same keys; the
+        // v2 one is the storage version.
+        let hpa = s.by_key("autoscaling/horizontalpodautoscalers").unwrap();
+        assert_eq!(hpa.version, "v2");
+        assert_eq!(
+            s.find("autoscaling", "v1", "horizontalpodautoscalers")
+                .unwrap()
+                .storage_prefix(),
+            "/registry/horizontalpodautoscalers/"
+        );
+        assert_eq!(s.versions("autoscaling"), ["v2", "v1"]);
         assert_eq!(prefix("pods"), "/registry/pods/");
         assert_eq!(prefix("apps/deployments"), "/registry/deployments/");
         assert_eq!(
@@ -1009,8 +1036,12 @@ mod tests {
                 "events.k8s.io",
                 "authentication.k8s.io",
                 "authorization.k8s.io",
+                "autoscaling",
+                "batch",
+                "policy",
                 "rbac.authorization.k8s.io",
                 "apiextensions.k8s.io",
+                "scheduling.k8s.io",
                 "coordination.k8s.io"
             ]
         );
@@ -1039,7 +1070,7 @@ mod tests {
         rx.mark_unchanged();
         let s = reg.snapshot();
         let groups: Vec<&str> = s.groups().iter().map(|g| g.name.as_str()).collect();
-        assert_eq!(groups[7..], ["a.example.com", "b.example.com"]);
+        assert_eq!(groups[11..], ["a.example.com", "b.example.com"]);
         assert_eq!(s.versions("b.example.com"), ["v1", "v1beta1"]);
         assert_eq!(s.by_key("b.example.com/foos").unwrap().version, "v1");
         assert_eq!(
@@ -1133,7 +1164,7 @@ mod tests {
         assert_eq!(s.group_resources("c.example.com").count(), 1);
         assert_eq!(s.group_resources("a.example.com").count(), 0);
         let groups: Vec<&str> = s.groups().iter().map(|g| g.name.as_str()).collect();
-        assert_eq!(groups[7..], ["b.example.com", "c.example.com"]);
+        assert_eq!(groups[11..], ["b.example.com", "c.example.com"]);
         // A source freed in the same change may be taken by another.
         assert!(
             reg.set_sources(

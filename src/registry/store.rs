@@ -897,6 +897,9 @@ impl Store {
         // Admission (after the field manager upstream, so nobody owns what
         // it adds).
         res.strategy.admit_create(&mut obj);
+        for plugin in res.admission {
+            plugin.admit_create(self, res, &mut obj).await?;
+        }
         strategy::prepare_for_create(res, &mut obj);
         let name = meta_str(&obj, "name").unwrap_or("").to_string();
         let mut errs = match &res.custom {
@@ -951,6 +954,9 @@ impl Store {
         };
         if !errs.is_empty() {
             return Err(ApiError::invalid(&res.group, &res.kind, &name, &errs));
+        }
+        for plugin in res.admission {
+            plugin.validate_write(self, res, &obj).await?;
         }
         if res.namespaced {
             self.check_namespace(res, ns.unwrap_or("default"), &name)
@@ -1378,6 +1384,11 @@ impl Store {
             if !errs.is_empty() {
                 return Err(ApiError::invalid(&res.group, &res.kind, name, &errs));
             }
+            if sub.is_none() {
+                for plugin in res.admission {
+                    plugin.validate_write(self, res, &new).await?;
+                }
+            }
             // Unchanged: no write, same resourceVersion (as etcd3's GuaranteedUpdate).
             let bytes = encode(res, &new)?;
             if bytes == current.value {
@@ -1743,6 +1754,9 @@ impl Store {
         // the immortal namespaces are refused even on a dry run.
         if res.strategy.immortal(name) {
             return Err(ApiError::immortal_namespace(name));
+        }
+        for plugin in res.admission {
+            plugin.validate_delete(res, name)?;
         }
         let key = res.storage_key(ns, name);
         for _attempt in 0..64 {
@@ -2566,9 +2580,23 @@ fn to_scale(res: &Resource, obj: &Value) -> ApiResult<Value> {
             sm.insert(f.into(), v.clone());
         }
     }
-    let selector = labels::from_label_selector(obj.pointer("/spec/selector"))
-        .map(|s| s.to_string())
-        .unwrap_or_default();
+    let selector = match obj.pointer("/spec/selector").and_then(Value::as_object) {
+        // A ReplicationController's selector is a plain label map (every
+        // value a string, where a LabelSelector has objects and lists):
+        // `labels.SelectorFromSet(rc.Spec.Selector).String()`
+        // (pkg/registry/core/replicationcontroller/storage/storage.go).
+        Some(set) if !set.is_empty() && set.values().all(Value::is_string) => {
+            let mut pairs: Vec<String> = set
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect();
+            pairs.sort();
+            pairs.join(",")
+        }
+        _ => labels::from_label_selector(obj.pointer("/spec/selector"))
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+    };
     Ok(json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",

@@ -8,6 +8,11 @@
 //! A non-empty result becomes a 422 `Invalid` status (see
 //! `crate::apimachinery::validation::invalid_status`).
 
+pub mod autoscaling;
+pub mod batch;
+pub mod policy;
+pub mod workloads;
+
 use crate::apimachinery::validation::{
     FIELD_IMMUTABLE_ERROR_MSG, FieldError, IS_NEGATIVE_ERROR_MSG, NameRule, SelectorKind, arr_of,
     child, go_repr, go_string_map_repr, go_string_slice_repr, inclusive_range_error, index, int_of,
@@ -406,6 +411,12 @@ impl Quantity {
         };
         format!("{m}{suffix}")
     }
+}
+
+/// A quantity as upstream's `Quantity.String()` prints it (`None` when it
+/// does not parse); for Table cells.
+pub(crate) fn canonical_quantity(v: &Value) -> Option<String> {
+    quantity_of(v).map(|q| q.canonical())
 }
 
 fn quantity_of(v: &Value) -> Option<Quantity> {

@@ -11,18 +11,27 @@ use super::resources::ResourceInfo;
 pub mod clusterrole;
 pub mod clusterrolebinding;
 pub mod configmap;
+pub mod controllerrevision;
+pub mod cronjob;
 pub mod customresourcedefinition;
+pub mod daemonset;
 pub mod deployment;
 pub mod endpoints;
 pub mod event;
 pub mod events_event;
+pub mod horizontalpodautoscaler;
+pub mod horizontalpodautoscaler_v1;
+pub mod job;
 pub mod lease;
 pub mod localsubjectaccessreview;
 pub mod namespace;
 pub mod node;
 pub mod pod;
+pub mod poddisruptionbudget;
 pub mod podtemplate;
+pub mod priorityclass;
 pub mod replicaset;
+pub mod replicationcontroller;
 pub mod review;
 pub mod role;
 pub mod rolebinding;
@@ -32,6 +41,7 @@ pub mod selfsubjectreview;
 pub mod selfsubjectrulesreview;
 pub mod service;
 pub mod serviceaccount;
+pub mod statefulset;
 pub mod subjectaccessreview;
 pub mod tokenreview;
 
@@ -45,11 +55,15 @@ pub static RESOURCES: &[ResourceInfo] = &[
     node::INFO,
     pod::INFO,
     podtemplate::INFO,
+    replicationcontroller::INFO,
     secret::INFO,
     serviceaccount::INFO,
     service::INFO,
     deployment::INFO,
     replicaset::INFO,
+    statefulset::INFO,
+    daemonset::INFO,
+    controllerrevision::INFO,
     events_event::INFO,
     selfsubjectreview::INFO,
     tokenreview::INFO,
@@ -57,11 +71,17 @@ pub static RESOURCES: &[ResourceInfo] = &[
     selfsubjectaccessreview::INFO,
     selfsubjectrulesreview::INFO,
     subjectaccessreview::INFO,
+    horizontalpodautoscaler::INFO,
+    horizontalpodautoscaler_v1::INFO,
+    cronjob::INFO,
+    job::INFO,
+    poddisruptionbudget::INFO,
     clusterrolebinding::INFO,
     clusterrole::INFO,
     rolebinding::INFO,
     role::INFO,
     customresourcedefinition::INFO,
+    priorityclass::INFO,
     lease::INFO,
 ];
 

@@ -1,5 +1,6 @@
 //! core/v1 Pod (`pkg/registry/core/pod/strategy.go`), with the built-in
-//! admission that upstream runs on pods (DefaultTolerationSeconds, Priority).
+//! admission that upstream runs on pods (DefaultTolerationSeconds here,
+//! Priority through `registry::admission`).
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use crate::apimachinery::fields;
 use crate::apimachinery::validation::FieldError;
 use crate::apiserver::printers;
 use crate::registry::{
+    admission::Admission,
     defaults,
     kind::{self, Kind, Schema},
     resources::{ResourceInfo, resource},
@@ -17,9 +19,11 @@ use crate::registry::{
 };
 
 /// What discovery serves.
-pub const INFO: ResourceInfo = resource!("", "v1", "Pod", "pods", "pod", true, short: ["po"], cat: ["all"],
-    sub: [Binding,
-          Status], strategy: strategy);
+pub const INFO: ResourceInfo = ResourceInfo {
+    admission: &[Admission::PodPriority],
+    ..resource!("", "v1", "Pod", "pods", "pod", true, short: ["po"], cat: ["all"],
+        sub: [Binding, Status], strategy: strategy)
+};
 
 /// The strategy.
 #[derive(Debug, Clone, Copy, Default)]
@@ -37,8 +41,8 @@ impl Kind for Pod {
         kind::nothing(obj)
     }
     fn admit_create(&self, obj: &mut Value) {
-        defaults::add_default_tolerations(obj);
-        defaults::add_default_priority(obj)
+        // Priority (which reads the PriorityClasses) is `INFO.admission`.
+        defaults::add_default_tolerations(obj)
     }
     fn admit_update(&self, new: &mut Value, old: &Value) {
         defaults::admit_pod_update(new, old)

@@ -1,0 +1,106 @@
+//! core/v1 ReplicationController (`pkg/registry/core/replicationcontroller/
+//! strategy.go`): status reset and generation, `scale` (its selector is a
+//! plain label map) and `status` subresources, the `status.replicas` field
+//! selector; stored under upstream's `/registry/controllers`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::apimachinery::fields;
+use crate::apimachinery::validation::FieldError;
+use crate::apiserver::printers;
+use crate::registry::{
+    defaults,
+    kind::{self, Kind, Schema},
+    resources::{ResourceInfo, resource},
+    strategy, validation,
+};
+
+/// What discovery serves.
+pub const INFO: ResourceInfo = resource!("", "v1", "ReplicationController", "replicationcontrollers", "replicationcontroller", true, short: ["rc"], cat: ["all"],
+    sub: [Scale, Status], strategy: strategy);
+
+/// The strategy.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReplicationController;
+
+fn strategy() -> Arc<dyn Kind> {
+    Arc::new(ReplicationController)
+}
+
+impl Kind for ReplicationController {
+    fn defaults(&self, obj: &mut Value) {
+        defaults::on_object(obj, defaults::default_replication_controller)
+    }
+    fn defaults_on_create(&self, obj: &mut Value) {
+        kind::nothing(obj)
+    }
+    fn admit_create(&self, obj: &mut Value) {
+        kind::nothing(obj)
+    }
+    fn admit_update(&self, new: &mut Value, old: &Value) {
+        kind::nothing_on_update(new, old)
+    }
+    fn prepare_for_create(&self, obj: &mut Value) {
+        strategy::set_status(obj, json!({"replicas": 0}))
+    }
+    fn prepare_for_update(&self, new: &mut Value, old: &Value) {
+        kind::nothing_on_update(new, old)
+    }
+    fn prepare_for_status_update(&self, new: &mut Value, old: &Value) {
+        strategy::reset_for_status_update(new, old)
+    }
+    fn tracks_generation(&self) -> bool {
+        true
+    }
+    fn validate_create(&self, obj: &Value) -> Vec<FieldError> {
+        validation::workloads::validate_replication_controller(obj)
+    }
+    fn validate_update(&self, obj: &Value, old: &Value) -> Vec<FieldError> {
+        validation::workloads::validate_replication_controller_update(obj, old)
+    }
+    fn allocates_cluster_ips(&self) -> bool {
+        false
+    }
+    fn allow_create_on_update(&self) -> bool {
+        false
+    }
+    fn graceful_delete_seconds(&self, _obj: &Value, _requested: Option<i64>) -> Option<i64> {
+        None
+    }
+    fn waits_for_spec_finalizers(&self) -> bool {
+        false
+    }
+    fn immortal(&self, _name: &str) -> bool {
+        false
+    }
+    fn mark_for_deletion(&self, _obj: &mut Value, _now: &str) -> bool {
+        false
+    }
+    fn returns_deleted_object(&self) -> bool {
+        false
+    }
+    fn check_field_label(&self, label: &str) -> Result<(), String> {
+        fields::check_label_in(fields::RC_LABELS, label)
+    }
+    fn field_value(&self, obj: &Value, field: &str) -> Option<String> {
+        fields::replicas_field(obj, field)
+    }
+    fn columns(&self) -> Vec<Value> {
+        printers::replication_controller_columns()
+    }
+    fn cells(&self, obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+        printers::replication_controller_cells(obj, now)
+    }
+    fn served_to_storage(&self, obj: &mut Value) {
+        kind::nothing(obj)
+    }
+    fn storage_to_served(&self, obj: &mut Value) {
+        kind::nothing(obj)
+    }
+    fn schema(&self) -> Schema {
+        Schema::BuiltinOpenApi
+    }
+}
