@@ -705,11 +705,22 @@ pub fn is_unserved(code: u16, details_name: Option<&str>, message: &str) -> bool
 // Revisions
 // ---------------------------------------------------------------------------------------------
 
-/// The set's pod template as JSON.
+/// The set's pod template as JSON, as Go encodes the typed template
+/// (upstream `getPatch`, and kubectl's `getStatefulSetPatch` that `rollout
+/// undo` compares with a revision's data): the template's `metadata` is a
+/// struct, always written, with `creationTimestamp: null`. The rest is as
+/// the API server returned it.
 fn template_value(set: &StatefulSet) -> Value {
-    spec(set)
+    let mut t = spec(set)
         .and_then(|s| serde_json::to_value(&s.template).ok())
-        .unwrap_or_else(|| json!({}))
+        .unwrap_or_else(|| json!({}));
+    if let Some(m) = t.as_object_mut() {
+        let meta = m.entry("metadata").or_insert_with(|| json!({}));
+        if let Some(meta) = meta.as_object_mut() {
+            meta.entry("creationTimestamp").or_insert(Value::Null);
+        }
+    }
+    t
 }
 
 /// Upstream `newRevision`: the template patch as data, the template's
@@ -725,7 +736,7 @@ pub fn new_revision(set: &StatefulSet, revision: i64, collision_count: i32) -> C
         revision,
         Some(collision_count),
     );
-    rev.metadata.annotations = Some(set.metadata.annotations.clone().unwrap_or_default());
+    rev.metadata.annotations = set.metadata.annotations.clone().filter(|a| !a.is_empty());
     rev
 }
 
@@ -1448,6 +1459,12 @@ pub(crate) mod tests {
             r1.metadata.owner_references.as_ref().unwrap()[0].kind,
             "StatefulSet"
         );
+        // The data is Go's encoding of the template: sorted keys, the
+        // template's creationTimestamp null.
+        assert_eq!(
+            serde_json::to_string(&r1.data.as_ref().unwrap().0).unwrap(),
+            r#"{"spec":{"template":{"$patch":"replace","metadata":{"creationTimestamp":null,"labels":{"foo":"bar"}},"spec":{"containers":[{"image":"nginx","name":"nginx"}]}}}}"#
+        );
         let applied = apply_revision(&set, &r1).unwrap();
         assert_eq!(applied.spec, set.spec);
         // A new template gives a new name; the same template the same one.
@@ -1503,6 +1520,53 @@ pub(crate) mod tests {
             choose_update_revision(&[], new_revision(&set, 1, 0)),
             UpdateRevision::Create(_)
         ));
+    }
+
+    /// Upstream's `testdata/compatibility_set_1.33.0.json` and the revision
+    /// kube-controller-manager 1.33 made of it (`test-c77f6d978`).
+    #[test]
+    fn revisions_are_named_as_kube_controller_manager_1_33_names_them() {
+        let set: StatefulSet = serde_json::from_value(json!({
+            "apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"generation": 1, "labels": {"sslabel": "value"}, "name": "test",
+                "namespace": "default", "uid": "ec335e25-1045-4216-8634-50cfbe05f3d6"},
+            "spec": {
+                "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+                "podManagementPolicy": "OrderedReady", "replicas": 1, "revisionHistoryLimit": 10,
+                "selector": {"matchLabels": {"app": "foo"}}, "serviceName": "",
+                "template": {
+                    "metadata": {"annotations": {"test": "value"}, "creationTimestamp": null, "labels": {"app": "foo"}},
+                    "spec": {"containers": [{"image": "test", "imagePullPolicy": "Always", "name": "test",
+                        "resources": {}, "terminationMessagePath": "/dev/termination-log",
+                        "terminationMessagePolicy": "File"}],
+                        "dnsPolicy": "ClusterFirst", "restartPolicy": "Always",
+                        "schedulerName": "default-scheduler", "securityContext": {},
+                        "terminationGracePeriodSeconds": 30}},
+                "updateStrategy": {"rollingUpdate": {"partition": 0}, "type": "RollingUpdate"},
+            },
+            "status": {"collisionCount": 0, "replicas": 1},
+        }))
+        .unwrap();
+        let rev = new_revision(&set, 1, 0);
+        assert_eq!(rev.metadata.name.as_deref(), Some("test-c77f6d978"));
+        assert_eq!(
+            rev.metadata.labels,
+            Some(
+                [
+                    ("app".to_string(), "foo".to_string()),
+                    (
+                        history::REVISION_HASH_LABEL.to_string(),
+                        "c77f6d978".to_string()
+                    )
+                ]
+                .into()
+            )
+        );
+        assert_eq!(rev.metadata.annotations, None);
+        assert_eq!(
+            history::go_json(&rev.data.unwrap().0),
+            r#"{"spec":{"template":{"$patch":"replace","metadata":{"annotations":{"test":"value"},"creationTimestamp":null,"labels":{"app":"foo"}},"spec":{"containers":[{"image":"test","imagePullPolicy":"Always","name":"test","resources":{},"terminationMessagePath":"/dev/termination-log","terminationMessagePolicy":"File"}],"dnsPolicy":"ClusterFirst","restartPolicy":"Always","schedulerName":"default-scheduler","securityContext":{},"terminationGracePeriodSeconds":30}}}}"#
+        );
     }
 
     /// Upstream TestStatefulSetControlLimitsHistory's rule: live revisions
