@@ -121,7 +121,10 @@ fn statefulset_starts_in_order_updates_a_partition_and_rolls_back() {
             );
             let created = s.jsonpath(&["get", "pod", n], "{.metadata.creationTimestamp}");
             if !ready_at.is_empty() && !created.is_empty() {
-                assert!(ready_at <= created, "{n} created at {created} before {prev} was ready at {ready_at}");
+                assert!(
+                    ready_at <= created,
+                    "{n} created at {created} before {prev} was ready at {ready_at}"
+                );
             }
         }
         if seen.len() == 3 && seen.values().all(|p| p.0 == "Running" && p.1 == "True") {
@@ -153,7 +156,10 @@ fn statefulset_starts_in_order_updates_a_partition_and_rolls_back() {
         );
     }
     let line = s.ok(&["get", "sts", "web"]);
-    assert!(line.lines().nth(1).is_some_and(|l| l.contains("3/3")), "{line}");
+    assert!(
+        line.lines().nth(1).is_some_and(|l| l.contains("3/3")),
+        "{line}"
+    );
     let events = s.ok(&[
         "get",
         "events",
@@ -202,7 +208,10 @@ fn statefulset_starts_in_order_updates_a_partition_and_rolls_back() {
     assert_eq!(status(&s, "web", "currentRevision"), rev1);
     assert_eq!(status(&s, "web", "currentReplicas"), "2");
     let st = s.ok(&["rollout", "status", "sts/web", "--timeout=60s"]);
-    assert!(st.contains("partitioned roll out complete: 1 new pods"), "{st}");
+    assert!(
+        st.contains("partitioned roll out complete: 1 new pods"),
+        "{st}"
+    );
     let hist = s.ok(&["rollout", "history", "sts/web"]);
     assert!(hist.contains("\n1 ") && hist.contains("\n2 "), "{hist}");
     assert_eq!(
@@ -223,9 +232,8 @@ fn statefulset_starts_in_order_updates_a_partition_and_rolls_back() {
     s.wait_until("every pod back at revision 1", || {
         let p = pods(&s, "web");
         p.len() == 3
-            && p.values().all(|w| {
-                w.0 == "Running" && w.1 == "True" && w.2 == "nginx:1.7.9" && w.3 == rev1
-            })
+            && p.values()
+                .all(|w| w.0 == "Running" && w.1 == "True" && w.2 == "nginx:1.7.9" && w.3 == rev1)
             && status(&s, "web", "updateRevision") == rev1
             && status(&s, "web", "currentRevision") == rev1
             && status(&s, "web", "updatedReplicas") == "3"
@@ -236,13 +244,22 @@ fn statefulset_starts_in_order_updates_a_partition_and_rolls_back() {
     );
     let hist = s.ok(&["rollout", "history", "sts/web"]);
     assert!(hist.contains("\n2 ") && hist.contains("\n3 "), "{hist}");
+    // kubectl compares the revision's data with the template byte for byte.
+    let again = s.ok(&["rollout", "undo", "sts/web", "--to-revision=3"]);
+    assert!(
+        again.contains("skipped rollback (current template already matches revision 3)"),
+        "{again}"
+    );
 
     // Scale down: the highest ordinal goes first.
     s.ok(&["scale", "sts", "web", "--replicas=1"]);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let names = all_pod_names(&s, "web");
-        assert!(is_prefix("web", &names), "scale down out of order: {names:?}");
+        assert!(
+            is_prefix("web", &names),
+            "scale down out of order: {names:?}"
+        );
         if names == ["web-0"] {
             break;
         }
@@ -315,7 +332,9 @@ fn parallel_statefulset_with_claim_templates_replaces_lost_pods() {
             "jsonpath={range .items[*]}{.reason}: {.message}{\"\\n\"}{end}",
         ]);
         assert!(
-            events.contains("FailedCreate: create Claim data-db-0 for Pod db-0 in StatefulSet db failed error:"),
+            events.contains(
+                "FailedCreate: create Claim data-db-0 for Pod db-0 in StatefulSet db failed error:"
+            ),
             "{events}"
         );
     }
