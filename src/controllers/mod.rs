@@ -41,6 +41,7 @@ pub mod nodesim;
 pub mod replicaset;
 pub mod scheduler;
 pub mod serviceaccount;
+pub mod statefulset;
 pub mod tokens;
 pub mod ttlafterfinished;
 
@@ -204,6 +205,10 @@ pub fn start(router: axum::Router, config: Config, with_scheduler: bool) -> Vec<
             as_controller("daemon-set-controller"),
             informers.clone(),
         )),
+        tokio::spawn(statefulset::run(
+            as_controller("statefulset-controller"),
+            informers.clone(),
+        )),
         tokio::spawn(ttlafterfinished::run(
             as_controller("ttl-after-finished-controller"),
             informers.clone(),
@@ -264,7 +269,7 @@ pub fn start_scheduler(router: axum::Router) -> Vec<JoinHandle<()>> {
 }
 
 /// The controllers that act as a `kube-system` service account.
-const CONTROLLER_ACCOUNTS: [&str; 13] = [
+const CONTROLLER_ACCOUNTS: [&str; 14] = [
     "clusterrole-aggregation-controller",
     "cronjob-controller",
     "daemon-set-controller",
@@ -277,6 +282,7 @@ const CONTROLLER_ACCOUNTS: [&str; 13] = [
     "replication-controller",
     "root-ca-cert-publisher",
     "service-account-controller",
+    "statefulset-controller",
     "ttl-after-finished-controller",
 ];
 

@@ -83,6 +83,37 @@ pub struct PodSpec {
     pub security_context: Option<PodSecurityContext>,
     pub tolerations: Option<Vec<Toleration>>,
     pub topology_spread_constraints: Option<Vec<TopologySpreadConstraint>>,
+    /// Only the volumes backed by a PersistentVolumeClaim (the StatefulSet
+    /// controller's `storageMatches` reads them); `None` when there are
+    /// none, so the specs of other pods stay as shareable as before.
+    #[serde(deserialize_with = "claim_volumes")]
+    pub volumes: Option<Vec<Volume>>,
+}
+
+/// A volume backed by a PersistentVolumeClaim (the other volumes are not
+/// cached).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Volume {
+    pub name: String,
+    pub persistent_volume_claim: Option<ClaimSource>,
+}
+
+/// `persistentVolumeClaim` of a volume.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ClaimSource {
+    pub claim_name: String,
+}
+
+/// Keeps the claim-backed volumes of `spec.volumes`.
+fn claim_volumes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Volume>>, D::Error> {
+    let all = Option::<Vec<Volume>>::deserialize(d)?.unwrap_or_default();
+    let kept: Vec<Volume> = all
+        .into_iter()
+        .filter(|v| v.persistent_volume_claim.is_some())
+        .collect();
+    Ok((!kept.is_empty()).then_some(kept))
 }
 
 /// The fields of a container the controllers read.
@@ -921,6 +952,35 @@ mod tests {
         for (i, k) in (0..10).zip(&kept) {
             assert!(Arc::ptr_eq(k, &interner.share(user(i))));
         }
+    }
+
+    #[test]
+    fn only_claim_volumes_are_cached() {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "web-0"},
+            "spec": {"containers": [{"name": "c"}], "volumes": [
+                {"name": "cache", "emptyDir": {}},
+                {"name": "data", "persistentVolumeClaim": {"claimName": "data-web-0"}},
+            ]},
+        }))
+        .unwrap_or_default();
+        let spec = pod.spec.unwrap_or_default();
+        let volumes = spec.volumes.clone().unwrap_or_default();
+        assert_eq!(volumes.len(), 1);
+        assert_eq!(volumes[0].name, "data");
+        assert_eq!(
+            volumes[0]
+                .persistent_volume_claim
+                .as_ref()
+                .map(|c| c.claim_name.as_str()),
+            Some("data-web-0")
+        );
+        // Without claim volumes, nothing is kept.
+        let pod: Pod = serde_json::from_value(json!({
+            "spec": {"containers": [], "volumes": [{"name": "cache", "emptyDir": {}}]},
+        }))
+        .unwrap_or_default();
+        assert_eq!(pod.spec.and_then(|s| s.volumes.clone()), None);
     }
 
     /// Guards against a large k8s-openapi type slipping in inline.

@@ -412,6 +412,7 @@ pub struct Informers {
     pub daemon_sets: Arc<Informer<k8s_openapi::api::apps::v1::DaemonSet>>,
     pub controller_revisions: Arc<Informer<k8s_openapi::api::apps::v1::ControllerRevision>>,
     pub replication_controllers: Arc<Informer<k8s_openapi::api::core::v1::ReplicationController>>,
+    pub stateful_sets: Arc<Informer<k8s_openapi::api::apps::v1::StatefulSet>>,
 }
 
 impl Informers {
@@ -427,6 +428,7 @@ impl Informers {
         let (daemon_sets, t7) = Informer::start(Api::all(client.clone()), wc());
         let (controller_revisions, t8) = Informer::start(Api::all(client.clone()), wc());
         let (replication_controllers, t9) = Informer::start(Api::all(client.clone()), wc());
+        let (stateful_sets, t10) = Informer::start(Api::all(client.clone()), wc());
         let informers = Arc::new(Informers {
             pods,
             nodes,
@@ -437,8 +439,9 @@ impl Informers {
             daemon_sets,
             controller_revisions,
             replication_controllers,
+            stateful_sets,
         });
-        (informers, vec![t1, t2, t3, t4, t5, t6, t7, t8, t9])
+        (informers, vec![t1, t2, t3, t4, t5, t6, t7, t8, t9, t10])
     }
 }
 
