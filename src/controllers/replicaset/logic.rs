@@ -576,7 +576,7 @@ pub fn pod_from_template(rs: &ReplicaSet, name_suffix: &str) -> k8s_openapi::api
 /// `metav1.LabelSelectorAsSelector(sel).Matches(labels)`. An empty selector matches everything;
 /// an invalid one (unknown operator, In/NotIn without values, Exists/DoesNotExist with values)
 /// matches nothing. Key/value syntax is not re-validated (the API server already did).
-fn selector_matches(sel: &LabelSelector, labels: Option<&BTreeMap<String, String>>) -> bool {
+pub fn selector_matches(sel: &LabelSelector, labels: Option<&BTreeMap<String, String>>) -> bool {
     let get = |k: &str| labels.and_then(|l| l.get(k));
     if let Some(ml) = &sel.match_labels {
         for (k, v) in ml {

@@ -411,6 +411,7 @@ pub struct Informers {
     pub cron_jobs: Arc<Informer<k8s_openapi::api::batch::v1::CronJob>>,
     pub daemon_sets: Arc<Informer<k8s_openapi::api::apps::v1::DaemonSet>>,
     pub controller_revisions: Arc<Informer<k8s_openapi::api::apps::v1::ControllerRevision>>,
+    pub pod_disruption_budgets: Arc<Informer<k8s_openapi::api::policy::v1::PodDisruptionBudget>>,
 }
 
 impl Informers {
@@ -425,6 +426,7 @@ impl Informers {
         let (cron_jobs, t6) = Informer::start(Api::all(client.clone()), wc());
         let (daemon_sets, t7) = Informer::start(Api::all(client.clone()), wc());
         let (controller_revisions, t8) = Informer::start(Api::all(client.clone()), wc());
+        let (pod_disruption_budgets, t9) = Informer::start(Api::all(client.clone()), wc());
         let informers = Arc::new(Informers {
             pods,
             nodes,
@@ -434,8 +436,9 @@ impl Informers {
             cron_jobs,
             daemon_sets,
             controller_revisions,
+            pod_disruption_budgets,
         });
-        (informers, vec![t1, t2, t3, t4, t5, t6, t7, t8])
+        (informers, vec![t1, t2, t3, t4, t5, t6, t7, t8, t9])
     }
 }
 
