@@ -187,6 +187,18 @@ fn drain_waits_for_the_disruption_budget_then_moves_the_pods() {
         "{nodes}"
     );
 
+    // A percentage of maxUnavailable counts the Deployment's replicas
+    // (34% of 3 rounds up to 2 unavailable), which follow its scale.
+    s.ok(&[
+        "patch",
+        "pdb",
+        "web",
+        "--type=merge",
+        "-p",
+        "{\"spec\":{\"minAvailable\":null,\"maxUnavailable\":\"34%\"}}",
+    ]);
+    s.wait_until("maxUnavailable observed", || pdb_status(&s) == "3 3 3 1 2");
+
     assert_eq!(
         s.ok(&["uncordon", "node-0"]).trim(),
         "node/node-0 uncordoned"
@@ -195,4 +207,6 @@ fn drain_waits_for_the_disruption_budget_then_moves_the_pods() {
         s.jsonpath(&["get", "node", "node-0"], "{.spec.unschedulable}"),
         ""
     );
+    s.ok(&["scale", "deployment", "web", "--replicas=6"]);
+    s.wait_until("the budget scaled", || pdb_status(&s) == "3 6 6 3 3");
 }
