@@ -414,3 +414,31 @@ async fn bodies_and_dry_run() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.json());
     assert!(!exists(&st, "a").await);
 }
+
+#[tokio::test]
+async fn concurrent_evictions_never_overspend_the_budget() {
+    // kubectl drain evicts every pod of a node at once: the budget's
+    // status update is a compare-and-swap, so one allowed disruption lets
+    // exactly one eviction through.
+    let st = state().await;
+    for p in ["a", "b", "c"] {
+        pod(&st, p, "Running", true, None).await;
+    }
+    pdb(
+        &st,
+        "web",
+        json!({"minAvailable": 2}),
+        json!({"currentHealthy": 3, "desiredHealthy": 2, "expectedPods": 3, "disruptionsAllowed": 1}),
+    )
+    .await;
+    let (a, b, c) = tokio::join!(evict(&st, "a"), evict(&st, "b"), evict(&st, "c"));
+    let mut codes: Vec<u16> = [a, b, c].iter().map(|r| r.status.as_u16()).collect();
+    codes.sort();
+    assert_eq!(codes, [201, 429, 429]);
+    let status = get(&st, &format!("{PDBS}/web")).await.json()["status"].clone();
+    assert_eq!(status["disruptionsAllowed"], 0);
+    assert_eq!(
+        status["disruptedPods"].as_object().map(|m| m.len()),
+        Some(1)
+    );
+}

@@ -439,6 +439,7 @@ async fn decrement(
     dry_run: bool,
 ) -> ApiResult<()> {
     let mut pdb = listed.clone();
+    let mut last = None;
     for attempt in 0..RETRY_STEPS {
         if attempt > 0 {
             tokio::time::sleep(RETRY_DELAY).await;
@@ -465,19 +466,13 @@ async fn decrement(
             .await
         {
             Ok(_) => return Ok(()),
-            Err(e) if is_conflict(&e) => continue,
+            Err(e) if is_conflict(&e) => last = Some(e),
             Err(e) => return Err(e),
         }
     }
-    // wait.ErrWaitTimeout.
-    Err(ApiError {
-        code: 504,
-        reason: "Timeout",
-        message: format!(
-            "Timeout: couldn't update PodDisruptionBudget \"{pdb_name}\" due to conflicts"
-        ),
-        details: Some(json!({"retryAfterSeconds": 10})),
-    })
+    // client-go's `retry.OnError` answers the last conflict once the
+    // steps are spent.
+    Err(last.unwrap_or_else(|| ApiError::modified_conflict(&pdbs_res.group_resource(), pdb_name)))
 }
 
 fn resource_version(obj: &Value) -> Option<String> {
