@@ -397,6 +397,39 @@ async fn bodies_and_dry_run() {
             "the object provided is unrecognized (must be of type Eviction): couldn't get version/kind; json parse error: unexpected end of JSON input (<empty>)"
         )
     );
+    let r = post(
+        &st,
+        &uri,
+        &json!({"apiVersion": "policy/v1", "kind": "Eviction",
+            "metadata": {"name": "a", "namespace": "other"}}),
+    )
+    .await;
+    assert_eq!(
+        r.json(),
+        bad(
+            "the namespace of the provided object does not match the namespace sent on the request"
+        )
+    );
+    // A resourceVersion precondition is checked against the pod.
+    pod(&st, "pending", "Pending", false, None).await;
+    let rv = get(&st, &format!("{NS}/pods/pending")).await.json()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = post(
+        &st,
+        &format!("{NS}/pods/pending/eviction"),
+        &json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "pending"},
+            "deleteOptions": {"preconditions": {"resourceVersion": "1"}}}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(
+        r.json(),
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": format!("Operation cannot be fulfilled on Pod \"pending\": the ResourceVersion in the precondition (1) does not match the ResourceVersion in record ({rv}). The object might have been modified"),
+            "reason": "Conflict", "details": {"name": "pending", "kind": "Pod"}, "code": 409})
+    );
     // A dry run changes nothing.
     let r = post(&st, &format!("{uri}?dryRun=All"), &eviction("a")).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.json());

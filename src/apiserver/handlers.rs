@@ -424,11 +424,12 @@ async fn resource(
             let (ct, body) = read_body(req).await?;
             if sub == Some(SubresourceHandler::Eviction) {
                 let obj = decode_object("Eviction", ct.as_deref(), &body)?;
-                let request = crate::registry::eviction::decode(&obj, &name, opts.dry_run, |v| {
-                    let o = delete_options(v)?;
-                    validate_propagation_policy(o.propagation_policy.as_deref())?;
-                    Ok(o)
-                })?;
+                let request =
+                    crate::registry::eviction::decode(&obj, ns, &name, opts.dry_run, |v| {
+                        let o = delete_options(v)?;
+                        validate_propagation_policy(o.propagation_policy.as_deref())?;
+                        Ok(o)
+                    })?;
                 let status =
                     crate::registry::eviction::evict(store, ns, &name, &request, &opts).await?;
                 return Ok(json_response(StatusCode::CREATED, &status));

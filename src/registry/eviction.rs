@@ -59,6 +59,7 @@ pub struct Request {
 /// `parse_delete_options` turns a `DeleteOptions` object into the store's.
 pub fn decode(
     body: &Value,
+    ns: Option<&str>,
     name: &str,
     query_dry_run: bool,
     parse_delete_options: impl Fn(&Value) -> ApiResult<DeleteOptions>,
@@ -71,6 +72,17 @@ pub fn decode(
         return Err(ApiError::bad_request(format!(
             "{kind} in version \"{version}\" cannot be handled as a Eviction: converting ({version}.{kind}) to (policy.Eviction): unknown conversion"
         )));
+    }
+    // The generic create handler's check (`EnsureObjectNamespaceMatchesRequestNamespace`).
+    if let (Some(b), Some(ns)) = (
+        body.pointer("/metadata/namespace").and_then(Value::as_str),
+        ns,
+    ) && !b.is_empty()
+        && b != ns
+    {
+        return Err(ApiError::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        ));
     }
     let body_name = body
         .pointer("/metadata/name")
@@ -585,28 +597,46 @@ mod tests {
     fn decoding() {
         let ok = json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "p"},
             "deleteOptions": {"gracePeriodSeconds": 3}});
-        let r = decode(&ok, "p", false, parse).unwrap();
+        let r = decode(&ok, Some("default"), "p", false, parse).unwrap();
         assert_eq!(r.delete_options.grace_period_seconds, Some(3));
         assert!(!r.delete_options.dry_run);
         assert!(
-            decode(&ok, "p", true, parse)
+            decode(&ok, Some("default"), "p", true, parse)
                 .unwrap()
                 .delete_options
                 .dry_run
         );
         let beta =
             json!({"apiVersion": "policy/v1beta1", "kind": "Eviction", "metadata": {"name": "p"}});
-        assert!(decode(&beta, "p", false, parse).is_ok());
+        assert!(decode(&beta, Some("default"), "p", false, parse).is_ok());
         // No type meta: the endpoint's kind.
-        assert!(decode(&json!({"metadata": {"name": "p"}}), "p", false, parse).is_ok());
-        let e = decode(&ok, "q", false, parse).unwrap_err();
+        assert!(
+            decode(
+                &json!({"metadata": {"name": "p"}}),
+                Some("default"),
+                "p",
+                false,
+                parse
+            )
+            .is_ok()
+        );
+        let e = decode(&ok, Some("default"), "q", false, parse).unwrap_err();
         assert_eq!(
             (e.code, e.message.as_str()),
             (400, "name in URL does not match name in Eviction object")
         );
+        let other = json!({"metadata": {"name": "p", "namespace": "other"}});
+        assert_eq!(
+            decode(&other, Some("default"), "p", false, parse)
+                .unwrap_err()
+                .message,
+            "the namespace of the provided object does not match the namespace sent on the request"
+        );
         let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}});
         assert_eq!(
-            decode(&pod, "p", false, parse).unwrap_err().message,
+            decode(&pod, Some("default"), "p", false, parse)
+                .unwrap_err()
+                .message,
             "Pod in version \"v1\" cannot be handled as a Eviction: converting (v1.Pod) to (policy.Eviction): unknown conversion"
         );
     }
