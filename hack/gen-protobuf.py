@@ -87,6 +87,10 @@ ROOTS = [
     ("batch/v1", "Job", "api.batch.v1"),
     ("batch/v1", "CronJob", "api.batch.v1"),
     ("policy/v1", "PodDisruptionBudget", "api.policy.v1"),
+    # pods/eviction accepts policy/v1 and policy/v1beta1 bodies (kubectl
+    # drain sends v1, older clients v1beta1).
+    ("policy/v1", "Eviction", "api.policy.v1"),
+    ("policy/v1beta1", "Eviction", "api.policy.v1beta1"),
     ("scheduling.k8s.io/v1", "PriorityClass", "api.scheduling.v1"),
     ("autoscaling/v1", "HorizontalPodAutoscaler", "api.autoscaling.v1"),
     ("autoscaling/v2", "HorizontalPodAutoscaler", "api.autoscaling.v2"),

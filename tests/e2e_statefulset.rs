@@ -2,9 +2,6 @@
 //! nodes, driven by kubectl: ordered start, a partitioned rolling update,
 //! `kubectl rollout history/undo`, ordered scale down, Parallel pods with
 //! claim templates, and a lost pod replaced under its name.
-//!
-//! The tests are ignored until the API serves StatefulSets and
-//! ControllerRevisions (the `kinds` branch).
 
 mod common;
 

@@ -1322,6 +1322,24 @@ mod tests {
     }
 
     #[test]
+    fn evictions_of_both_policy_versions() {
+        // kubectl drain's body: metadata and an empty deleteOptions.
+        let raw = [
+            ld(1, &[s(1, "p"), s(3, "default")].concat()),
+            ld(2, &int(1, 0)),
+        ]
+        .concat();
+        for v in ["policy/v1", "policy/v1beta1"] {
+            let got = decode(&body(v, "Eviction", &raw)).unwrap();
+            assert_eq!(
+                got["metadata"],
+                json!({"name": "p", "namespace": "default"})
+            );
+            assert_eq!(got["deleteOptions"], json!({"gracePeriodSeconds": 0}));
+        }
+    }
+
+    #[test]
     fn meta_kinds_and_other_groups() {
         let raw = [int(1, 0), s(4, "Foreground"), s(5, "All")].concat();
         let got = decode(&body("apps/v1", "DeleteOptions", &raw)).unwrap();
@@ -1536,6 +1554,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(schema.kinds.len(), 38);
+        assert_eq!(schema.kinds.len(), 40);
     }
 }

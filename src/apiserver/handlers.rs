@@ -376,6 +376,7 @@ async fn resource(
                 Some(
                     SubresourceHandler::Binding
                     | SubresourceHandler::Token
+                    | SubresourceHandler::Eviction
                     | SubresourceHandler::Finalize,
                 ) => return Err(ApiError::method_not_allowed()),
             };
@@ -421,9 +422,23 @@ async fn resource(
         Verb::Create => {
             let opts = write_options(&q, user_agent.as_deref())?;
             let (ct, body) = read_body(req).await?;
+            if sub == Some(SubresourceHandler::Eviction) {
+                let obj = decode_object("Eviction", ct.as_deref(), &body)?;
+                let request =
+                    crate::registry::eviction::decode(&obj, ns, &name, opts.dry_run, |v| {
+                        let o = delete_options(v)?;
+                        validate_propagation_policy(o.propagation_policy.as_deref())?;
+                        Ok(o)
+                    })?;
+                let status =
+                    crate::registry::eviction::evict(store, ns, &name, &request, &opts).await?;
+                return Ok(json_response(StatusCode::CREATED, &status));
+            }
             let obj = decode_object(&rr.res.kind, ct.as_deref(), &body)?;
             match sub {
                 None => {}
+                // Served above.
+                Some(SubresourceHandler::Eviction) => {}
                 Some(SubresourceHandler::Token) => {
                     let out =
                         super::authn::token_request(&state, ns.unwrap_or("default"), &name, &obj)
@@ -550,33 +565,7 @@ async fn resource(
             let mut opts = DeleteOptions::default();
             if !body.is_empty() {
                 let v = negotiate::decode_body(ct.as_deref(), &body)?;
-                opts.grace_period_seconds = v.get("gracePeriodSeconds").and_then(Value::as_i64);
-                opts.precondition_uid = v
-                    .pointer("/preconditions/uid")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                opts.precondition_resource_version = v
-                    .pointer("/preconditions/resourceVersion")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                opts.propagation_policy = v
-                    .get("propagationPolicy")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                if opts.propagation_policy.is_none() {
-                    // The deprecated `orphanDependents`.
-                    match v.get("orphanDependents").and_then(Value::as_bool) {
-                        Some(true) => opts.propagation_policy = Some("Orphan".into()),
-                        Some(false) => opts.propagation_policy = Some("Background".into()),
-                        None => {}
-                    }
-                }
-                if v.get("dryRun")
-                    .and_then(Value::as_array)
-                    .is_some_and(|d| d.iter().any(|x| x == "All"))
-                {
-                    opts.dry_run = true;
-                }
+                opts = delete_options(&v)?;
             }
             if let Some(p) = q.get("propagationPolicy") {
                 opts.propagation_policy = Some(p.to_string());
@@ -621,6 +610,42 @@ async fn resource(
             Ok(bytes_response(StatusCode::OK, bytes, ct))
         }
     }
+}
+
+/// A `DeleteOptions` body (of a DELETE, or an Eviction's `deleteOptions`)
+/// as the store takes it.
+fn delete_options(v: &Value) -> Result<DeleteOptions, ApiError> {
+    let mut opts = DeleteOptions {
+        grace_period_seconds: v.get("gracePeriodSeconds").and_then(Value::as_i64),
+        ..DeleteOptions::default()
+    };
+    opts.precondition_uid = v
+        .pointer("/preconditions/uid")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    opts.precondition_resource_version = v
+        .pointer("/preconditions/resourceVersion")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    opts.propagation_policy = v
+        .get("propagationPolicy")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if opts.propagation_policy.is_none() {
+        // The deprecated `orphanDependents`.
+        match v.get("orphanDependents").and_then(Value::as_bool) {
+            Some(true) => opts.propagation_policy = Some("Orphan".into()),
+            Some(false) => opts.propagation_policy = Some("Background".into()),
+            None => {}
+        }
+    }
+    if v.get("dryRun")
+        .and_then(Value::as_array)
+        .is_some_and(|d| d.iter().any(|x| x == "All"))
+    {
+        opts.dry_run = true;
+    }
+    Ok(opts)
 }
 
 /// A resource that is not stored (`authentication.k8s.io` and

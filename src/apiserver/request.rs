@@ -313,6 +313,11 @@ mod tests {
             (r.verb, r.subresource),
             (Verb::Create, Some(SubresourceHandler::Binding))
         );
+        let r = rr(Method::POST, "/api/v1/namespaces/d/pods/p/eviction");
+        assert_eq!(
+            (r.verb, r.subresource),
+            (Verb::Create, Some(SubresourceHandler::Eviction))
+        );
         let r = rr(Method::POST, "/api/v1/namespaces/d/serviceaccounts/s/token");
         assert_eq!(r.subresource, Some(SubresourceHandler::Token));
         // `?watch=` does not make a subresource's GET a watch.

@@ -33,6 +33,7 @@ pub mod clusterroleaggregation;
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
+pub mod disruption;
 pub mod gc;
 pub mod job;
 pub mod namespace;
@@ -197,6 +198,10 @@ pub fn start(router: axum::Router, config: Config, with_scheduler: bool) -> Vec<
             informers.clone(),
         )),
         tokio::spawn(job::run(as_controller("job-controller"), informers.clone())),
+        tokio::spawn(disruption::run(
+            as_controller("disruption-controller"),
+            informers.clone(),
+        )),
         tokio::spawn(cronjob::run(
             as_controller("cronjob-controller"),
             informers.clone(),
@@ -269,11 +274,12 @@ pub fn start_scheduler(router: axum::Router) -> Vec<JoinHandle<()>> {
 }
 
 /// The controllers that act as a `kube-system` service account.
-const CONTROLLER_ACCOUNTS: [&str; 14] = [
+const CONTROLLER_ACCOUNTS: [&str; 15] = [
     "clusterrole-aggregation-controller",
     "cronjob-controller",
     "daemon-set-controller",
     "deployment-controller",
+    "disruption-controller",
     "generic-garbage-collector",
     "job-controller",
     "namespace-controller",

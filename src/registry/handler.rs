@@ -27,6 +27,11 @@ pub enum SubresourceHandler {
     /// `serviceaccounts/token`: an `authentication.k8s.io/v1`
     /// `TokenRequest` (`pkg/registry/core/serviceaccount/storage/token.go`).
     Token,
+    /// `pods/eviction`: a `policy/v1` (or `v1beta1`) `Eviction` deleting the
+    /// pod within its PodDisruptionBudget
+    /// (`pkg/registry/core/pod/storage/eviction.go` EvictionREST;
+    /// `registry::eviction`).
+    Eviction,
     /// `namespaces/finalize`: an update of the namespace's `spec.finalizers`
     /// only (`pkg/registry/core/namespace/storage` FinalizeREST).
     Finalize,
@@ -43,6 +48,7 @@ impl SubresourceHandler {
             SubresourceHandler::Scale => "scale",
             SubresourceHandler::Binding => "binding",
             SubresourceHandler::Token => "token",
+            SubresourceHandler::Eviction => "eviction",
             SubresourceHandler::Finalize => "finalize",
         }
     }
@@ -51,7 +57,9 @@ impl SubresourceHandler {
     pub const fn verbs(self) -> &'static [&'static str] {
         match self {
             SubresourceHandler::Status | SubresourceHandler::Scale => GET_UPDATE_PATCH,
-            SubresourceHandler::Binding | SubresourceHandler::Token => &["create"],
+            SubresourceHandler::Binding
+            | SubresourceHandler::Token
+            | SubresourceHandler::Eviction => &["create"],
             SubresourceHandler::Finalize => &["update"],
         }
     }
@@ -64,6 +72,7 @@ impl SubresourceHandler {
             SubresourceHandler::Scale => Some(("autoscaling", "v1", "Scale")),
             SubresourceHandler::Binding => Some(("", "v1", "Binding")),
             SubresourceHandler::Token => Some(("authentication.k8s.io", "v1", "TokenRequest")),
+            SubresourceHandler::Eviction => Some(("policy", "v1", "Eviction")),
         }
     }
 
@@ -76,6 +85,7 @@ impl SubresourceHandler {
             | SubresourceHandler::Scale
             | SubresourceHandler::Binding
             | SubresourceHandler::Token
+            | SubresourceHandler::Eviction
             | SubresourceHandler::Finalize => false,
         }
     }
@@ -124,9 +134,16 @@ mod tests {
     #[test]
     fn discovery_data_comes_from_the_handler() {
         use SubresourceHandler::*;
-        let all = [Status, Scale, Binding, Token, Finalize];
+        let all = [Status, Scale, Binding, Token, Eviction, Finalize];
         let names: Vec<&str> = all.iter().map(|h| h.name()).collect();
-        assert_eq!(names, ["status", "scale", "binding", "token", "finalize"]);
+        assert_eq!(
+            names,
+            [
+                "status", "scale", "binding", "token", "eviction", "finalize"
+            ]
+        );
+        assert_eq!(Eviction.kind(), Some(("policy", "v1", "Eviction")));
+        assert_eq!(Eviction.verbs(), ["create"]);
         assert_eq!(Scale.kind(), Some(("autoscaling", "v1", "Scale")));
         assert_eq!(Status.kind(), None);
         assert_eq!(Binding.verbs(), ["create"]);

@@ -6,6 +6,7 @@ pub mod admission;
 pub mod allocator;
 pub mod conversion;
 pub mod defaults;
+pub mod eviction;
 pub mod gotypes;
 pub mod handler;
 pub mod kind;

@@ -1591,6 +1591,7 @@ impl Store {
                     SubresourceHandler::Scale
                     | SubresourceHandler::Binding
                     | SubresourceHandler::Token
+                    | SubresourceHandler::Eviction
                     | SubresourceHandler::Finalize,
                 ) => {}
             }
@@ -2568,6 +2569,7 @@ fn through_scale(sub: Option<SubresourceHandler>) -> bool {
             SubresourceHandler::Status
             | SubresourceHandler::Binding
             | SubresourceHandler::Token
+            | SubresourceHandler::Eviction
             | SubresourceHandler::Finalize,
         ) => false,
     }

@@ -84,9 +84,11 @@ pub fn prepare_for_update(
             }
             *new = merged;
         }
-        // Not updates of the stored object (the binding and token handlers
-        // write nothing through the store's update).
-        Some(SubresourceHandler::Binding | SubresourceHandler::Token) => {}
+        // Not updates of the stored object (the binding, token and eviction
+        // handlers write nothing through the store's update).
+        Some(
+            SubresourceHandler::Binding | SubresourceHandler::Token | SubresourceHandler::Eviction,
+        ) => {}
     }
 }
 

@@ -413,6 +413,7 @@ pub struct Informers {
     pub controller_revisions: Arc<Informer<k8s_openapi::api::apps::v1::ControllerRevision>>,
     pub replication_controllers: Arc<Informer<k8s_openapi::api::core::v1::ReplicationController>>,
     pub stateful_sets: Arc<Informer<k8s_openapi::api::apps::v1::StatefulSet>>,
+    pub pod_disruption_budgets: Arc<Informer<k8s_openapi::api::policy::v1::PodDisruptionBudget>>,
 }
 
 impl Informers {
@@ -429,6 +430,7 @@ impl Informers {
         let (controller_revisions, t8) = Informer::start(Api::all(client.clone()), wc());
         let (replication_controllers, t9) = Informer::start(Api::all(client.clone()), wc());
         let (stateful_sets, t10) = Informer::start(Api::all(client.clone()), wc());
+        let (pod_disruption_budgets, t11) = Informer::start(Api::all(client.clone()), wc());
         let informers = Arc::new(Informers {
             pods,
             nodes,
@@ -440,8 +442,9 @@ impl Informers {
             controller_revisions,
             replication_controllers,
             stateful_sets,
+            pod_disruption_budgets,
         });
-        (informers, vec![t1, t2, t3, t4, t5, t6, t7, t8, t9, t10])
+        (informers, vec![t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11])
     }
 }
 

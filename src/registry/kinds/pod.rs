@@ -22,7 +22,7 @@ use crate::registry::{
 pub const INFO: ResourceInfo = ResourceInfo {
     admission: &[Admission::PodPriority],
     ..resource!("", "v1", "Pod", "pods", "pod", true, short: ["po"], cat: ["all"],
-        sub: [Binding, Status], strategy: strategy)
+        sub: [Binding, Eviction, Status], strategy: strategy)
 };
 
 /// The strategy.
