@@ -444,7 +444,10 @@ impl Informers {
             stateful_sets,
             pod_disruption_budgets,
         });
-        (informers, vec![t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11])
+        (
+            informers,
+            vec![t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11],
+        )
     }
 }
 
