@@ -2135,3 +2135,42 @@ async fn horizontal_pod_autoscalers_are_served_as_v2_and_v1() {
         ]
     );
 }
+
+/// A batch/v1 Job deleted without a propagation policy orphans its pods
+/// (upstream job strategy's DefaultGarbageCollectionPolicy): the `orphan`
+/// finalizer is added; an explicit policy, or a GC finalizer already on the
+/// object, decides instead.
+#[tokio::test]
+async fn a_job_deleted_without_a_policy_orphans_its_pods() {
+    let st = state().await;
+    let jobs = "/apis/batch/v1/namespaces/default/jobs";
+    for name in ["plain", "background", "foreground-held"] {
+        let mut job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
+            "spec": {"template": pod_template(json!(null), "Never")}});
+        if name == "foreground-held" {
+            job["metadata"]["finalizers"] = json!(["foregroundDeletion"]);
+        }
+        assert_eq!(post(&st, jobs, &job).await.status, 201, "{name}");
+    }
+    let delete = |path: String| {
+        let st = st.clone();
+        async move { call(&st, Method::DELETE, &path, None, Vec::new(), &[]).await }
+    };
+    let r = delete(format!("{jobs}/plain")).await;
+    assert_eq!(r.status, 200);
+    let plain = get(&st, &format!("{jobs}/plain")).await.json();
+    assert_eq!(plain["metadata"]["finalizers"], json!(["orphan"]));
+    assert!(plain["metadata"]["deletionTimestamp"].is_string());
+
+    let r = delete(format!("{jobs}/background?propagationPolicy=Background")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(get(&st, &format!("{jobs}/background")).await.status, 404);
+
+    let r = delete(format!("{jobs}/foreground-held")).await;
+    assert_eq!(r.status, 200);
+    let held = get(&st, &format!("{jobs}/foreground-held")).await.json();
+    assert_eq!(
+        held["metadata"]["finalizers"],
+        json!(["foregroundDeletion"])
+    );
+}

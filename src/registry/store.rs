@@ -1810,7 +1810,23 @@ impl Store {
             let gc_finalizer = match opts.propagation_policy.as_deref() {
                 Some("Foreground") => Some("foregroundDeletion"),
                 Some("Orphan") => Some("orphan"),
-                _ => None,
+                Some(_) => None,
+                // No policy: a GC finalizer already on the object decides;
+                // else the kind's default, which is OrphanDependents for
+                // batch/v1 Jobs "for back compatibility" (upstream
+                // `pkg/registry/batch/job/strategy.go`
+                // DefaultGarbageCollectionPolicy; `store.go`
+                // shouldOrphanDependents). kubectl always sends a policy.
+                None => {
+                    let has_gc_finalizer = obj
+                        .pointer("/metadata/finalizers")
+                        .and_then(Value::as_array)
+                        .is_some_and(|f| {
+                            f.iter().any(|x| x == "orphan" || x == "foregroundDeletion")
+                        });
+                    (!has_gc_finalizer && gr.group == "batch" && gr.resource == "jobs")
+                        .then_some("orphan")
+                }
             };
             if let Some(f) = gc_finalizer
                 && let Some(m) = meta_mut(&mut obj)

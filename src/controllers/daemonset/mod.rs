@@ -270,7 +270,7 @@ async fn ensure_revision(
         .as_ref()
         .and_then(|s| s.template.metadata.as_ref())
         .and_then(|m| m.labels.as_ref());
-    let rev = history::new_revision(
+    let mut rev = history::new_revision(
         &ds.name_any(),
         Some(&ns),
         owner_ref(ds),
@@ -280,6 +280,15 @@ async fn ensure_revision(
         collision,
     );
     let hash = history::revision_hash(&rev);
+    // Upstream's DaemonSet builds its revisions itself (`daemon/update.go`
+    // snapshot): the hash under `controller-revision-hash` (the label its
+    // pods carry too), not history's `controller.kubernetes.io/hash`, and
+    // the DaemonSet's annotations.
+    if let Some(l) = rev.metadata.labels.as_mut() {
+        l.remove(history::REVISION_HASH_LABEL);
+        l.insert(history::CONTROLLER_REVISION_HASH_LABEL.into(), hash.clone());
+    }
+    rev.metadata.annotations = ds.metadata.annotations.clone().filter(|a| !a.is_empty());
     match api.create(&PostParams::default(), &rev).await {
         Ok(_) => Ok(Ok(hash)),
         Err(kube::Error::Api(s)) if s.code == 409 => {

@@ -126,12 +126,16 @@ pub fn revision_name(prefix: &str, hash: &str) -> String {
     format!("{cut}-{hash}")
 }
 
-/// The hash a revision carries (its label; else the name's suffix).
+/// The hash a revision carries (its label, `controller-revision-hash` on a
+/// DaemonSet's; else the name's suffix).
 pub fn revision_hash(rev: &ControllerRevision) -> String {
     rev.metadata
         .labels
         .as_ref()
-        .and_then(|l| l.get(REVISION_HASH_LABEL))
+        .and_then(|l| {
+            l.get(REVISION_HASH_LABEL)
+                .or_else(|| l.get(CONTROLLER_REVISION_HASH_LABEL))
+        })
         .cloned()
         .unwrap_or_else(|| {
             let name = rev.metadata.name.as_deref().unwrap_or_default();
