@@ -73,6 +73,9 @@ fn make_tls(dir: &std::path::Path) -> Result<Tls, rcgen::Error> {
     Ok(tls)
 }
 
+/// How often a member or cluster is started on new ports before giving up.
+const START_ATTEMPTS: usize = 5;
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -84,30 +87,37 @@ impl TestEtcd {
     /// A single-member etcd serving clients over TLS only, requiring client
     /// certificates (files in its directory: see [`Tls`]).
     pub fn start_tls() -> TestEtcd {
-        let tmp = std::env::temp_dir().join(format!(
-            "ironkube-etcd-tls-{}-{}",
-            std::process::id(),
-            uuid::Uuid::new_v4().simple()
-        ));
-        std::fs::create_dir_all(&tmp).expect("etcd test directory");
-        let tls = make_tls(&tmp).expect("test certificates");
-        let client = free_port();
-        let peer = free_port();
-        let mut m = TestEtcd {
-            name: "tls".into(),
-            client_url: format!("https://127.0.0.1:{client}"),
-            peer_url: format!("http://127.0.0.1:{peer}"),
-            dir: tmp.join("member"),
-            cluster: format!("tls=http://127.0.0.1:{peer}"),
-            state: "new",
-            child: None,
-            root: Some(tmp),
-            tls: Some(tls),
-        };
-        m.spawn();
-        m.wait_ready();
-        m.state = "existing";
-        m
+        // A port picked free may be taken before etcd binds it (parallel
+        // tests open connections too): then etcd exits and new ports are
+        // tried.
+        for _ in 0..START_ATTEMPTS {
+            let tmp = std::env::temp_dir().join(format!(
+                "ironkube-etcd-tls-{}-{}",
+                std::process::id(),
+                uuid::Uuid::new_v4().simple()
+            ));
+            std::fs::create_dir_all(&tmp).expect("etcd test directory");
+            let tls = make_tls(&tmp).expect("test certificates");
+            let client = free_port();
+            let peer = free_port();
+            let mut m = TestEtcd {
+                name: "tls".into(),
+                client_url: format!("https://127.0.0.1:{client}"),
+                peer_url: format!("http://127.0.0.1:{peer}"),
+                dir: tmp.join("member"),
+                cluster: format!("tls=http://127.0.0.1:{peer}"),
+                state: "new",
+                child: None,
+                root: Some(tmp),
+                tls: Some(tls),
+            };
+            m.spawn();
+            if m.ready() {
+                m.state = "existing";
+                return m;
+            }
+        }
+        panic!("etcd (tls) did not start in {START_ATTEMPTS} attempts");
     }
 
     pub fn tls(&self) -> Option<&Tls> {
@@ -122,45 +132,53 @@ impl TestEtcd {
 
     /// `n` members of one new cluster, started and answering.
     pub fn cluster(n: usize) -> Vec<TestEtcd> {
-        let tmp = std::env::temp_dir().join(format!(
-            "ironkube-etcd-{}-{}",
-            std::process::id(),
-            uuid::Uuid::new_v4().simple()
-        ));
-        std::fs::create_dir_all(&tmp).expect("etcd test directory");
-        let members: Vec<(String, u16, u16)> = (0..n)
-            .map(|i| (format!("m{i}"), free_port(), free_port()))
-            .collect();
-        let cluster = members
-            .iter()
-            .map(|(name, _, peer)| format!("{name}=http://127.0.0.1:{peer}"))
-            .collect::<Vec<_>>()
-            .join(",");
-        let mut out: Vec<TestEtcd> = members
-            .into_iter()
-            .map(|(name, client, peer)| TestEtcd {
-                dir: tmp.join(&name),
-                name,
-                client_url: format!("http://127.0.0.1:{client}"),
-                peer_url: format!("http://127.0.0.1:{peer}"),
-                cluster: cluster.clone(),
-                state: "new",
-                child: None,
-                root: None,
-                tls: None,
-            })
-            .collect();
-        for m in &mut out {
-            m.spawn();
+        // As in `start_tls`: ports taken between picking and binding make
+        // a member exit, and the cluster is started again on new ports.
+        for _ in 0..START_ATTEMPTS {
+            let tmp = std::env::temp_dir().join(format!(
+                "ironkube-etcd-{}-{}",
+                std::process::id(),
+                uuid::Uuid::new_v4().simple()
+            ));
+            std::fs::create_dir_all(&tmp).expect("etcd test directory");
+            let members: Vec<(String, u16, u16)> = (0..n)
+                .map(|i| (format!("m{i}"), free_port(), free_port()))
+                .collect();
+            let cluster = members
+                .iter()
+                .map(|(name, _, peer)| format!("{name}=http://127.0.0.1:{peer}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            let mut out: Vec<TestEtcd> = members
+                .into_iter()
+                .map(|(name, client, peer)| TestEtcd {
+                    dir: tmp.join(&name),
+                    name,
+                    client_url: format!("http://127.0.0.1:{client}"),
+                    peer_url: format!("http://127.0.0.1:{peer}"),
+                    cluster: cluster.clone(),
+                    state: "new",
+                    child: None,
+                    root: None,
+                    tls: None,
+                })
+                .collect();
+            if let Some(first) = out.first_mut() {
+                first.root = Some(tmp);
+            }
+            for m in &mut out {
+                m.spawn();
+            }
+            let mut all = true;
+            for m in &mut out {
+                all &= m.ready();
+                m.state = "existing";
+            }
+            if all {
+                return out;
+            }
         }
-        for m in &mut out {
-            m.wait_ready();
-            m.state = "existing";
-        }
-        if let Some(first) = out.first_mut() {
-            first.root = Some(tmp);
-        }
-        out
+        panic!("an etcd cluster of {n} did not start in {START_ATTEMPTS} attempts");
     }
 
     fn spawn(&mut self) {
@@ -217,8 +235,9 @@ impl TestEtcd {
         self.child = Some(child);
     }
 
-    /// Waits until the member answers on its client port.
-    fn wait_ready(&self) {
+    /// Waits until the member answers on its client port; false if it
+    /// exited (e.g. its port was taken) or did not answer in 30 s.
+    fn ready(&mut self) -> bool {
         let addr = self
             .client_url
             .trim_start_matches("https://")
@@ -227,14 +246,29 @@ impl TestEtcd {
             .expect("loopback address");
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
+            if let Some(c) = self.child.as_mut()
+                && matches!(c.try_wait(), Ok(Some(_)))
+            {
+                self.child = None;
+                return false;
+            }
             if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                // The port opens a moment before the member serves.
-                std::thread::sleep(Duration::from_millis(100));
-                return;
+                // The port opens a moment before the member serves; and
+                // what answered may be another process holding the port,
+                // with this member about to exit.
+                std::thread::sleep(Duration::from_millis(300));
+                let exited = self
+                    .child
+                    .as_mut()
+                    .is_none_or(|c| matches!(c.try_wait(), Ok(Some(_))));
+                if exited {
+                    self.child = None;
+                }
+                return !exited;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("etcd {} did not start", self.name);
+        false
     }
 
     /// Kills the member (SIGKILL), keeping its data.
@@ -249,7 +283,9 @@ impl TestEtcd {
     pub fn restart(&mut self) {
         self.kill();
         self.spawn();
-        self.wait_ready();
+        if !self.ready() {
+            panic!("etcd {} did not start again", self.name);
+        }
     }
 
     pub fn pid(&self) -> Option<u32> {
